@@ -1,0 +1,225 @@
+import net from 'node:net';
+import {
+  FrameDecoder,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  decodeResponse,
+  encodeHandshake,
+  encodeRequest,
+} from '../../src/wire/index.js';
+import type { Frame, Request, Response, ResponseContext } from '../../src/wire/index.js';
+import { ConnectionError, TimeoutError } from './errors.js';
+
+/** Limits and timeouts of one connection to one node. */
+export interface ConnectionOptions {
+  /** Time allowed for the TCP connection to open. */
+  readonly connectTimeoutMs: number;
+  /** Largest response message accepted; a bigger one closes the connection. */
+  readonly messageBytesMax: number;
+  /** Requests that may wait behind the one in flight before new ones are refused. */
+  readonly queueLengthMax: number;
+  /** Handshake word; the legacy one makes LEADER answer SERVER_LEGACY. */
+  readonly protocolVersion?: bigint;
+}
+
+/**
+ * One request/response conversation on the connection. The connection calls `onFrame` for each
+ * response frame while the exchange is current, and `fail` if the connection dies first.
+ */
+export interface Exchange {
+  /** The encoded request, written when the exchange becomes current. */
+  readonly message: Buffer;
+  /** The request's name, for error texts. */
+  readonly request: string;
+  /** Longest wait for each response frame; exceeding it closes the connection. */
+  readonly timeoutMs: number;
+  /** Handles one response frame; returns true when no more frames belong to this exchange. */
+  onFrame(frame: Frame): boolean;
+  fail(error: Error): void;
+}
+
+/**
+ * A handshaked socket to one node that carries one request at a time: the node reads the next
+ * request only after answering the current one (wire-protocol.md §4), so further calls wait in a
+ * bounded FIFO queue. When the socket dies, every waiting request fails at once.
+ */
+export class Connection {
+  readonly address: string;
+  readonly legacy: boolean;
+  readonly #socket: net.Socket;
+  readonly #decoder: FrameDecoder;
+  readonly #queueLengthMax: number;
+  readonly #queue: Exchange[] = [];
+  #current: Exchange | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #closedBy: Error | undefined;
+
+  private constructor(address: string, socket: net.Socket, options: ConnectionOptions) {
+    this.address = address;
+    this.legacy = (options.protocolVersion ?? PROTOCOL_VERSION) !== PROTOCOL_VERSION;
+    this.#socket = socket;
+    this.#decoder = new FrameDecoder({ messageBytesMax: options.messageBytesMax });
+    this.#queueLengthMax = options.queueLengthMax;
+    socket.on('data', (chunk: Buffer) => this.#receive(chunk));
+    socket.on('error', (error) =>
+      this.#destroy(new ConnectionError('socket error', address, { cause: error })),
+    );
+    socket.on('close', () =>
+      this.#destroy(new ConnectionError('connection closed by the node', address)),
+    );
+  }
+
+  /** Opens a TCP connection to "host:port" and sends the protocol version word. */
+  static async open(address: string, options: ConnectionOptions): Promise<Connection> {
+    const { host, port } = parseAddress(address);
+    const socket = await dial(host, port, address, options.connectTimeoutMs);
+    socket.setNoDelay(true); // one small request at a time: Nagle would only add latency (§4)
+    const connection = new Connection(address, socket, options);
+    socket.write(encodeHandshake(options.protocolVersion ?? PROTOCOL_VERSION));
+    return connection;
+  }
+
+  get isOpen(): boolean {
+    return this.#closedBy === undefined;
+  }
+
+  /** Sends a request that has exactly one response frame and decodes it. */
+  request(request: Request, timeoutMs: number, context: ResponseContext = {}): Promise<Response> {
+    return new Promise((resolve, reject) => {
+      const fullContext = { legacy: this.legacy, ...context };
+      this.enqueue({
+        message: encodeRequest(request),
+        request: request.type,
+        timeoutMs,
+        onFrame: (frame) => {
+          resolve(decodeResponse(frame, fullContext));
+          return true;
+        },
+        fail: reject,
+      });
+    });
+  }
+
+  /** Queues an exchange; it starts once every earlier one has finished. */
+  enqueue(exchange: Exchange): void {
+    if (this.#closedBy) {
+      exchange.fail(this.#closedBy);
+      return;
+    }
+    if (this.#queue.length >= this.#queueLengthMax) {
+      exchange.fail(
+        new ConnectionError(
+          `${this.#queueLengthMax} requests already queued on this connection`,
+          this.address,
+          {
+            request: exchange.request,
+          },
+        ),
+      );
+      return;
+    }
+    this.#queue.push(exchange);
+    if (!this.#current) this.#startNext();
+  }
+
+  /** Writes extra bytes for the current exchange (INTERRUPT while a query streams). */
+  writeRaw(message: Buffer): void {
+    if (!this.#closedBy) this.#socket.write(message);
+  }
+
+  /** Stops reading from the socket: the node's pushes then wait in TCP buffers. */
+  pause(): void {
+    this.#socket.pause();
+  }
+
+  resume(): void {
+    this.#socket.resume();
+  }
+
+  /** Closes the socket; waiting requests fail with a ConnectionError. Idempotent. */
+  close(): void {
+    this.#destroy(new ConnectionError('connection closed by the client', this.address));
+  }
+
+  #startNext(): void {
+    const next = this.#queue.shift();
+    this.#current = next;
+    if (!next) return;
+    this.#armTimer(next);
+    this.#socket.write(next.message);
+  }
+
+  #armTimer(exchange: Exchange): void {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      const message = `no answer within ${exchange.timeoutMs} ms`;
+      this.#destroy(new TimeoutError(message, this.address, { request: exchange.request }));
+    }, exchange.timeoutMs);
+  }
+
+  #receive(chunk: Buffer): void {
+    try {
+      this.#decoder.push(chunk, { frame: (frame) => this.#dispatch(frame) });
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      const request = this.#current?.request;
+      this.#destroy(
+        new ConnectionError(`protocol error: ${error.message}`, this.address, {
+          request,
+          cause: error,
+        }),
+      );
+    }
+  }
+
+  #dispatch(frame: Frame): void {
+    const exchange = this.#current;
+    if (!exchange) {
+      throw new ProtocolError('malformed', `unsolicited response of type ${frame.type}`);
+    }
+    this.#armTimer(exchange);
+    if (!exchange.onFrame(frame)) return;
+    clearTimeout(this.#timer);
+    this.#startNext();
+  }
+
+  #destroy(reason: Error): void {
+    if (this.#closedBy) return;
+    this.#closedBy = reason;
+    clearTimeout(this.#timer);
+    this.#socket.destroy();
+    const waiting = [...(this.#current ? [this.#current] : []), ...this.#queue];
+    this.#current = undefined;
+    this.#queue.length = 0;
+    for (const exchange of waiting) exchange.fail(reason);
+  }
+}
+
+/** Splits "host:port" (or "[v6]:port"); a malformed address is the caller's mistake. */
+export function parseAddress(address: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(address);
+  const port = Number(match?.[3]);
+  if (!match || port < 1 || port > 65535) {
+    throw new TypeError(`address "${address}" is not "host:port"`);
+  }
+  return { host: match[1] ?? match[2] ?? '', port };
+}
+
+function dial(host: string, port: number, address: string, timeoutMs: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new TimeoutError(`could not connect within ${timeoutMs} ms`, address));
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+    socket.once('error', (error) => {
+      clearTimeout(timer);
+      reject(new ConnectionError(`could not connect: ${error.message}`, address, { cause: error }));
+    });
+  });
+}

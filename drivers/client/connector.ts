@@ -1,0 +1,148 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Connection } from './connection.js';
+import type { ConnectionOptions } from './connection.js';
+import { ConnectionError, NoLeaderError, errorFromFailure } from './errors.js';
+
+/** How long leader discovery may take and how it paces its rounds. */
+export interface ConnectorOptions extends ConnectionOptions {
+  /** Total time to find a leader before NoLeaderError. */
+  readonly leaderTimeoutMs: number;
+  /** Per-request timeout for the LEADER and CLIENT requests. */
+  readonly requestTimeoutMs: number;
+}
+
+/** First pause between discovery rounds; doubles each round up to the maximum (as go-dqlite). */
+const RETRY_DELAY_FIRST_MS = 50;
+const RETRY_DELAY_MAX_MS = 1000;
+
+/** A connection to the leader, and what it said about itself. */
+export interface LeaderConnection {
+  readonly connection: Connection;
+  readonly leaderId: bigint;
+  readonly heartbeatTimeoutMs: number;
+}
+
+/**
+ * Finds the leader the way Dqlite clients do (wire-protocol.md §9): ask each known node with
+ * LEADER; a node naming itself is the leader; a node naming another is followed once; then
+ * register with CLIENT. Rounds repeat with growing pauses until `leaderTimeoutMs` has passed.
+ *
+ * `preferred` (the last leader seen) is asked first, which usually makes discovery one round trip.
+ */
+export async function connectToLeader(
+  cluster: readonly string[],
+  options: ConnectorOptions,
+  preferred?: string,
+): Promise<LeaderConnection> {
+  const started = Date.now();
+  const order = preferred ? [preferred, ...cluster.filter((a) => a !== preferred)] : [...cluster];
+  // The latest answer of each node, kept across rounds so the final error names every node.
+  const answers = new Map<string, string>();
+  const record: RecordAttempt = (address, outcome) => answers.set(address, outcome);
+  for (let delayMs = RETRY_DELAY_FIRST_MS; ; delayMs = Math.min(delayMs * 2, RETRY_DELAY_MAX_MS)) {
+    for (const address of order) {
+      const found = await askNode(address, options, record);
+      if (found) return found;
+      if (Date.now() - started >= options.leaderTimeoutMs) break;
+    }
+    const remainingMs = options.leaderTimeoutMs - (Date.now() - started);
+    if (remainingMs <= 0) {
+      const attempts = [...answers].map(([address, outcome]) => ({ address, outcome }));
+      throw new NoLeaderError(attempts, Date.now() - started);
+    }
+    await sleep(Math.min(delayMs, remainingMs));
+  }
+}
+
+type RecordAttempt = (address: string, outcome: string) => void;
+
+/** Asks one node; follows its answer at most once. Records what each node said. */
+async function askNode(
+  address: string,
+  options: ConnectorOptions,
+  record: RecordAttempt,
+): Promise<LeaderConnection | undefined> {
+  const first = await tryLeaderQuery(address, options, record);
+  if (!first) return undefined;
+  if (first.leaderAddress === address)
+    return register(first.connection, first.leaderId, options, record);
+  first.connection.close();
+  const redirected = await tryLeaderQuery(first.leaderAddress, options, record);
+  if (!redirected) return undefined;
+  if (redirected.leaderAddress === first.leaderAddress) {
+    return register(redirected.connection, redirected.leaderId, options, record);
+  }
+  redirected.connection.close();
+  record(
+    first.leaderAddress,
+    `named by ${address} as leader, but it names ${redirected.leaderAddress || 'no leader'}`,
+  );
+  return undefined;
+}
+
+interface LeaderAnswer {
+  readonly connection: Connection;
+  readonly leaderId: bigint;
+  readonly leaderAddress: string;
+}
+
+/** Connects and sends LEADER; undefined (with the reason recorded) if no leader is named. */
+async function tryLeaderQuery(
+  address: string,
+  options: ConnectorOptions,
+  record: RecordAttempt,
+): Promise<LeaderAnswer | undefined> {
+  let connection: Connection | undefined;
+  try {
+    connection = await Connection.open(address, options);
+    const response = await connection.request(
+      { type: 'LEADER', unused: 0n },
+      options.requestTimeoutMs,
+    );
+    if (response.type === 'FAILURE') {
+      throw errorFromFailure(response.code, response.message, { address, request: 'LEADER' });
+    }
+    if (response.type !== 'SERVER') throw unexpected(response.type, address, 'LEADER');
+    if (response.address === '') {
+      connection.close();
+      record(address, 'knows no leader (election running, or not a voter)');
+      return undefined;
+    }
+    return { connection, leaderId: response.id, leaderAddress: response.address };
+  } catch (error) {
+    connection?.close();
+    record(address, describeError(error));
+    return undefined;
+  }
+}
+
+async function register(
+  connection: Connection,
+  leaderId: bigint,
+  options: ConnectorOptions,
+  record: RecordAttempt,
+): Promise<LeaderConnection | undefined> {
+  try {
+    const response = await connection.request({ type: 'CLIENT', id: 0n }, options.requestTimeoutMs);
+    if (response.type === 'FAILURE') {
+      throw errorFromFailure(response.code, response.message, {
+        address: connection.address,
+        request: 'CLIENT',
+      });
+    }
+    if (response.type !== 'WELCOME') throw unexpected(response.type, connection.address, 'CLIENT');
+    return { connection, leaderId, heartbeatTimeoutMs: response.heartbeatTimeoutMs };
+  } catch (error) {
+    connection.close();
+    record(connection.address, describeError(error));
+    return undefined;
+  }
+}
+
+function unexpected(type: string, address: string, request: string): ConnectionError {
+  return new ConnectionError(`unexpected ${type} response`, address, { request });
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

@@ -1,0 +1,181 @@
+import { ErrorCode } from '../../src/wire/index.js';
+
+/** Names of the result codes a Dqlite node sends, primary and extended, for error texts. */
+const codeNames = new Map<number, string>([
+  [0, 'DQLITE_NO_CODE'],
+  [1, 'SQLITE_ERROR'],
+  [2, 'SQLITE_INTERNAL'],
+  [3, 'SQLITE_PERM'],
+  [4, 'SQLITE_ABORT'],
+  [5, 'SQLITE_BUSY'],
+  [6, 'SQLITE_LOCKED'],
+  [7, 'SQLITE_NOMEM'],
+  [8, 'SQLITE_READONLY'],
+  [9, 'SQLITE_INTERRUPT'],
+  [10, 'SQLITE_IOERR'],
+  [11, 'SQLITE_CORRUPT'],
+  [12, 'SQLITE_NOTFOUND'],
+  [13, 'SQLITE_FULL'],
+  [14, 'SQLITE_CANTOPEN'],
+  [15, 'SQLITE_PROTOCOL'],
+  [17, 'SQLITE_SCHEMA'],
+  [18, 'SQLITE_TOOBIG'],
+  [19, 'SQLITE_CONSTRAINT'],
+  [20, 'SQLITE_MISMATCH'],
+  [21, 'SQLITE_MISUSE'],
+  [23, 'SQLITE_AUTH'],
+  [25, 'SQLITE_RANGE'],
+  [26, 'SQLITE_NOTADB'],
+  [100, 'SQLITE_ROW'],
+  [101, 'SQLITE_DONE'],
+  [261, 'SQLITE_BUSY_RECOVERY'],
+  [517, 'SQLITE_BUSY_SNAPSHOT'],
+  [773, 'SQLITE_BUSY_TIMEOUT'],
+  [1005, 'DQLITE_PARSE'],
+  [275, 'SQLITE_CONSTRAINT_CHECK'],
+  [531, 'SQLITE_CONSTRAINT_COMMITHOOK'],
+  [787, 'SQLITE_CONSTRAINT_FOREIGNKEY'],
+  [1043, 'SQLITE_CONSTRAINT_FUNCTION'],
+  [1299, 'SQLITE_CONSTRAINT_NOTNULL'],
+  [1555, 'SQLITE_CONSTRAINT_PRIMARYKEY'],
+  [1811, 'SQLITE_CONSTRAINT_TRIGGER'],
+  [2067, 'SQLITE_CONSTRAINT_UNIQUE'],
+  [2323, 'SQLITE_CONSTRAINT_VTAB'],
+  [2579, 'SQLITE_CONSTRAINT_ROWID'],
+  [ErrorCode.SQLITE_IOERR_NOT_LEADER, 'SQLITE_IOERR_NOT_LEADER'],
+  [ErrorCode.SQLITE_IOERR_LEADERSHIP_LOST, 'SQLITE_IOERR_LEADERSHIP_LOST'],
+  [ErrorCode.SQLITE_IOERR_NOT_LEADER_LEGACY, 'SQLITE_IOERR_NOT_LEADER'],
+  [ErrorCode.SQLITE_IOERR_LEADERSHIP_LOST_LEGACY, 'SQLITE_IOERR_LEADERSHIP_LOST'],
+]);
+
+/** The symbolic name of a result code, e.g. 1555 → "SQLITE_CONSTRAINT_PRIMARYKEY". */
+export function codeName(code: number): string {
+  return codeNames.get(code) ?? codeNames.get(code & 0xff) ?? `CODE_${code}`;
+}
+
+/** Where an error happened: which node and which request. */
+export interface ErrorOrigin {
+  /** The node's address, "host:port". */
+  readonly address: string;
+  /** The protocol request that failed, e.g. "EXEC_SQL". */
+  readonly request: string;
+}
+
+/**
+ * A failure the node reported (a FAILURE response). `code` is SQLite's primary result code,
+ * `extendedCode` the full code the node sent (equal to `code` when it has no extension), and
+ * `sqliteMessage` the node's own text.
+ */
+export class DqliteError extends Error {
+  override name = 'DqliteError';
+  readonly code: number;
+  readonly extendedCode: number;
+  readonly codeName: string;
+  readonly sqliteMessage: string;
+  readonly address: string;
+  readonly request: string;
+
+  constructor(extendedCode: number, sqliteMessage: string, origin: ErrorOrigin) {
+    const name = codeName(extendedCode);
+    super(`${name} (${extendedCode}): ${sqliteMessage} [${origin.request} on ${origin.address}]`);
+    this.code = extendedCode & 0xff;
+    this.extendedCode = extendedCode;
+    this.codeName = name;
+    this.sqliteMessage = sqliteMessage;
+    this.address = origin.address;
+    this.request = origin.request;
+  }
+}
+
+/** The node is not the leader (10250): retry against the current leader. */
+export class NotLeaderError extends DqliteError {
+  override name = 'NotLeaderError';
+}
+
+/**
+ * Leadership was lost while the request was in flight (10506): the write did not commit on this
+ * node; whether a new leader has it is unknown until it is read back.
+ */
+export class LeadershipLostError extends DqliteError {
+  override name = 'LeadershipLostError';
+}
+
+/** SQLITE_BUSY and its extended codes. */
+export class BusyError extends DqliteError {
+  override name = 'BusyError';
+}
+
+/** SQLITE_CONSTRAINT and its extended codes (unique, primary key, not null, ...). */
+export class ConstraintError extends DqliteError {
+  override name = 'ConstraintError';
+}
+
+/** Maps a FAILURE to the most specific error class. */
+export function errorFromFailure(code: number, message: string, origin: ErrorOrigin): DqliteError {
+  if (
+    code === ErrorCode.SQLITE_IOERR_NOT_LEADER ||
+    code === ErrorCode.SQLITE_IOERR_NOT_LEADER_LEGACY
+  ) {
+    return new NotLeaderError(code, message, origin);
+  }
+  if (
+    code === ErrorCode.SQLITE_IOERR_LEADERSHIP_LOST ||
+    code === ErrorCode.SQLITE_IOERR_LEADERSHIP_LOST_LEGACY
+  ) {
+    return new LeadershipLostError(code, message, origin);
+  }
+  if ((code & 0xff) === ErrorCode.SQLITE_BUSY) return new BusyError(code, message, origin);
+  if ((code & 0xff) === ErrorCode.SQLITE_CONSTRAINT)
+    return new ConstraintError(code, message, origin);
+  return new DqliteError(code, message, origin);
+}
+
+/**
+ * The connection to a node failed: it could not be opened, it closed, it timed out, or the node
+ * sent bytes that are not the protocol. Every request waiting on that connection gets one.
+ */
+export class ConnectionError extends Error {
+  override name = 'ConnectionError';
+  readonly address: string;
+  readonly request: string | undefined;
+
+  constructor(
+    message: string,
+    address: string,
+    options: { request?: string; cause?: unknown } = {},
+  ) {
+    super(`${message} [${options.request ? `${options.request} on ` : ''}${address}]`, {
+      cause: options.cause,
+    });
+    this.address = address;
+    this.request = options.request;
+  }
+}
+
+/** A request got no answer within its timeout; the connection was closed. */
+export class TimeoutError extends ConnectionError {
+  override name = 'TimeoutError';
+}
+
+/** What one node said when asked for the leader. */
+export interface LeaderAttempt {
+  readonly address: string;
+  readonly outcome: string;
+}
+
+/** No node named a reachable leader within the time allowed. */
+export class NoLeaderError extends Error {
+  override name = 'NoLeaderError';
+  readonly attempts: readonly LeaderAttempt[];
+
+  constructor(attempts: readonly LeaderAttempt[], elapsedMs: number) {
+    const lines = attempts.map((attempt) => `  ${attempt.address}: ${attempt.outcome}`);
+    super(`no leader found in ${elapsedMs} ms; last answers:\n${lines.join('\n')}`);
+    this.attempts = attempts;
+  }
+}
+
+/** The client was used after close(), or a statement after finalize(). */
+export class ClosedError extends Error {
+  override name = 'ClosedError';
+}

@@ -1,0 +1,29 @@
+/**
+ * The Dqlite protocol client: finds the leader, opens a database, runs queries and statements,
+ * and manages the cluster. Works against dqlite-ts nodes and canonical's C dqlite.
+ *
+ * @example
+ * import { connect } from 'dqlite-ts/client';
+ * const client = await connect({ cluster: ['127.0.0.1:9001'], database: 'app' });
+ * const { rows } = await client.query('SELECT 1');
+ * await client.close();
+ */
+export { connect, DqliteClient } from './client.js';
+export type { ExecResult, NodeId, NodeInfo, QueryResult } from './client.js';
+export { Statement } from './statement.js';
+export {
+  BusyError,
+  ClosedError,
+  ConnectionError,
+  ConstraintError,
+  DqliteError,
+  LeadershipLostError,
+  NoLeaderError,
+  NotLeaderError,
+  TimeoutError,
+  codeName,
+} from './errors.js';
+export type { LeaderAttempt } from './errors.js';
+export type { ClientOptions } from './options.js';
+export type { IntegerMode, Parameter, RowValue } from './values.js';
+export { ProtocolError } from '../../src/wire/index.js';

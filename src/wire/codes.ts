@@ -1,0 +1,108 @@
+/**
+ * Numeric codes of Dqlite protocol version 1, named as in shared/protocol/wire-protocol.md so a
+ * reader can search from one to the other.
+ */
+
+/** The handshake word a client sends first (§2). */
+export const PROTOCOL_VERSION = 1n;
+/** The pre-1.0 handshake word; the server then answers LEADER with SERVER_LEGACY (§2, §6.1). */
+export const PROTOCOL_VERSION_LEGACY = 0x86104dd760433fe5n;
+
+/** Bytes in a protocol word: every body and every padded field is a multiple of it (§1). */
+export const WORD_BYTES = 8;
+/** Bytes in a message header (§3). */
+export const HEADER_BYTES = 8;
+
+export const RequestType = {
+  LEADER: 0,
+  CLIENT: 1,
+  HEARTBEAT: 2,
+  OPEN: 3,
+  PREPARE: 4,
+  EXEC: 5,
+  QUERY: 6,
+  FINALIZE: 7,
+  EXEC_SQL: 8,
+  QUERY_SQL: 9,
+  INTERRUPT: 10,
+  CONNECT: 11,
+  ADD: 12,
+  ASSIGN: 13,
+  REMOVE: 14,
+  DUMP: 15,
+  CLUSTER: 16,
+  TRANSFER: 17,
+  DESCRIBE: 18,
+  WEIGHT: 19,
+} as const;
+export type RequestTypeName = keyof typeof RequestType;
+
+export const ResponseType = {
+  FAILURE: 0,
+  SERVER: 1, // SERVER_LEGACY shares the code; the handshake version tells them apart
+  WELCOME: 2,
+  SERVERS: 3,
+  DB: 4,
+  STMT: 5,
+  RESULT: 6,
+  ROWS: 7,
+  EMPTY: 8,
+  FILES: 9,
+  METADATA: 10,
+} as const;
+export type ResponseTypeName = keyof typeof ResponseType | 'SERVER_LEGACY';
+
+/** Type codes of values in parameter and row tuples (§5.1). */
+export const ValueType = {
+  INTEGER: 1,
+  FLOAT: 2,
+  TEXT: 3,
+  BLOB: 4,
+  NULL: 5,
+  UNIXTIME: 9,
+  ISO8601: 10,
+  BOOLEAN: 11,
+} as const;
+export type ValueTypeName = keyof typeof ValueType;
+export type ValueTypeCode = (typeof ValueType)[ValueTypeName];
+
+/** End-of-batch markers of a ROWS message (§7). */
+export const ROWS_DONE = 0xffffffffffffffffn;
+export const ROWS_PART = 0xeeeeeeeeeeeeeeeen;
+
+/** Node roles in CLUSTER format 1 and ASSIGN (§10). */
+export const NodeRole = { voter: 0, standby: 1, spare: 2 } as const;
+export type NodeRoleName = keyof typeof NodeRole;
+
+/** Dqlite's own failure codes (§8); SQLite result codes pass through unchanged. */
+export const ErrorCode = {
+  SQLITE_ERROR: 1,
+  SQLITE_BUSY: 5,
+  SQLITE_NOTFOUND: 12,
+  SQLITE_PROTOCOL: 15,
+  SQLITE_CONSTRAINT: 19,
+  SQLITE_RANGE: 25,
+  SQLITE_ROW: 100,
+  DQLITE_PARSE: 1005,
+  SQLITE_IOERR_NOT_LEADER: 10250,
+  SQLITE_IOERR_LEADERSHIP_LOST: 10506,
+  SQLITE_IOERR_NOT_LEADER_LEGACY: 8202,
+  SQLITE_IOERR_LEADERSHIP_LOST_LEGACY: 8458,
+} as const;
+
+const requestNames = new Map<number, RequestTypeName>(
+  Object.entries(RequestType).map(([name, code]) => [code, name as RequestTypeName]),
+);
+const valueTypeNames = new Map<number, ValueTypeName>(
+  Object.entries(ValueType).map(([name, code]) => [code, name as ValueTypeName]),
+);
+
+/** The request name of a type code, or undefined for a code protocol 1 does not define. */
+export function requestTypeName(code: number): RequestTypeName | undefined {
+  return requestNames.get(code);
+}
+
+/** The value type name of a type code, or undefined for a code protocol 1 does not define. */
+export function valueTypeName(code: number): ValueTypeName | undefined {
+  return valueTypeNames.get(code);
+}
