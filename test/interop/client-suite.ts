@@ -2,6 +2,8 @@
 // same tests run unchanged against canonical's C dqlite today and dqlite-ts nodes later.
 // Tests in one file run in order; the destructive ones (transfer, kill) come last.
 
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ClosedError,
@@ -20,6 +22,7 @@ import { requirePeer } from './peer-available.js';
 import { pollUntil } from './poll-until.js';
 
 const DATABASE = 'interop';
+const execFileAsync = promisify(execFile);
 
 export function defineClientSuite(provider: ClusterProvider): void {
   describe.skipIf(!requirePeer(provider))(`protocol client against ${provider.name}`, () => {
@@ -280,6 +283,30 @@ export function defineClientSuite(provider: ClusterProvider): void {
       expect((await shellCluster()).some((node) => node.id === spareId)).toBe(false);
       const unknown = await client.remove(0x9999n).catch((error: unknown) => error);
       expect(unknown).toBeInstanceOf(DqliteError);
+    });
+
+    it('serves the dqlite-ts command line', async () => {
+      const cli = (...args: string[]) =>
+        execFileAsync(
+          'node_modules/.bin/tsx',
+          ['bin/dqlite-ts.ts', ...args, '--cluster', cluster.addresses.join(',')],
+          {
+            timeout: 30_000,
+          },
+        );
+      const query = await cli(
+        'query',
+        '--database',
+        DATABASE,
+        'SELECT k, ? FROM prepared WHERE k <= 2 ORDER BY k',
+        '["x"]',
+      );
+      expect(query.stdout).toBe('["k","?"]\n[1,"x"]\n[2,"x"]\n');
+      const nodes = await cli('cluster');
+      expect(nodes.stdout.trim().split('\n')).toHaveLength(3);
+      const usage = await cli('query').catch((error: { code: number; stderr: string }) => error);
+      expect(usage).toMatchObject({ code: 2 });
+      expect((usage as { stderr: string }).stderr).toContain('missing SQL');
     });
 
     it('fails with NoLeaderError naming every node when none answers', async () => {
