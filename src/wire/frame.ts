@@ -45,6 +45,8 @@ export interface FrameDecoderOptions {
   readonly expectHandshake?: boolean;
 }
 
+const FRAME_DECODER_OPTIONS = new Set(['messageBytesMax', 'expectHandshake']);
+
 /** Receives what a FrameDecoder finds, in stream order. */
 export interface FrameSink {
   handshake?(version: bigint): void;
@@ -68,6 +70,10 @@ export class FrameDecoder {
   #failed: ProtocolError | undefined;
 
   constructor(options: FrameDecoderOptions = {}) {
+    for (const key of Object.keys(options)) {
+      if (!FRAME_DECODER_OPTIONS.has(key))
+        throw new TypeError(`FrameDecoder: unknown option "${key}"`);
+    }
     const messageBytesMax = options.messageBytesMax ?? MESSAGE_BYTES_MAX_DEFAULT;
     if (
       !Number.isSafeInteger(messageBytesMax) ||
