@@ -7,7 +7,7 @@ import {
   encodeHandshake,
   encodeRequest,
 } from '../../src/wire/index.js';
-import type { Frame, Request, Response, ResponseContext } from '../../src/wire/index.js';
+import type { Frame, FrameSink, Request, Response, ResponseContext } from '../../src/wire/index.js';
 import { ConnectionError, TimeoutError } from './errors.js';
 
 /** Limits and timeouts of one connection to one node. */
@@ -51,7 +51,13 @@ export class Connection {
   readonly #queueLengthMax: number;
   readonly #queue: Exchange[] = [];
   #current: Exchange | undefined;
+  /**
+   * One timer per connection, re-armed with refresh() on each frame and unref'd while idle:
+   * creating and clearing a timer per frame costs more than the rest of a small query.
+   */
   #timer: NodeJS.Timeout | undefined;
+  #timerMs = 0;
+  readonly #sink: FrameSink = { frame: (frame) => this.#dispatch(frame) };
   #closedBy: Error | undefined;
 
   private constructor(address: string, socket: net.Socket, options: ConnectionOptions) {
@@ -144,22 +150,39 @@ export class Connection {
   #startNext(): void {
     const next = this.#queue.shift();
     this.#current = next;
-    if (!next) return;
+    if (!next) {
+      this.#idleTimer();
+      return;
+    }
     this.#armTimer(next);
     this.#socket.write(next.message);
   }
 
   #armTimer(exchange: Exchange): void {
+    if (this.#timer && this.#timerMs === exchange.timeoutMs) {
+      this.#timer.refresh().ref();
+      return;
+    }
     clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => {
-      const message = `no answer within ${exchange.timeoutMs} ms`;
-      this.#destroy(new TimeoutError(message, this.address, { request: exchange.request }));
-    }, exchange.timeoutMs);
+    this.#timerMs = exchange.timeoutMs;
+    this.#timer = setTimeout(() => this.#onTimeout(), exchange.timeoutMs);
+  }
+
+  /** Idle: the timer may still fire, but finds nothing to time out and keeps no process alive. */
+  #idleTimer(): void {
+    this.#timer?.unref();
+  }
+
+  #onTimeout(): void {
+    const exchange = this.#current;
+    if (!exchange) return;
+    const message = `no answer within ${exchange.timeoutMs} ms`;
+    this.#destroy(new TimeoutError(message, this.address, { request: exchange.request }));
   }
 
   #receive(chunk: Buffer): void {
     try {
-      this.#decoder.push(chunk, { frame: (frame) => this.#dispatch(frame) });
+      this.#decoder.push(chunk, this.#sink);
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
       const request = this.#current?.request;
@@ -179,7 +202,6 @@ export class Connection {
     }
     this.#armTimer(exchange);
     if (!exchange.onFrame(frame)) return;
-    clearTimeout(this.#timer);
     this.#startNext();
   }
 
