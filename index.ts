@@ -1,10 +1,11 @@
 /**
  * dqlite-ts: Dqlite in TypeScript. The package root, kept outside src/ because it gathers every
- * layer. For now it re-exports the protocol client; the engine
- * (`createNode`), the pool and the ORM adapters arrive under their own subpaths.
+ * layer. It re-exports the protocol client and the pool; the engine
+ * (`createNode`) and the ORM adapters arrive under their own subpaths.
  *
  * @example
  * import { connect } from 'dqlite-ts';
  * const client = await connect({ cluster: ['127.0.0.1:9001'], database: 'app' });
  */
 export * from './drivers/client/index.js';
+export * from './drivers/pool/index.js';

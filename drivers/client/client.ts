@@ -14,7 +14,7 @@ import { resolveClientOptions } from './options.js';
 import type { ClientOptions, ResolvedClientOptions } from './options.js';
 import { Statement } from './statement.js';
 import { integerValue, tupleSchema, wireParameters } from './values.js';
-import { collect, iterateRows } from './results.js';
+import { collect, iterateBatches, iterateRows } from './results.js';
 import type { Parameter, RowValue } from './values.js';
 import type { QueryResult } from './results.js';
 export type { QueryResult } from './results.js';
@@ -102,6 +102,14 @@ export class DqliteClient {
    */
   iterate(sql: string, parameters?: readonly Parameter[]): AsyncIterable<RowValue[]> {
     return iterateRows(() => this.#stream(this.#querySql(sql, parameters)), this.#options);
+  }
+
+  /**
+   * Like iterate, but yields whole batches with their column names, for callers that need the
+   * columns before the first row (the pool's object rows).
+   */
+  iterateBatches(sql: string, parameters?: readonly Parameter[]): AsyncIterable<QueryResult> {
+    return iterateBatches(() => this.#stream(this.#querySql(sql, parameters)), this.#options);
   }
 
   /** Prepares the first statement of `sql` on the leader for repeated use. */
@@ -220,7 +228,7 @@ export class DqliteClient {
   }
 
   /** Starts a QUERY or QUERY_SQL exchange. @internal */
-  stream(request: Request & { db: number | bigint }): BatchStream {
+  startQuery(request: Request & { db: number | bigint }): BatchStream {
     return this.#stream(request);
   }
 

@@ -58,7 +58,8 @@ export class Connection {
   #timer: NodeJS.Timeout | undefined;
   #timerMs = 0;
   readonly #sink: FrameSink = { frame: (frame) => this.#dispatch(frame) };
-  #closedBy: Error | undefined;
+  /** Why the connection closed; set once, then every request fails with it. */
+  #closedBy: CloseReason | undefined;
 
   private constructor(address: string, socket: net.Socket, options: ConnectionOptions) {
     this.address = address;
@@ -68,11 +69,9 @@ export class Connection {
     this.#queueLengthMax = options.queueLengthMax;
     socket.on('data', (chunk: Buffer) => this.#receive(chunk));
     socket.on('error', (error) =>
-      this.#destroy(new ConnectionError('socket error', address, { cause: error })),
+      this.#destroy({ message: `socket error: ${error.message}`, cause: error }),
     );
-    socket.on('close', () =>
-      this.#destroy(new ConnectionError('connection closed by the node', address)),
-    );
+    socket.on('close', () => this.#destroy({ message: 'connection closed by the node' }));
   }
 
   /** Opens a TCP connection to "host:port" and sends the protocol version word. */
@@ -109,7 +108,7 @@ export class Connection {
   /** Queues an exchange; it starts once every earlier one has finished. */
   enqueue(exchange: Exchange): void {
     if (this.#closedBy) {
-      exchange.fail(this.#closedBy);
+      exchange.fail(this.#errorFor(exchange, this.#closedBy, false));
       return;
     }
     if (this.#queue.length >= this.#queueLengthMax) {
@@ -144,7 +143,7 @@ export class Connection {
 
   /** Closes the socket; waiting requests fail with a ConnectionError. Idempotent. */
   close(): void {
-    this.#destroy(new ConnectionError('connection closed by the client', this.address));
+    this.#destroy({ message: 'connection closed by the client' });
   }
 
   #startNext(): void {
@@ -177,7 +176,7 @@ export class Connection {
     const exchange = this.#current;
     if (!exchange) return;
     const message = `no answer within ${exchange.timeoutMs} ms`;
-    this.#destroy(new TimeoutError(message, this.address, { request: exchange.request }));
+    this.#destroy({ message, timedOut: true });
   }
 
   #receive(chunk: Buffer): void {
@@ -185,13 +184,7 @@ export class Connection {
       this.#decoder.push(chunk, this.#sink);
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
-      const request = this.#current?.request;
-      this.#destroy(
-        new ConnectionError(`protocol error: ${error.message}`, this.address, {
-          request,
-          cause: error,
-        }),
-      );
+      this.#destroy({ message: `protocol error: ${error.message}`, cause: error });
     }
   }
 
@@ -205,16 +198,37 @@ export class Connection {
     this.#startNext();
   }
 
-  #destroy(reason: Error): void {
+  #destroy(reason: CloseReason): void {
     if (this.#closedBy) return;
     this.#closedBy = reason;
     clearTimeout(this.#timer);
     this.#socket.destroy();
-    const waiting = [...(this.#current ? [this.#current] : []), ...this.#queue];
+    const current = this.#current;
+    const queued = [...this.#queue];
     this.#current = undefined;
     this.#queue.length = 0;
-    for (const exchange of waiting) exchange.fail(reason);
+    if (current) current.fail(this.#errorFor(current, reason, true));
+    for (const exchange of queued) exchange.fail(this.#errorFor(exchange, reason, false));
   }
+
+  /** The error one exchange gets: only the one in flight was sent, and only it can time out. */
+  #errorFor(exchange: Exchange, reason: CloseReason, requestSent: boolean): ConnectionError {
+    const options = { request: exchange.request, cause: reason.cause, requestSent };
+    if (reason.timedOut && requestSent)
+      return new TimeoutError(reason.message, this.address, options);
+    const message = reason.timedOut
+      ? `connection closed: ${reason.message} for an earlier request`
+      : reason.message;
+    return new ConnectionError(message, this.address, options);
+  }
+}
+
+/** Why a connection closed; turned into one ConnectionError per waiting request. */
+interface CloseReason {
+  readonly message: string;
+  readonly cause?: unknown;
+  /** The request in flight got no answer in time. */
+  readonly timedOut?: boolean;
 }
 
 /** Splits "host:port" (or "[v6]:port"); a malformed address is the caller's mistake. */

@@ -11,7 +11,7 @@ export interface ConnectorOptions extends ConnectionOptions {
   readonly requestTimeoutMs: number;
 }
 
-/** First pause between discovery rounds; doubles each round up to the maximum (as go-dqlite). */
+/** First pause between discovery rounds; doubles each round up to the maximum (as go-dqlite), with jitter. */
 const RETRY_DELAY_FIRST_MS = 50;
 const RETRY_DELAY_MAX_MS = 1000;
 
@@ -50,7 +50,8 @@ export async function connectToLeader(
       const attempts = [...answers].map(([address, outcome]) => ({ address, outcome }));
       throw new NoLeaderError(attempts, Date.now() - started);
     }
-    await sleep(Math.min(delayMs, remainingMs));
+    // Jitter spreads the rounds of many clients (a pool refilling after a failover) apart.
+    await sleep(Math.min(delayMs * (0.5 + Math.random() / 2), remainingMs));
   }
 }
 

@@ -133,22 +133,27 @@ export function errorFromFailure(code: number, message: string, origin: ErrorOri
 /**
  * The connection to a node failed: it could not be opened, it closed, it timed out, or the node
  * sent bytes that are not the protocol. Every request waiting on that connection gets one.
+ *
+ * `requestSent` tells whether the request had been written to the node: when false, the node
+ * never saw it and it is safe to retry anywhere; when true, a write may or may not have happened.
  */
 export class ConnectionError extends Error {
   override name = 'ConnectionError';
   readonly address: string;
   readonly request: string | undefined;
+  readonly requestSent: boolean;
 
   constructor(
     message: string,
     address: string,
-    options: { request?: string; cause?: unknown } = {},
+    options: { request?: string; cause?: unknown; requestSent?: boolean } = {},
   ) {
     super(`${message} [${options.request ? `${options.request} on ` : ''}${address}]`, {
       cause: options.cause,
     });
     this.address = address;
     this.request = options.request;
+    this.requestSent = options.requestSent ?? false;
   }
 }
 

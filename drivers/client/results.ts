@@ -38,3 +38,20 @@ export function iterateRows(
     },
   };
 }
+
+/** Batches with their column names from a stream started lazily. @internal */
+export function iterateBatches(
+  start: () => BatchStream,
+  options: Pick<ResolvedClientOptions, 'integers'>,
+): AsyncIterable<QueryResult> {
+  return {
+    async *[Symbol.asyncIterator]() {
+      for await (const batch of start()) {
+        const rows = batch.rows.map((row) =>
+          row.map((value) => fromWireValue(value, options.integers)),
+        );
+        yield { columns: [...batch.columns], rows };
+      }
+    },
+  };
+}

@@ -41,12 +41,12 @@ export class Statement {
   }
 
   async query(parameters?: readonly Parameter[]): Promise<QueryResult> {
-    return collect(this.#client.stream(this.#request('QUERY', parameters)), this.#options);
+    return collect(this.#client.startQuery(this.#request('QUERY', parameters)), this.#options);
   }
 
   iterate(parameters?: readonly Parameter[]): AsyncIterable<RowValue[]> {
     return iterateRows(
-      () => this.#client.stream(this.#request('QUERY', parameters)),
+      () => this.#client.startQuery(this.#request('QUERY', parameters)),
       this.#options,
     );
   }

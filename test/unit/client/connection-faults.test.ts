@@ -42,6 +42,11 @@ describe('client connection faults', () => {
       expect(outcome).toBeInstanceOf(ConnectionError);
       expect(outcome).not.toBeInstanceOf(TimeoutError);
     }
+    // Only the request in flight reached the node; the queued ones are safe to retry anywhere.
+    expect(outcomes.map((outcome) => (outcome as ConnectionError).requestSent)).toEqual([
+      true,
+      ...new Array(9).fill(false),
+    ]);
     expect(client.isOpen).toBe(false);
     await expect(client.query('SELECT 1')).rejects.toThrow(ConnectionError);
   });
@@ -82,6 +87,10 @@ describe('client connection faults', () => {
     const outcomes = await Promise.all(calls);
     expect((outcomes[3] as Error).message).toMatch(/2 requests already queued/);
     expect(outcomes[0]).toBeInstanceOf(TimeoutError);
+    expect(outcomes[0]).toMatchObject({ requestSent: true });
+    expect(outcomes[1]).not.toBeInstanceOf(TimeoutError);
+    expect(outcomes[1]).toMatchObject({ requestSent: false });
+    expect((outcomes[1] as Error).message).toMatch(/for an earlier request/);
   });
 
   it('interrupts a query stopped early and drains it, as dqlite 1.11 answers', async () => {

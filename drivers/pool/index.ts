@@ -1,0 +1,30 @@
+/**
+ * The leader-aware pool: one object an application holds for the cluster's lifetime.
+ *
+ * @example
+ * import { createPool } from 'dqlite-ts/pool';
+ * const pool = createPool({ cluster: ['127.0.0.1:9001', '127.0.0.1:9002'], database: 'app' });
+ * const { rows } = await pool.query('SELECT * FROM t WHERE id = ?', [1]);
+ * await pool.close();
+ */
+export { createPool, LeaderPool, STATEMENT_ATTEMPTS_MAX } from './leader-pool.js';
+export type {
+  BatchStatement,
+  CallOptions,
+  PoolStats,
+  QueryOptions,
+  RetryEvent,
+  TransactionOptions,
+} from './leader-pool.js';
+export type { LeaderChange } from './leader-connections.js';
+export type { PoolLogger, PoolOptions, PragmaValue } from './options.js';
+export type { ObjectRow, PoolQueryResult, RowMode } from './rows.js';
+export { Transaction } from './transaction.js';
+export {
+  OutcomeUnknownError,
+  PoolQueueFullError,
+  PoolTimeoutError,
+  TransactionRetriesExhaustedError,
+} from './errors.js';
+export { IDEMPOTENCY_TABLE } from './idempotency.js';
+export { isReadOnlySql } from './failure.js';

@@ -1,0 +1,111 @@
+import { EventEmitter } from 'node:events';
+import { connect } from '../client/index.js';
+import type { DqliteClient } from '../client/index.js';
+import { clientOptionsOf, pragmaStatements } from './options.js';
+import type { ResolvedPoolOptions } from './options.js';
+
+/** A pooled connection, tagged with the leader generation it was opened in. */
+export interface Lease {
+  readonly client: DqliteClient;
+  readonly generation: number;
+}
+
+/** Payload of the pool's 'leaderChange' event. */
+export interface LeaderChange {
+  readonly previous: string | null;
+  readonly leader: string;
+  readonly generation: number;
+}
+
+/**
+ * Opens connections to the current leader and keeps the leader generation: a counter bumped
+ * when a connection of the current generation sees the leader go (NOT_LEADER, LEADERSHIP_LOST,
+ * a dead socket). Connections of older generations are retired when next borrowed, so one
+ * failure retires every connection to the old leader without touching each.
+ */
+export class LeaderConnections extends EventEmitter {
+  readonly #options: ResolvedPoolOptions;
+  #generation = 0;
+  #leader: string | null = null;
+  /** The generation in which `#leader` was first seen; a new leader in it starts the next one. */
+  #leaderGeneration = 0;
+  /** Why the last attempt to open a connection failed, for the error of a caller who waited. */
+  lastOpenError: unknown;
+
+  constructor(options: ResolvedPoolOptions) {
+    super();
+    this.#options = options;
+  }
+
+  get generation(): number {
+    return this.#generation;
+  }
+
+  get leader(): string | null {
+    return this.#leader;
+  }
+
+  /**
+   * Finds the leader (asking the last known one first: one round trip when nothing changed),
+   * connects, applies the configured PRAGMAs.
+   */
+  async open(): Promise<Lease> {
+    const generation = this.#generation;
+    const known = this.#leader;
+    const cluster = known
+      ? [known, ...this.#options.cluster.filter((a) => a !== known)]
+      : this.#options.cluster;
+    try {
+      const client = await connect(clientOptionsOf(this.#options, cluster));
+      await applyPragmas(client, this.#options);
+      // A generation that moved on while we connected may have been the leader we reached:
+      // hand the connection out stale (it is retired on borrow) rather than trust it.
+      if (this.#generation !== generation) return { client, generation };
+      this.#noteLeader(client.address);
+      return { client, generation: this.#generation };
+    } catch (error) {
+      this.lastOpenError = error;
+      throw error;
+    }
+  }
+
+  /** True while the lease's connection is alive and its leader is still the current one. */
+  isCurrent(lease: Lease): boolean {
+    return lease.generation === this.#generation && lease.client.isOpen;
+  }
+
+  /** A lease saw its leader go: start a new generation (once per generation). */
+  leaderLost(lease: Lease, reason: unknown): void {
+    if (lease.generation !== this.#generation) return;
+    this.#generation++;
+    this.#options.logger?.warn?.('dqlite-ts pool: leader lost, retiring its connections', {
+      leader: lease.client.address,
+      generation: this.#generation,
+      reason: reason instanceof Error ? reason.message : String(reason),
+    });
+  }
+
+  /** A connection reached `address` as leader; a different leader than before starts a generation. */
+  #noteLeader(address: string): void {
+    if (address === this.#leader) return;
+    if (this.#leader !== null && this.#leaderGeneration === this.#generation) this.#generation++;
+    this.#leaderGeneration = this.#generation;
+    const change: LeaderChange = {
+      previous: this.#leader,
+      leader: address,
+      generation: this.#generation,
+    };
+    this.#leader = address;
+    this.#options.logger?.info?.('dqlite-ts pool: leader', { ...change });
+    this.emit('leaderChange', change);
+  }
+}
+
+async function applyPragmas(client: DqliteClient, options: ResolvedPoolOptions): Promise<void> {
+  try {
+    for (const statement of pragmaStatements(options.pragmas)) await client.exec(statement);
+  } catch (error) {
+    await client.close();
+    throw error;
+  }
+}

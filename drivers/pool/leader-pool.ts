@@ -1,0 +1,465 @@
+import { EventEmitter } from 'node:events';
+import { createPool as createGenericPool } from 'generic-pool';
+import type { Pool as GenericPool } from 'generic-pool';
+import { ClosedError } from '../client/index.js';
+import type { ExecResult, Parameter, RowValue } from '../client/index.js';
+import { resolveClientOptions } from '../client/options.js';
+import { Deadline, backoffDelayMs, sleep } from './backoff.js';
+import { OutcomeUnknownError, PoolQueueFullError, PoolTimeoutError } from './errors.js';
+import { classifyFailure, isLeaderChange, isOutcomeUnknown, isReadOnlySql } from './failure.js';
+import type { FailureKind } from './failure.js';
+import { LeaderConnections } from './leader-connections.js';
+import type { LeaderChange, Lease } from './leader-connections.js';
+import { clientOptionsOf, resolvePoolOptions } from './options.js';
+import type { PoolOptions, ResolvedPoolOptions } from './options.js';
+import { checkRowMode, rowObject, shapeRows } from './rows.js';
+import type { ObjectRow, PoolQueryResult, RowMode } from './rows.js';
+import { TransactionRunner } from './transaction-runner.js';
+import type { Transaction } from './transaction.js';
+
+/** Options of one call. */
+export interface CallOptions {
+  /** This call's deadline, at most the pool's `timeoutMs` (its default). */
+  readonly timeoutMs?: number;
+  /**
+   * The statement may run twice without harm: after an unknown outcome (leadership lost or a
+   * dead socket with the request in flight) it is retried instead of raising OutcomeUnknownError.
+   * Reads (SELECT, VALUES, EXPLAIN, WITH without writes) are always treated so.
+   */
+  readonly idempotent?: boolean;
+}
+
+export interface QueryOptions extends CallOptions {
+  /** 'object' (default): rows keyed by column name; 'array': rows in column order. */
+  readonly rowMode?: RowMode;
+}
+
+export interface TransactionOptions {
+  /** BEGIN DEFERRED (default), IMMEDIATE (takes the write lock at once) or EXCLUSIVE. */
+  readonly behavior?: 'deferred' | 'immediate' | 'exclusive';
+  /** Exactly-once across an unknown outcome at COMMIT; see README "Exactly-once transactions". */
+  readonly idempotent?: boolean;
+  /** Reruns after leader changes or SQLITE_BUSY; default the pool's `transactionRetriesMax`. */
+  readonly retriesMax?: number;
+  readonly timeoutMs?: number;
+}
+
+/** One statement of `batch`. */
+export interface BatchStatement {
+  readonly sql: string;
+  readonly params?: readonly Parameter[];
+}
+
+/** Payload of the 'retry' event. */
+export interface RetryEvent {
+  readonly operation: string;
+  readonly attempt: number;
+  readonly error: unknown;
+  readonly delayMs: number;
+}
+
+/** What `stats()` reports. */
+export interface PoolStats {
+  /** Connections open, borrowed or idle. */
+  readonly size: number;
+  /** Idle connections ready to be borrowed. */
+  readonly available: number;
+  readonly borrowed: number;
+  /** Callers waiting for a connection. */
+  readonly waiting: number;
+  readonly max: number;
+  /** Address of the leader the pool last connected to. */
+  readonly leader: string | null;
+  /** Leader generation: bumped each time the pool sees the leader go. */
+  readonly generation: number;
+}
+
+/** Retry count cap of one statement, a backstop under its deadline. */
+export const STATEMENT_ATTEMPTS_MAX = 64;
+/** Backoff between retries: first and largest pause. */
+export const RETRY_DELAY_FIRST_MS = 10;
+export const RETRY_DELAY_MAX_MS = 500;
+
+/**
+ * The leader-aware pool: one object an application holds for the cluster's lifetime. Every
+ * connection goes to the current leader; when the leader changes, connections to the old one
+ * are retired and callers are served from the new one, with the retry rules of the README.
+ *
+ * Events: 'leaderChange' (LeaderChange), 'retry' (RetryEvent), 'error' (failures to open
+ * connections; emitted only while someone listens, so an unhandled 'error' never crashes).
+ */
+export class LeaderPool extends EventEmitter {
+  readonly #options: ResolvedPoolOptions;
+  readonly #connections: LeaderConnections;
+  readonly #pool: GenericPool<Lease>;
+  readonly #transactions: TransactionRunner;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: PoolOptions) {
+    super();
+    this.#options = resolvePoolOptions(options);
+    resolveClientOptions(clientOptionsOf(this.#options, this.#options.cluster)); // fail fast
+    this.#connections = new LeaderConnections(this.#options);
+    this.#connections.on('leaderChange', (change: LeaderChange) =>
+      this.emit('leaderChange', change),
+    );
+    this.#pool = createLeasePool(this.#connections, this.#options, (error) =>
+      this.#reportOpenError(error),
+    );
+    this.#transactions = new TransactionRunner(this.#options, {
+      acquire: (operation, deadline, lastError) => this.#acquire(operation, deadline, lastError),
+      release: (lease, kind) => this.#release(lease, kind),
+      exec: (sql, deadline) =>
+        this.#runStatement('exec', sql, { idempotent: true }, deadline, (c) => c.exec(sql)),
+      read: (check, deadline) =>
+        this.#runStatement('query', '', { idempotent: true }, deadline, check),
+      retried: (event) => this.#emitRetry(event),
+    });
+  }
+
+  /** Runs the first statement of `sql` on the leader and returns its rows. */
+  async query(
+    sql: string,
+    params?: readonly Parameter[],
+    options?: QueryOptions & { rowMode?: 'object' },
+  ): Promise<PoolQueryResult<ObjectRow>>;
+  async query(
+    sql: string,
+    params: readonly Parameter[] | undefined,
+    options: QueryOptions & { rowMode: 'array' },
+  ): Promise<PoolQueryResult<RowValue[]>>;
+  async query(
+    sql: string,
+    params?: readonly Parameter[],
+    options: QueryOptions = {},
+  ): Promise<PoolQueryResult<ObjectRow | RowValue[]>> {
+    const mode = checkRowMode(options.rowMode);
+    const { columns, rows } = await this.#runStatement(
+      'query',
+      sql,
+      options,
+      this.#deadline(options),
+      (client) => client.query(sql, params),
+    );
+    return { columns, rows: shapeRows(columns, rows, mode) };
+  }
+
+  /** Runs every statement of `sql` on the leader (parameters bind to the first). */
+  async exec(
+    sql: string,
+    params?: readonly Parameter[],
+    options: CallOptions = {},
+  ): Promise<ExecResult> {
+    return this.#runStatement('exec', sql, options, this.#deadline(options), (client) =>
+      client.exec(sql, params),
+    );
+  }
+
+  /** Runs the statements atomically, in one IMMEDIATE transaction; returns each one's result. */
+  async batch(
+    statements: readonly BatchStatement[],
+    options: Omit<TransactionOptions, 'behavior'> = {},
+  ): Promise<ExecResult[]> {
+    if (!Array.isArray(statements))
+      throw new TypeError('batch(statements): statements must be an array');
+    for (const [index, statement] of statements.entries()) {
+      if (typeof statement?.sql !== 'string')
+        throw new TypeError(`batch(statements): statement ${index} has no sql`);
+    }
+    return this.transaction(
+      async (tx) => {
+        const results: ExecResult[] = [];
+        for (const { sql, params } of statements) results.push(await tx.exec(sql, params));
+        return results;
+      },
+      { ...options, behavior: 'immediate' },
+    );
+  }
+
+  /**
+   * Runs `fn` in a transaction on one pinned connection: BEGIN, fn, COMMIT. On a leader change
+   * or SQLITE_BUSY before COMMIT it rolls back and runs `fn` again (bounded, with backoff), so
+   * `fn` must not have side effects outside the database. Errors `fn` throws roll back and are
+   * rethrown unchanged. Inside `fn`, use `tx`, not the pool (the pool may need the connection
+   * `tx` holds).
+   */
+  async transaction<T>(
+    fn: (tx: Transaction) => Promise<T>,
+    options: TransactionOptions = {},
+  ): Promise<T> {
+    this.#checkOpen();
+    if (typeof fn !== 'function')
+      throw new TypeError('transaction(fn): fn must be an async function');
+    return this.#transactions.run(fn, options, this.#deadline(options));
+  }
+
+  /**
+   * Streams rows as they arrive; holds one connection until the loop ends. Failures before the
+   * first row are retried like `query`; after it, they surface (rows already seen cannot be
+   * taken back). Breaking out early interrupts the query on the node.
+   */
+  stream(
+    sql: string,
+    params?: readonly Parameter[],
+    options: QueryOptions = {},
+  ): AsyncIterable<ObjectRow | RowValue[]> {
+    const mode = checkRowMode(options.rowMode);
+    return {
+      [Symbol.asyncIterator]: () => this.#streamRows(sql, params, mode, this.#deadline(options)),
+    };
+  }
+
+  /** Pool size, waiting callers, the leader and its generation. */
+  stats(): PoolStats {
+    return {
+      size: this.#pool.size,
+      available: this.#pool.available,
+      borrowed: this.#pool.borrowed,
+      waiting: this.#pool.pending,
+      max: this.#options.max,
+      leader: this.#connections.leader,
+      generation: this.#connections.generation,
+    };
+  }
+
+  /** Waits for borrowed connections to come back, closes every connection. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.#pool.drain(); // clear() without drain() would hand out destroyed connections
+      await this.#pool.clear();
+    })();
+    return this.#closing;
+  }
+
+  async *#streamRows(
+    sql: string,
+    params: readonly Parameter[] | undefined,
+    mode: RowMode,
+    deadline: Deadline,
+  ): AsyncGenerator<ObjectRow | RowValue[]> {
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= STATEMENT_ATTEMPTS_MAX; attempt++) {
+      const lease = await this.#acquire('stream', deadline, lastError);
+      let delivered = false;
+      let kind: FailureKind | undefined;
+      try {
+        for await (const batch of lease.client.iterateBatches(sql, params)) {
+          for (const row of batch.rows) {
+            delivered = true;
+            yield mode === 'array' ? row : rowObject(batch.columns, row);
+          }
+        }
+        return;
+      } catch (error) {
+        kind = classifyFailure(error);
+        const repeatable = !isOutcomeUnknown(kind) || isReadOnlySql(sql);
+        if (delivered || kind === 'final' || !repeatable) throw error;
+        lastError = error;
+      } finally {
+        this.#release(lease, kind);
+      }
+      await this.#pauseBeforeRetry('stream', attempt, lastError, deadline);
+    }
+    throw new PoolTimeoutError('stream', deadline.timeoutMs, lastError);
+  }
+
+  /**
+   * One statement with the retry rules: NOT_LEADER and unsent requests are retried on the new
+   * leader; unknown outcomes are retried only for reads and `idempotent` calls, else they raise
+   * OutcomeUnknownError; SQLITE_BUSY is retried for up to `busyTimeoutMs`.
+   */
+  async #runStatement<T>(
+    operation: string,
+    sql: string,
+    options: CallOptions,
+    deadline: Deadline,
+    run: (client: Lease['client']) => Promise<T>,
+  ): Promise<T> {
+    const repeatable = options.idempotent === true || isReadOnlySql(sql);
+    let busySinceMs: number | undefined;
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= STATEMENT_ATTEMPTS_MAX; attempt++) {
+      const lease = await this.#acquire(operation, deadline, lastError);
+      try {
+        const result = await this.#withinDeadline(lease, deadline, () => run(lease.client));
+        this.#release(lease, undefined);
+        return result;
+      } catch (error) {
+        const kind = error instanceof PoolTimeoutError ? 'deadline' : classifyFailure(error);
+        this.#release(lease, kind === 'deadline' ? 'connection-sent-by-us' : kind);
+        if (kind === 'deadline')
+          throw repeatable ? error : new OutcomeUnknownError(operation, error as Error);
+        if (kind === 'final') throw error;
+        if (isOutcomeUnknown(kind) && !repeatable)
+          throw new OutcomeUnknownError(operation, error as Error);
+        if (kind === 'busy') {
+          busySinceMs ??= Date.now();
+          if (Date.now() - busySinceMs >= this.#options.busyTimeoutMs) throw error;
+        }
+        lastError = error;
+      }
+      await this.#pauseBeforeRetry(operation, attempt, lastError, deadline);
+    }
+    throw new PoolTimeoutError(operation, deadline.timeoutMs, lastError);
+  }
+
+  /** Runs `work`; if the deadline passes first, closes the connection and raises PoolTimeoutError. */
+  async #withinDeadline<T>(lease: Lease, deadline: Deadline, work: () => Promise<T>): Promise<T> {
+    let expired = false;
+    const timer = setTimeout(() => {
+      expired = true;
+      void lease.client.close(); // the only way to stop waiting for a request already sent
+    }, deadline.remainingMs);
+    try {
+      return await work();
+    } catch (error) {
+      if (expired) throw new PoolTimeoutError('request', deadline.timeoutMs, error);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #pauseBeforeRetry(
+    operation: string,
+    attempt: number,
+    error: unknown,
+    deadline: Deadline,
+  ): Promise<void> {
+    if (deadline.passed) throw new PoolTimeoutError(operation, deadline.timeoutMs, error);
+    const delayMs = Math.min(
+      backoffDelayMs(attempt, RETRY_DELAY_FIRST_MS, RETRY_DELAY_MAX_MS),
+      deadline.remainingMs,
+    );
+    this.#emitRetry({ operation, attempt, error, delayMs });
+    await sleep(delayMs);
+  }
+
+  #emitRetry(event: RetryEvent): void {
+    this.#options.logger?.debug?.('dqlite-ts pool: retry', { ...event });
+    this.emit('retry', event);
+  }
+
+  /** Borrows a connection to the current leader within the deadline. */
+  async #acquire(operation: string, deadline: Deadline, lastError: unknown): Promise<Lease> {
+    this.#checkOpen();
+    if (deadline.passed) throw new PoolTimeoutError(operation, deadline.timeoutMs, lastError);
+    const acquiring = this.#pool.acquire();
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<'expired'>(
+      (resolve) => (timer = setTimeout(() => resolve('expired'), deadline.remainingMs)),
+    );
+    try {
+      const winner = await Promise.race([acquiring, expired]);
+      if (winner !== 'expired') return winner;
+      // Hand back the connection if it still comes; its own acquire timeout ends it otherwise.
+      acquiring.then(
+        (lease) => this.#release(lease, undefined),
+        () => undefined,
+      );
+      throw new PoolTimeoutError(
+        operation,
+        deadline.timeoutMs,
+        lastError ?? this.#connections.lastOpenError,
+      );
+    } catch (error) {
+      throw this.#acquireError(operation, deadline, error, lastError);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** generic-pool's own rejections, as this package's typed errors. */
+  #acquireError(
+    operation: string,
+    deadline: Deadline,
+    error: unknown,
+    lastError: unknown,
+  ): unknown {
+    if (!(error instanceof Error) || error instanceof PoolTimeoutError) return error;
+    if (error.name === 'TimeoutError') {
+      return new PoolTimeoutError(
+        operation,
+        deadline.timeoutMs,
+        lastError ?? this.#connections.lastOpenError,
+      );
+    }
+    if (/max waitingClients count exceeded/.test(error.message)) {
+      return new PoolQueueFullError(
+        `${operation}: ${this.#options.waitingMax} callers are already waiting`,
+      );
+    }
+    if (/draining/.test(error.message)) return new ClosedError('the pool is closed');
+    return error;
+  }
+
+  /** Returns a connection, or retires it (and its generation) after a leader change. */
+  #release(lease: Lease, kind: FailureKind | 'connection-sent-by-us' | undefined): void {
+    const retire = kind !== undefined && (kind === 'connection-sent-by-us' || isLeaderChange(kind));
+    if (kind !== undefined && kind !== 'connection-sent-by-us' && isLeaderChange(kind)) {
+      this.#connections.leaderLost(lease, kind);
+    }
+    const settled =
+      retire || !lease.client.isOpen ? this.#pool.destroy(lease) : this.#pool.release(lease);
+    settled.catch((error: unknown) =>
+      this.#options.logger?.warn?.('dqlite-ts pool: release failed', { error }),
+    );
+  }
+
+  #reportOpenError(error: unknown): void {
+    this.#options.logger?.warn?.('dqlite-ts pool: could not open a connection to the leader', {
+      error,
+    });
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+  }
+
+  #deadline(options: { timeoutMs?: number }): Deadline {
+    const timeoutMs = options.timeoutMs ?? this.#options.timeoutMs;
+    if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > this.#options.timeoutMs) {
+      throw new RangeError(
+        `timeoutMs must be a positive integer up to the pool's ${this.#options.timeoutMs}`,
+      );
+    }
+    return new Deadline(timeoutMs);
+  }
+
+  #checkOpen(): void {
+    if (this.#closing) throw new ClosedError('the pool is closed');
+  }
+}
+
+/**
+ * generic-pool, configured around its traps: `create` does leader discovery with backoff and a
+ * deadline (a fast-failing create would spin); acquires always time out; `validate` never
+ * throws (a throwing validate wedges the pool) and retires old leader generations; the idle
+ * timeout is explicit (0 would silently mean 30 s).
+ */
+function createLeasePool(
+  connections: LeaderConnections,
+  options: ResolvedPoolOptions,
+  onOpenError: (error: unknown) => void,
+): GenericPool<Lease> {
+  const pool = createGenericPool<Lease>(
+    {
+      create: () => connections.open(),
+      destroy: async (lease) => lease.client.close(),
+      validate: async (lease) => connections.isCurrent(lease),
+    },
+    {
+      max: options.max,
+      min: 0,
+      testOnBorrow: true,
+      acquireTimeoutMillis: options.timeoutMs,
+      maxWaitingClients: options.waitingMax,
+      idleTimeoutMillis: options.idleTimeoutMs,
+      evictionRunIntervalMillis: Math.max(1000, Math.floor(options.idleTimeoutMs / 2)),
+    },
+  );
+  pool.on('factoryCreateError', onOpenError);
+  return pool;
+}
+
+/** Creates the pool. See LeaderPool and PoolOptions. */
+export function createPool(options: PoolOptions): LeaderPool {
+  return new LeaderPool(options);
+}

@@ -1,0 +1,191 @@
+// The pool's transaction rows of the retry table, forced against a real cluster: leader changes
+// and SQLITE_BUSY before COMMIT rerun `fn`; user errors roll back unchanged; an unknown outcome
+// at COMMIT (a socket cut by the fault proxy after or instead of forwarding COMMIT) is
+// OutcomeUnknownError, or exactly-once with `idempotent: true`.
+
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { BusyError, ClosedError, connect, NotLeaderError } from '../../drivers/client/index.js';
+import type { DqliteClient } from '../../drivers/client/index.js';
+import {
+  createPool,
+  IDEMPOTENCY_TABLE,
+  OutcomeUnknownError,
+  TransactionRetriesExhaustedError,
+} from '../../drivers/pool/index.js';
+import type { LeaderPool, PoolOptions, RetryEvent, Transaction } from '../../drivers/pool/index.js';
+import type { Request } from '../../src/wire/index.js';
+import type { ClusterHandle, ClusterProvider } from './cluster-provider.js';
+import { startFaultProxy } from './fault-proxy.js';
+import type { FaultProxy } from './fault-proxy.js';
+import { requirePeer } from './peer-available.js';
+
+const DATABASE = 'pool-tx';
+const isCommit = (request: Request) => request.type === 'EXEC_SQL' && request.sql === 'COMMIT';
+
+export function definePoolTransactionSuite(provider: ClusterProvider): void {
+  describe.skipIf(!requirePeer(provider))(`pool transactions against ${provider.name}`, () => {
+    let cluster: ClusterHandle;
+    let admin: DqliteClient;
+    const pools: LeaderPool[] = [];
+    const proxies: FaultProxy[] = [];
+
+    const openPool = (options: Partial<PoolOptions> = {}) => {
+      const pool = createPool({ cluster: [...cluster.addresses], database: DATABASE, ...options });
+      pools.push(pool);
+      return pool;
+    };
+    const proxiedPool = async (options: Partial<PoolOptions> = {}) => {
+      const proxy = await startFaultProxy(() => admin.address);
+      proxies.push(proxy);
+      return { proxy, pool: openPool({ cluster: [proxy.address], ...options }) };
+    };
+    const rowsNamed = async (name: string) =>
+      (await admin.query('SELECT count(*) FROM ledger WHERE name = ?', [name])).rows[0]![0];
+    /** A transaction body that counts its runs and inserts one ledger row. */
+    const insertOnce = (name: string, runs: { count: number }) => async (tx: Transaction) => {
+      runs.count++;
+      await tx.exec('INSERT INTO ledger (name) VALUES (?)', [name]);
+      return `inserted ${name}`;
+    };
+
+    beforeAll(async () => {
+      cluster = await provider.start({ nodes: 3 });
+      admin = await connect({
+        cluster: [...cluster.addresses],
+        database: DATABASE,
+        leaderTimeoutMs: 15_000,
+      });
+      await admin.exec('CREATE TABLE ledger (id INTEGER PRIMARY KEY, name TEXT NOT NULL)');
+    }, 90_000);
+
+    afterEach(async () => {
+      await Promise.all(pools.splice(0).map((pool) => pool.close()));
+      await Promise.all(proxies.splice(0).map((proxy) => proxy.close()));
+    }, 60_000);
+
+    afterAll(async () => {
+      await admin?.close();
+      await cluster?.stop();
+    }, 60_000);
+
+    it('commits, and rolls back a user error and rethrows it unchanged', async () => {
+      const pool = openPool();
+      const runs = { count: 0 };
+      await expect(pool.transaction(insertOnce('committed', runs))).resolves.toBe(
+        'inserted committed',
+      );
+      const mine = new RangeError('my own error');
+      let handle: Transaction | undefined;
+      const failed = pool.transaction(async (tx) => {
+        handle = tx;
+        await tx.exec("INSERT INTO ledger (name) VALUES ('rolled back')");
+        throw mine;
+      });
+      await expect(failed).rejects.toBe(mine);
+      expect(await rowsNamed('committed')).toBe(1);
+      expect(await rowsNamed('rolled back')).toBe(0);
+      await expect(handle!.query('SELECT 1')).rejects.toThrow(ClosedError);
+      await expect(pool.transaction('not a function' as never)).rejects.toThrow(TypeError);
+    });
+
+    it('a leader change before COMMIT rolls back and reruns fn on the new leader', async () => {
+      const pool = openPool();
+      const retries: RetryEvent[] = [];
+      pool.on('retry', (event: RetryEvent) => retries.push(event));
+      let runs = 0;
+      const result = await pool.transaction(async (tx) => {
+        runs++;
+        await tx.exec("INSERT INTO ledger (name) VALUES ('moved')");
+        if (runs === 1) {
+          const target = (await admin.cluster()).find((node) => node.address !== admin.address)!;
+          await admin.transfer(target.id);
+        }
+        await tx.exec("INSERT INTO ledger (name) VALUES ('moved')");
+        return runs;
+      });
+      expect(result).toBe(2);
+      expect(retries.some((retry) => retry.error instanceof NotLeaderError)).toBe(true);
+      await admin.close();
+      admin = await connect({
+        cluster: [...cluster.addresses],
+        database: DATABASE,
+        leaderTimeoutMs: 15_000,
+      });
+      expect(await rowsNamed('moved')).toBe(2); // both inserts of the second run, none of the first
+    });
+
+    it('SQLITE_BUSY at BEGIN IMMEDIATE is waited out; retriesMax bounds it', async () => {
+      const holder = await connect({ cluster: [...cluster.addresses], database: DATABASE });
+      try {
+        await holder.exec('BEGIN IMMEDIATE');
+        const pool = openPool();
+        const retries: RetryEvent[] = [];
+        pool.on('retry', (event: RetryEvent) => retries.push(event));
+        const runs = { count: 0 };
+        const waiting = pool.transaction(insertOnce('after busy', runs), { behavior: 'immediate' });
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        await holder.exec('COMMIT');
+        await expect(waiting).resolves.toBe('inserted after busy');
+        expect(retries.some((retry) => retry.error instanceof BusyError)).toBe(true);
+
+        await holder.exec('BEGIN IMMEDIATE');
+        const exhausted = await pool
+          .transaction(insertOnce('never', { count: 0 }), { behavior: 'immediate', retriesMax: 1 })
+          .catch((error: unknown) => error);
+        expect(exhausted).toBeInstanceOf(TransactionRetriesExhaustedError);
+        expect((exhausted as Error).cause).toBeInstanceOf(BusyError);
+        await holder.exec('ROLLBACK');
+      } finally {
+        await holder.close();
+      }
+    });
+
+    it('an unknown outcome at COMMIT is OutcomeUnknownError without idempotent', async () => {
+      const { proxy, pool } = await proxiedPool();
+      proxy.arm({ match: isCommit, action: 'answer-then-cut' });
+      const error = await pool
+        .transaction(insertOnce('unknown', { count: 0 }))
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(OutcomeUnknownError);
+      expect((error as OutcomeUnknownError).operation).toBe('COMMIT');
+      expect(await rowsNamed('unknown')).toBe(1); // it did commit; the caller was told it might have
+    });
+
+    it('idempotent: a COMMIT that ran but whose answer was lost is not run again', async () => {
+      const { proxy, pool } = await proxiedPool();
+      proxy.arm({ match: isCommit, action: 'answer-then-cut' });
+      const runs = { count: 0 };
+      await expect(
+        pool.transaction(insertOnce('exactly once', runs), { idempotent: true }),
+      ).resolves.toBe('inserted exactly once');
+      expect(proxy.fired).toBe(1);
+      expect(runs.count).toBe(1);
+      expect(await rowsNamed('exactly once')).toBe(1);
+    });
+
+    it('idempotent: a COMMIT that never arrived is run again, once', async () => {
+      const { proxy, pool } = await proxiedPool();
+      proxy.arm({ match: isCommit, action: 'drop' });
+      const runs = { count: 0 };
+      await expect(pool.transaction(insertOnce('rerun', runs), { idempotent: true })).resolves.toBe(
+        'inserted rerun',
+      );
+      expect(proxy.fired).toBe(1);
+      expect(runs.count).toBe(2);
+      expect(await rowsNamed('rerun')).toBe(1);
+    });
+
+    it('keeps its bookkeeping table pruned by age', async () => {
+      const first = openPool();
+      for (let index = 0; index < 3; index++)
+        await first.transaction(insertOnce('kept', { count: 0 }), { idempotent: true });
+      const idsBefore = (await admin.query(`SELECT count(*) FROM ${IDEMPOTENCY_TABLE}`))
+        .rows[0]![0] as number;
+      expect(idsBefore).toBeGreaterThanOrEqual(3);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const pruning = openPool({ idempotencyRetentionMs: 10 }); // prunes on its first idempotent commit
+      await pruning.transaction(insertOnce('pruner', { count: 0 }), { idempotent: true });
+      expect((await admin.query(`SELECT count(*) FROM ${IDEMPOTENCY_TABLE}`)).rows).toEqual([[1]]);
+    });
+  });
+}
