@@ -1,12 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { DqliteClient } from '../client/index.js';
+import type { Transaction } from './transaction.js';
 
 /**
  * Bookkeeping for exactly-once transactions. An idempotent transaction inserts a fresh random
  * id here in the same transaction as its own writes, so the row exists if and only if the
  * transaction committed. After an unknown outcome at COMMIT the pool asks the (new) leader for
- * the id: present means committed, absent means it never will be (the new leader's first
- * commit settles every entry of the old term), so running the transaction again is safe.
+ * the id, inside a transaction that also writes (BARRIER_ID): once that write commits in the
+ * leader's term, an entry of an older term the leader does not have can never commit any more
+ * (Raft's Leader Completeness, paper §5.4), so "absent" is final. A plain read would not do: a
+ * leader that has not committed anything in its own term may not have the entry, and a later
+ * leader that does could still commit it (thesis §6.4).
  *
  * Rows are pruned by age, inside idempotent transactions, once every PRUNE_EVERY commits.
  */
@@ -42,8 +46,20 @@ export async function recordTransaction(
   ]);
 }
 
-/** Whether a transaction with this id committed (asked of the current leader). */
-export async function transactionCommitted(client: DqliteClient, id: string): Promise<boolean> {
-  const { rows } = await client.query(`SELECT 1 FROM ${IDEMPOTENCY_TABLE} WHERE id = ?`, [id]);
+/** The row the check rewrites so that it commits an entry of the current leader's term. */
+export const BARRIER_ID = 'dqlite-ts:barrier';
+
+/**
+ * Run inside an IMMEDIATE transaction: whether a transaction with this id committed. The answer
+ * holds only if the enclosing transaction then commits.
+ */
+export async function checkCommitted(statements: Transaction, id: string): Promise<boolean> {
+  await statements.exec(
+    `INSERT OR REPLACE INTO ${IDEMPOTENCY_TABLE} (id, committed_at_ms) VALUES (?, ?)`,
+    [BARRIER_ID, Date.now()],
+  );
+  const { rows } = await statements.query(`SELECT 1 FROM ${IDEMPOTENCY_TABLE} WHERE id = ?`, [id], {
+    rowMode: 'array',
+  });
   return rows.length > 0;
 }

@@ -111,8 +111,6 @@ export class LeaderPool extends EventEmitter {
       release: (lease, kind) => this.#release(lease, kind),
       exec: (sql, deadline) =>
         this.#runStatement('exec', sql, { idempotent: true }, deadline, (c) => c.exec(sql)),
-      read: (check, deadline) =>
-        this.#runStatement('query', '', { idempotent: true }, deadline, check),
       retried: (event) => this.#emitRetry(event),
     });
   }

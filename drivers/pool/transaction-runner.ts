@@ -1,4 +1,3 @@
-import type { DqliteClient } from '../client/index.js';
 import { backoffDelayMs, sleep } from './backoff.js';
 import type { Deadline } from './backoff.js';
 import {
@@ -11,9 +10,9 @@ import type { FailureKind } from './failure.js';
 import {
   CREATE_IDEMPOTENCY_TABLE,
   PRUNE_EVERY,
+  checkCommitted,
   newTransactionId,
   recordTransaction,
-  transactionCommitted,
 } from './idempotency.js';
 import type { Lease } from './leader-connections.js';
 import type { RetryEvent, TransactionOptions } from './leader-pool.js';
@@ -27,8 +26,6 @@ export interface TransactionPoolAccess {
   release(lease: Lease, kind: FailureKind | undefined): void;
   /** An idempotent statement with the pool's retry rules. */
   exec(sql: string, deadline: Deadline): Promise<unknown>;
-  /** A read with the pool's retry rules. */
-  read<T>(work: (client: DqliteClient) => Promise<T>, deadline: Deadline): Promise<T>;
   retried(event: RetryEvent): void;
 }
 
@@ -39,6 +36,8 @@ type Attempt<T> =
 const BEHAVIORS = new Set(['deferred', 'immediate', 'exclusive']);
 const RETRY_DELAY_FIRST_MS = 10;
 const RETRY_DELAY_MAX_MS = 500;
+/** Checks of an unknown COMMIT whose own COMMIT was unknown too, before giving up. */
+const COMMITTED_CHECKS_MAX = 8;
 
 /**
  * Runs `transaction(fn)`: BEGIN, fn, [bookkeeping], COMMIT on one pinned connection, again on
@@ -125,10 +124,7 @@ export class TransactionRunner {
       if (stage === 'commit' && isOutcomeUnknown(kind)) {
         this.#pool.release(lease, kind);
         if (!id) throw new OutcomeUnknownError('COMMIT', error as Error);
-        const committed = await this.#pool.read(
-          (client) => transactionCommitted(client, id),
-          deadline,
-        );
+        const committed = await this.#committed(id, deadline);
         return committed
           ? { committed: true, value: value as T }
           : { committed: false, error: error as Error, kind };
@@ -137,6 +133,29 @@ export class TransactionRunner {
       else await this.#rollbackAndRelease(lease);
       return { committed: false, error: error as Error, kind };
     }
+  }
+
+  /**
+   * Whether the transaction `id` committed, decided by a check transaction of its own (see
+   * idempotency.ts). If the check's own COMMIT has an unknown outcome, it is simply asked again.
+   */
+  async #committed(id: string, deadline: Deadline): Promise<boolean> {
+    for (let attempt = 1; attempt <= COMMITTED_CHECKS_MAX; attempt++) {
+      try {
+        return await this.run(
+          async (tx) => checkCommitted(tx, id),
+          { behavior: 'immediate' },
+          deadline,
+        );
+      } catch (error) {
+        if (!(error instanceof OutcomeUnknownError)) throw error;
+      }
+    }
+    throw new PoolTimeoutError(
+      'transaction',
+      deadline.timeoutMs,
+      new Error('could not learn whether it committed'),
+    );
   }
 
   /**

@@ -24,14 +24,15 @@ describe('package exports', () => {
     expect(existsSync(packageJson.bin['dqlite-ts']!)).toBe(true);
   });
 
-  it('resolves dqlite-ts, dqlite-ts/client and dqlite-ts/wire by name', async () => {
+  it('resolves dqlite-ts, dqlite-ts/client, dqlite-ts/pool and dqlite-ts/wire by name', async () => {
     const script = `
       const root = await import('dqlite-ts');
       const client = await import('dqlite-ts/client');
       const wire = await import('dqlite-ts/wire');
-      console.log([typeof root.connect, typeof client.connect, typeof client.NotLeaderError, typeof wire.FrameDecoder].join(' '));`;
+      const pool = await import('dqlite-ts/pool');
+      console.log([typeof root.connect, typeof root.createPool, typeof client.connect, typeof client.NotLeaderError, typeof wire.FrameDecoder, typeof pool.createPool].join(' '));`;
     const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', script]);
-    expect(stdout.trim()).toBe('function function function function');
+    expect(stdout.trim()).toBe('function function function function function function');
   });
 
   it('runs the dqlite-ts command', async () => {
