@@ -1,12 +1,11 @@
 import { EventEmitter } from 'node:events';
-import { createPool as createGenericPool } from 'generic-pool';
-import type { Pool as GenericPool } from 'generic-pool';
 import { ClosedError } from '../client/index.js';
 import type { ExecResult, Parameter, RowValue } from '../client/index.js';
 import { resolveClientOptions } from '../client/options.js';
 import { Deadline, backoffDelayMs, sleep } from './backoff.js';
-import { OutcomeUnknownError, PoolQueueFullError, PoolTimeoutError } from './errors.js';
-import { classifyFailure, isLeaderChange, isOutcomeUnknown, isReadOnlySql } from './failure.js';
+import { OutcomeUnknownError, PoolTimeoutError } from './errors.js';
+import { LeasePool } from './lease-pool.js';
+import { classifyFailure, isOutcomeUnknown, isReadOnlySql } from './failure.js';
 import type { FailureKind } from './failure.js';
 import { LeaderConnections } from './leader-connections.js';
 import type { LeaderChange, Lease } from './leader-connections.js';
@@ -91,7 +90,7 @@ export const RETRY_DELAY_MAX_MS = 500;
 export class LeaderPool extends EventEmitter {
   readonly #options: ResolvedPoolOptions;
   readonly #connections: LeaderConnections;
-  readonly #pool: GenericPool<Lease>;
+  readonly #leases: LeasePool;
   readonly #transactions: TransactionRunner;
   #closing: Promise<void> | undefined;
 
@@ -103,12 +102,12 @@ export class LeaderPool extends EventEmitter {
     this.#connections.on('leaderChange', (change: LeaderChange) =>
       this.emit('leaderChange', change),
     );
-    this.#pool = createLeasePool(this.#connections, this.#options, (error) =>
+    this.#leases = new LeasePool(this.#connections, this.#options, (error) =>
       this.#reportOpenError(error),
     );
     this.#transactions = new TransactionRunner(this.#options, {
       acquire: (operation, deadline, lastError) => this.#acquire(operation, deadline, lastError),
-      release: (lease, kind) => this.#release(lease, kind),
+      release: (lease, kind) => this.#leases.release(lease, kind),
       exec: (sql, deadline) =>
         this.#runStatement('exec', sql, { idempotent: true }, deadline, (c) => c.exec(sql)),
       retried: (event) => this.#emitRetry(event),
@@ -210,10 +209,7 @@ export class LeaderPool extends EventEmitter {
   /** Pool size, waiting callers, the leader and its generation. */
   stats(): PoolStats {
     return {
-      size: this.#pool.size,
-      available: this.#pool.available,
-      borrowed: this.#pool.borrowed,
-      waiting: this.#pool.pending,
+      ...this.#leases.counts(),
       max: this.#options.max,
       leader: this.#connections.leader,
       generation: this.#connections.generation,
@@ -222,10 +218,7 @@ export class LeaderPool extends EventEmitter {
 
   /** Waits for borrowed connections to come back, closes every connection. Idempotent. */
   close(): Promise<void> {
-    this.#closing ??= (async () => {
-      await this.#pool.drain(); // clear() without drain() would hand out destroyed connections
-      await this.#pool.clear();
-    })();
+    this.#closing ??= this.#leases.close();
     return this.#closing;
   }
 
@@ -254,7 +247,7 @@ export class LeaderPool extends EventEmitter {
         if (delivered || kind === 'final' || !repeatable) throw error;
         lastError = error;
       } finally {
-        this.#release(lease, kind);
+        this.#leases.release(lease, kind);
       }
       await this.#pauseBeforeRetry('stream', attempt, lastError, deadline);
     }
@@ -280,11 +273,11 @@ export class LeaderPool extends EventEmitter {
       const lease = await this.#acquire(operation, deadline, lastError);
       try {
         const result = await this.#withinDeadline(lease, deadline, () => run(lease.client));
-        this.#release(lease, undefined);
+        this.#leases.release(lease, undefined);
         return result;
       } catch (error) {
         const kind = error instanceof PoolTimeoutError ? 'deadline' : classifyFailure(error);
-        this.#release(lease, kind === 'deadline' ? 'connection-sent-by-us' : kind);
+        this.#leases.release(lease, kind);
         if (kind === 'deadline')
           throw repeatable ? error : new OutcomeUnknownError(operation, error as Error);
         if (kind === 'final') throw error;
@@ -339,69 +332,9 @@ export class LeaderPool extends EventEmitter {
   }
 
   /** Borrows a connection to the current leader within the deadline. */
-  async #acquire(operation: string, deadline: Deadline, lastError: unknown): Promise<Lease> {
+  #acquire(operation: string, deadline: Deadline, lastError: unknown): Promise<Lease> {
     this.#checkOpen();
-    if (deadline.passed) throw new PoolTimeoutError(operation, deadline.timeoutMs, lastError);
-    const acquiring = this.#pool.acquire();
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<'expired'>(
-      (resolve) => (timer = setTimeout(() => resolve('expired'), deadline.remainingMs)),
-    );
-    try {
-      const winner = await Promise.race([acquiring, expired]);
-      if (winner !== 'expired') return winner;
-      // Hand back the connection if it still comes; its own acquire timeout ends it otherwise.
-      acquiring.then(
-        (lease) => this.#release(lease, undefined),
-        () => undefined,
-      );
-      throw new PoolTimeoutError(
-        operation,
-        deadline.timeoutMs,
-        lastError ?? this.#connections.lastOpenError,
-      );
-    } catch (error) {
-      throw this.#acquireError(operation, deadline, error, lastError);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  /** generic-pool's own rejections, as this package's typed errors. */
-  #acquireError(
-    operation: string,
-    deadline: Deadline,
-    error: unknown,
-    lastError: unknown,
-  ): unknown {
-    if (!(error instanceof Error) || error instanceof PoolTimeoutError) return error;
-    if (error.name === 'TimeoutError') {
-      return new PoolTimeoutError(
-        operation,
-        deadline.timeoutMs,
-        lastError ?? this.#connections.lastOpenError,
-      );
-    }
-    if (/max waitingClients count exceeded/.test(error.message)) {
-      return new PoolQueueFullError(
-        `${operation}: ${this.#options.waitingMax} callers are already waiting`,
-      );
-    }
-    if (/draining/.test(error.message)) return new ClosedError('the pool is closed');
-    return error;
-  }
-
-  /** Returns a connection, or retires it (and its generation) after a leader change. */
-  #release(lease: Lease, kind: FailureKind | 'connection-sent-by-us' | undefined): void {
-    const retire = kind !== undefined && (kind === 'connection-sent-by-us' || isLeaderChange(kind));
-    if (kind !== undefined && kind !== 'connection-sent-by-us' && isLeaderChange(kind)) {
-      this.#connections.leaderLost(lease, kind);
-    }
-    const settled =
-      retire || !lease.client.isOpen ? this.#pool.destroy(lease) : this.#pool.release(lease);
-    settled.catch((error: unknown) =>
-      this.#options.logger?.warn?.('dqlite-ts pool: release failed', { error }),
-    );
+    return this.#leases.acquire(operation, deadline, lastError);
   }
 
   #reportOpenError(error: unknown): void {
@@ -424,37 +357,6 @@ export class LeaderPool extends EventEmitter {
   #checkOpen(): void {
     if (this.#closing) throw new ClosedError('the pool is closed');
   }
-}
-
-/**
- * generic-pool, configured around its traps: `create` does leader discovery with backoff and a
- * deadline (a fast-failing create would spin); acquires always time out; `validate` never
- * throws (a throwing validate wedges the pool) and retires old leader generations; the idle
- * timeout is explicit (0 would silently mean 30 s).
- */
-function createLeasePool(
-  connections: LeaderConnections,
-  options: ResolvedPoolOptions,
-  onOpenError: (error: unknown) => void,
-): GenericPool<Lease> {
-  const pool = createGenericPool<Lease>(
-    {
-      create: () => connections.open(),
-      destroy: async (lease) => lease.client.close(),
-      validate: async (lease) => connections.isCurrent(lease),
-    },
-    {
-      max: options.max,
-      min: 0,
-      testOnBorrow: true,
-      acquireTimeoutMillis: options.timeoutMs,
-      maxWaitingClients: options.waitingMax,
-      idleTimeoutMillis: options.idleTimeoutMs,
-      evictionRunIntervalMillis: Math.max(1000, Math.floor(options.idleTimeoutMs / 2)),
-    },
-  );
-  pool.on('factoryCreateError', onOpenError);
-  return pool;
 }
 
 /** Creates the pool. See LeaderPool and PoolOptions. */

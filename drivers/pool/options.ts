@@ -28,7 +28,7 @@ export interface PoolOptions {
   readonly busyTimeoutMs?: number;
   /** Reruns of `transaction(fn)` after leader changes or SQLITE_BUSY. Default 8. */
   readonly transactionRetriesMax?: number;
-  /** Callers that may wait for a connection before PoolQueueFullError. Default 10000. */
+  /** Callers that may wait for a connection (one being opened included) before PoolQueueFullError. Default 10000. */
   readonly waitingMax?: number;
   /** An idle connection is closed after this long. Default 30000. */
   readonly idleTimeoutMs?: number;
