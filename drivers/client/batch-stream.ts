@@ -31,11 +31,16 @@ export class BatchStream implements Exchange, AsyncIterableIterator<RowsResponse
   #settled: Promise<void>;
   #settle!: () => void;
 
+  /** Turns a node's failure into the error the consumer sees (see explainFailure). */
+  readonly #explain: (error: Error) => Promise<Error>;
+
   constructor(
     connection: Connection,
     request: Request & { db: number | bigint },
     timeoutMs: number,
+    explain: (error: Error) => Promise<Error> = async (error) => error,
   ) {
+    this.#explain = explain;
     this.message = encodeRequest(request);
     this.request = request.type;
     this.timeoutMs = timeoutMs;
@@ -84,7 +89,7 @@ export class BatchStream implements Exchange, AsyncIterableIterator<RowsResponse
         this.#resumeIfDrained();
         return { value: batch, done: false };
       }
-      if (this.#error) throw this.#error;
+      if (this.#error) throw await this.#explain(this.#error);
       if (this.#state !== 'streaming') return { value: undefined, done: true };
       await new Promise<void>((resolve) => (this.#wake = resolve));
     }

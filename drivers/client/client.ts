@@ -9,7 +9,13 @@ import type {
 import { BatchStream } from './batch-stream.js';
 import type { Connection } from './connection.js';
 import { connectToLeader } from './connector.js';
-import { ClosedError, ConnectionError, errorFromFailure } from './errors.js';
+import {
+  ClosedError,
+  ConnectionError,
+  DqliteError,
+  NotLeaderError,
+  errorFromFailure,
+} from './errors.js';
 import { resolveClientOptions } from './options.js';
 import type { ClientOptions, ResolvedClientOptions } from './options.js';
 import { Statement } from './statement.js';
@@ -38,6 +44,9 @@ export interface NodeInfo {
 
 /** A node id: the protocol's ids are unsigned 64-bit, so they come back as bigint. */
 export type NodeId = bigint | number;
+
+/** SQLite's out-of-memory code, which dqlite 1.11 also uses for raft's "not leader". */
+const SQLITE_NOMEM = 7;
 
 /**
  * A connection to the cluster's leader with one database open. Requests run one at a time, in
@@ -205,10 +214,8 @@ export class DqliteClient {
       context,
     );
     if (response.type === 'FAILURE') {
-      throw errorFromFailure(response.code, response.message, {
-        address: this.address,
-        request: request.type,
-      });
+      const origin = { address: this.address, request: request.type };
+      throw await this.#explainFailure(errorFromFailure(response.code, response.message, origin));
     }
     if (response.type !== expected) {
       this.#connection.close(); // the conversation is out of step: nothing later can be trusted
@@ -234,7 +241,9 @@ export class DqliteClient {
 
   #stream(request: Request & { db: number | bigint }): BatchStream {
     this.#checkOpen();
-    return new BatchStream(this.#connection, request, this.#options.requestTimeoutMs);
+    return new BatchStream(this.#connection, request, this.#options.requestTimeoutMs, (error) =>
+      this.#explainFailure(error),
+    );
   }
 
   #querySql(sql: string, parameters: readonly Parameter[] | undefined): Request & { db: bigint } {
@@ -246,6 +255,28 @@ export class DqliteClient {
       parameters: wireParameters(parameters),
       schema: tupleSchema(parameters),
     };
+  }
+
+  /**
+   * dqlite 1.11 answers a write that raft refused because leadership just moved with code 7
+   * (SQLITE_NOMEM, "no more rows available"): raft's own "not leader" code, passed through as
+   * if it were SQLite's. When the node then no longer names itself leader, that is what it was:
+   * a NotLeaderError (the write was never applied), not an out-of-memory error.
+   */
+  async #explainFailure(error: Error): Promise<Error> {
+    if (!(error instanceof DqliteError) || error.extendedCode !== SQLITE_NOMEM) return error;
+    if (!this.#connection.isOpen) return error;
+    try {
+      const answer = await this.#connection.request(
+        { type: 'LEADER', unused: 0n },
+        this.#options.requestTimeoutMs,
+      );
+      if (answer.type === 'SERVER' && answer.address === this.address) return error;
+    } catch {
+      return error; // the node cannot tell us more; report what it said
+    }
+    const explanation = `${error.sqliteMessage} (dqlite's code 7 here means raft refused the write: the node is no longer the leader)`;
+    return new NotLeaderError(error.extendedCode, explanation, error);
   }
 
   #checkOpen(): void {

@@ -1,3 +1,7 @@
+/** Pause before a pool retry: from the first up to the largest, doubling, with jitter. */
+export const RETRY_DELAY_FIRST_MS = 10;
+export const RETRY_DELAY_MAX_MS = 500;
+
 /** Pause before retry `attempt` (1-based): doubling from `firstMs` up to `maxMs`, with jitter. */
 export function backoffDelayMs(attempt: number, firstMs: number, maxMs: number): number {
   const ceiling = Math.min(maxMs, firstMs * 2 ** Math.min(attempt - 1, 20));

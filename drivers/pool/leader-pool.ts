@@ -2,9 +2,16 @@ import { EventEmitter } from 'node:events';
 import { ClosedError } from '../client/index.js';
 import type { ExecResult, Parameter, RowValue } from '../client/index.js';
 import { resolveClientOptions } from '../client/options.js';
-import { Deadline, backoffDelayMs, sleep } from './backoff.js';
+import {
+  Deadline,
+  RETRY_DELAY_FIRST_MS,
+  RETRY_DELAY_MAX_MS,
+  backoffDelayMs,
+  sleep,
+} from './backoff.js';
 import { OutcomeUnknownError, PoolTimeoutError } from './errors.js';
 import { LeasePool } from './lease-pool.js';
+import { WriteGate } from './write-gate.js';
 import { classifyFailure, isOutcomeUnknown, isReadOnlySql } from './failure.js';
 import type { FailureKind } from './failure.js';
 import { LeaderConnections } from './leader-connections.js';
@@ -75,9 +82,6 @@ export interface PoolStats {
 
 /** Retry count cap of one statement, a backstop under its deadline. */
 export const STATEMENT_ATTEMPTS_MAX = 64;
-/** Backoff between retries: first and largest pause. */
-export const RETRY_DELAY_FIRST_MS = 10;
-export const RETRY_DELAY_MAX_MS = 500;
 
 /**
  * The leader-aware pool: one object an application holds for the cluster's lifetime. Every
@@ -91,6 +95,7 @@ export class LeaderPool extends EventEmitter {
   readonly #options: ResolvedPoolOptions;
   readonly #connections: LeaderConnections;
   readonly #leases: LeasePool;
+  readonly #writeGate = new WriteGate();
   readonly #transactions: TransactionRunner;
   #closing: Promise<void> | undefined;
 
@@ -108,6 +113,7 @@ export class LeaderPool extends EventEmitter {
     this.#transactions = new TransactionRunner(this.#options, {
       acquire: (operation, deadline, lastError) => this.#acquire(operation, deadline, lastError),
       release: (lease, kind) => this.#leases.release(lease, kind),
+      enterWriteGate: (operation, deadline) => this.#writeGate.enter(operation, deadline),
       exec: (sql, deadline) =>
         this.#runStatement('exec', sql, { idempotent: true }, deadline, (c) => c.exec(sql)),
       retried: (event) => this.#emitRetry(event),
@@ -266,11 +272,16 @@ export class LeaderPool extends EventEmitter {
     deadline: Deadline,
     run: (client: Lease['client']) => Promise<T>,
   ): Promise<T> {
-    const repeatable = options.idempotent === true || isReadOnlySql(sql);
+    const readOnly = isReadOnlySql(sql);
+    const repeatable = options.idempotent === true || readOnly;
     let busySinceMs: number | undefined;
     let lastError: unknown;
     for (let attempt = 1; attempt <= STATEMENT_ATTEMPTS_MAX; attempt++) {
-      const lease = await this.#acquire(operation, deadline, lastError);
+      const leave = readOnly ? undefined : await this.#writeGate.enter(operation, deadline);
+      const lease = await this.#acquire(operation, deadline, lastError).catch((error: unknown) => {
+        leave?.();
+        throw error;
+      });
       try {
         const result = await this.#withinDeadline(lease, deadline, () => run(lease.client));
         this.#leases.release(lease, undefined);
@@ -288,6 +299,8 @@ export class LeaderPool extends EventEmitter {
           if (Date.now() - busySinceMs >= this.#options.busyTimeoutMs) throw error;
         }
         lastError = error;
+      } finally {
+        leave?.();
       }
       await this.#pauseBeforeRetry(operation, attempt, lastError, deadline);
     }

@@ -1,4 +1,4 @@
-import { backoffDelayMs, sleep } from './backoff.js';
+import { RETRY_DELAY_FIRST_MS, RETRY_DELAY_MAX_MS, backoffDelayMs, sleep } from './backoff.js';
 import type { Deadline } from './backoff.js';
 import {
   OutcomeUnknownError,
@@ -24,6 +24,8 @@ import { Transaction } from './transaction.js';
 export interface TransactionPoolAccess {
   acquire(operation: string, deadline: Deadline, lastError: unknown): Promise<Lease>;
   release(lease: Lease, kind: FailureKind | undefined): void;
+  /** Waits for the pool's other writers; resolves with the exit. */
+  enterWriteGate(operation: string, deadline: Deadline): Promise<() => void>;
   /** An idempotent statement with the pool's retry rules. */
   exec(sql: string, deadline: Deadline): Promise<unknown>;
   retried(event: RetryEvent): void;
@@ -34,8 +36,6 @@ type Attempt<T> =
   { committed: true; value: T } | { committed: false; error: Error; kind: FailureKind };
 
 const BEHAVIORS = new Set(['deferred', 'immediate', 'exclusive']);
-const RETRY_DELAY_FIRST_MS = 10;
-const RETRY_DELAY_MAX_MS = 500;
 /** Checks of an unknown COMMIT whose own COMMIT was unknown too, before giving up. */
 const COMMITTED_CHECKS_MAX = 8;
 
@@ -95,6 +95,24 @@ export class TransactionRunner {
     deadline: Deadline,
     lastError: unknown,
   ): Promise<Attempt<T>> {
+    // A transaction that takes the write lock at BEGIN waits for the pool's other writers first.
+    const gated = behavior !== 'deferred';
+    const leaveGate = gated ? await this.#pool.enterWriteGate('transaction', deadline) : () => {};
+    try {
+      return await this.#attemptOnConnection(fn, behavior, id, deadline, lastError, leaveGate);
+    } finally {
+      leaveGate();
+    }
+  }
+
+  async #attemptOnConnection<T>(
+    fn: (tx: Transaction) => Promise<T>,
+    behavior: string,
+    id: string | undefined,
+    deadline: Deadline,
+    lastError: unknown,
+    leaveGate: () => void,
+  ): Promise<Attempt<T>> {
     const lease = await this.#pool.acquire('transaction', deadline, lastError);
     const tx = new Transaction(lease.client);
     let stage: 'begin' | 'body' | 'record' | 'commit' = 'begin';
@@ -124,6 +142,7 @@ export class TransactionRunner {
       if (stage === 'commit' && isOutcomeUnknown(kind)) {
         this.#pool.release(lease, kind);
         if (!id) throw new OutcomeUnknownError('COMMIT', error as Error);
+        leaveGate(); // the check is a writing transaction of its own
         const committed = await this.#committed(id, deadline);
         return committed
           ? { committed: true, value: value as T }

@@ -3,6 +3,8 @@ import { ValueType } from '../../../src/wire/index.js';
 import type { RowsResponse } from '../../../src/wire/index.js';
 import {
   ConnectionError,
+  DqliteError,
+  NotLeaderError,
   ProtocolError,
   TimeoutError,
   connect,
@@ -143,5 +145,32 @@ describe('client connection faults', () => {
       code: 1,
       sqliteMessage: 'integer overflow',
     });
+  });
+});
+
+describe("dqlite 1.11's code 7 for a write raft refused during a leadership change", () => {
+  /** A node that fails EXEC_SQL with code 7, then names `leaderAfter` as leader. */
+  async function nomemNode(leaderAfter: (self: string) => string) {
+    const client = await clientOf((request, socket, scripted) => {
+      if (request.type !== 'EXEC_SQL') return;
+      scripted.leaderAddress = leaderAfter(scripted.address);
+      scripted.send(socket, { type: 'FAILURE', code: 7, message: 'no more rows available' });
+    });
+    return client;
+  }
+
+  it('is a NotLeaderError once the node no longer names itself', async () => {
+    const client = await nomemNode(() => '127.0.0.1:1');
+    const error = await client.exec('INSERT INTO t VALUES (1)').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NotLeaderError);
+    expect((error as NotLeaderError).message).toMatch(/no longer the leader/);
+  });
+
+  it('stays SQLITE_NOMEM while the node is still the leader', async () => {
+    const client = await nomemNode((self) => self);
+    const error = await client.exec('INSERT INTO t VALUES (1)').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DqliteError);
+    expect(error).not.toBeInstanceOf(NotLeaderError);
+    expect(error).toMatchObject({ code: 7, codeName: 'SQLITE_NOMEM' });
   });
 });

@@ -11,6 +11,8 @@ export type RequestHandler = (request: Request, socket: net.Socket, node: Script
 
 export interface ScriptedNode {
   readonly address: string;
+  /** Who this node names in LEADER answers; itself unless a test says otherwise. */
+  leaderAddress: string;
   readonly requests: Request[];
   send(socket: net.Socket, response: Response): void;
   close(): Promise<void>;
@@ -38,6 +40,7 @@ export async function startScriptedNode(handler: RequestHandler): Promise<Script
   const { port } = server.address() as net.AddressInfo;
   const node: ScriptedNode = {
     address: `127.0.0.1:${port}`,
+    leaderAddress: `127.0.0.1:${port}`,
     requests,
     send: (socket, response) => socket.write(encodeResponse(response)),
     close: async () => {
@@ -52,7 +55,7 @@ export async function startScriptedNode(handler: RequestHandler): Promise<Script
 function answerConnectSequence(request: Request, socket: net.Socket, node: ScriptedNode): boolean {
   switch (request.type) {
     case 'LEADER':
-      node.send(socket, { type: 'SERVER', id: 1n, address: node.address });
+      node.send(socket, { type: 'SERVER', id: 1n, address: node.leaderAddress });
       return true;
     case 'CLIENT':
       node.send(socket, { type: 'WELCOME', heartbeatTimeoutMs: 15_000 });
