@@ -9,6 +9,8 @@ export interface ConnectorOptions extends ConnectionOptions {
   readonly leaderTimeoutMs: number;
   /** Per-request timeout for the LEADER and CLIENT requests. */
   readonly requestTimeoutMs: number;
+  /** Stops discovery between attempts (a pool closing); rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
 }
 
 /** First pause between discovery rounds; doubles each round up to the maximum, with jitter. */
@@ -46,6 +48,7 @@ export async function connectToLeader(
   const record: RecordAttempt = (address, outcome) => answers.set(address, outcome);
   for (let delayMs = RETRY_DELAY_FIRST_MS; ; delayMs = Math.min(delayMs * 2, RETRY_DELAY_MAX_MS)) {
     for (const address of order) {
+      options.signal?.throwIfAborted();
       const found = await askNode(address, options, record);
       if (found) return found;
       if (Date.now() - started >= options.leaderTimeoutMs) break;
@@ -56,7 +59,9 @@ export async function connectToLeader(
       throw new NoLeaderError(attempts, Date.now() - started);
     }
     // Jitter spreads the rounds of many clients (a pool refilling after a failover) apart.
-    await sleep(Math.min(delayMs * (0.5 + Math.random() / 2), remainingMs));
+    await sleep(Math.min(delayMs * (0.5 + Math.random() / 2), remainingMs), undefined, {
+      signal: options.signal,
+    });
   }
 }
 

@@ -23,9 +23,13 @@ export interface ClientOptions {
   readonly messageBytesMax?: number;
   /** Requests that may queue behind the one in flight. Default 1024. */
   readonly queueLengthMax?: number;
+  /** Aborts `connect` while it is still looking for the leader. */
+  readonly signal?: AbortSignal;
 }
 
-export type ResolvedClientOptions = Required<ClientOptions>;
+export type ResolvedClientOptions = Required<Omit<ClientOptions, 'signal'>> & {
+  readonly signal?: AbortSignal;
+};
 
 const defaults = {
   connectTimeoutMs: 5000,
@@ -36,7 +40,7 @@ const defaults = {
   queueLengthMax: 1024,
 } as const;
 
-const knownKeys = new Set(['cluster', 'database', ...Object.keys(defaults)]);
+const knownKeys = new Set(['cluster', 'database', 'signal', ...Object.keys(defaults)]);
 
 /** Validates, fills in defaults, copies and freezes. Misuse throws TypeError or RangeError. */
 export function resolveClientOptions(options: ClientOptions): ResolvedClientOptions {
@@ -66,6 +70,9 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
     checkPositiveInteger(key, resolved[key]);
   }
   checkPositiveInteger('messageBytesMax', resolved.messageBytesMax);
+  if (resolved.signal !== undefined && !(resolved.signal instanceof AbortSignal)) {
+    throw new TypeError('connect(options): signal must be an AbortSignal');
+  }
   if (resolved.integers !== 'auto' && resolved.integers !== 'bigint') {
     throw new TypeError(
       `connect(options): integers must be 'auto' or 'bigint', got ${String(resolved.integers)}`,

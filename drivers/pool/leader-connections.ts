@@ -1,8 +1,12 @@
 import { EventEmitter } from 'node:events';
-import { connect } from '../client/index.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ClosedError, connect } from '../client/index.js';
 import type { DqliteClient } from '../client/index.js';
 import { clientOptionsOf, pragmaStatements } from './options.js';
 import type { ResolvedPoolOptions } from './options.js';
+
+/** How long an open() refused because the pool is closing takes to fail. */
+const CLOSED_OPEN_DELAY_MS = 50;
 
 /** A pooled connection, tagged with the leader generation it was opened in. */
 export interface Lease {
@@ -31,6 +35,8 @@ export class LeaderConnections extends EventEmitter {
   #leaderGeneration = 0;
   /** Why the last attempt to open a connection failed, for the error of a caller who waited. */
   lastOpenError: unknown;
+  /** Aborted when the pool closes, so that leader discovery in progress stops at once. */
+  readonly #closing = new AbortController();
 
   constructor(options: ResolvedPoolOptions) {
     super();
@@ -50,13 +56,19 @@ export class LeaderConnections extends EventEmitter {
    * connects, applies the configured PRAGMAs.
    */
   async open(): Promise<Lease> {
+    if (this.#closing.signal.aborted) {
+      // generic-pool calls create again at once after a failure while requests still wait;
+      // failing instantly would spin the event loop until they time out.
+      await sleep(CLOSED_OPEN_DELAY_MS);
+      throw new ClosedError('the pool is closed');
+    }
     const generation = this.#generation;
     const known = this.#leader;
     const cluster = known
       ? [known, ...this.#options.cluster.filter((a) => a !== known)]
       : this.#options.cluster;
     try {
-      const client = await connect(clientOptionsOf(this.#options, cluster));
+      const client = await connect(clientOptionsOf(this.#options, cluster, this.#closing.signal));
       await applyPragmas(client, this.#options);
       // A generation that moved on while we connected may have been the leader we reached:
       // hand the connection out stale (it is retired on borrow) rather than trust it.
@@ -67,6 +79,11 @@ export class LeaderConnections extends EventEmitter {
       this.lastOpenError = error;
       throw error;
     }
+  }
+
+  /** Stops every open() in progress: the pool is closing. */
+  abort(): void {
+    this.#closing.abort(new ClosedError('the pool is closed'));
   }
 
   /** True while the lease's connection is alive and its leader is still the current one. */

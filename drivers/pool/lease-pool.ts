@@ -14,6 +14,12 @@ import type { ResolvedPoolOptions } from './options.js';
  */
 export type ReleaseReason = FailureKind | 'deadline' | undefined;
 
+/** Longest a waiting request stays inside generic-pool before it is renewed (see acquire). */
+export const ACQUIRE_SLICE_MS = 1000;
+/** generic-pool priorities: 0 is served first. */
+const PRIORITY_WAITED = 0;
+const PRIORITY_NEW = 1;
+
 /**
  * The connections, on generic-pool, configured around its traps: `create` does leader discovery
  * with backoff and a deadline (a fast-failing create would spin and never reject waiters);
@@ -43,7 +49,8 @@ export class LeasePool {
         max: options.max,
         min: 0,
         testOnBorrow: true,
-        acquireTimeoutMillis: options.timeoutMs,
+        acquireTimeoutMillis: ACQUIRE_SLICE_MS,
+        priorityRange: 2,
         maxWaitingClients: options.waitingMax,
         idleTimeoutMillis: options.idleTimeoutMs,
         evictionRunIntervalMillis: Math.max(1000, Math.floor(options.idleTimeoutMs / 2)),
@@ -52,10 +59,32 @@ export class LeasePool {
     this.#pool.on('factoryCreateError', onOpenError);
   }
 
-  /** Borrows a connection to the current leader, or fails with a typed error by the deadline. */
+  /**
+   * Borrows a connection to the current leader, or fails with a typed error by the deadline.
+   *
+   * generic-pool cannot cancel a waiting request, and close() must wait for every request to
+   * settle, so a caller whose deadline passed would hold up close() until generic-pool's own
+   * timeout. Waiting therefore goes in slices of ACQUIRE_SLICE_MS: an abandoned request lingers
+   * at most one slice. A caller that waits again does so at the higher priority, ahead of
+   * newcomers, to stay roughly first come first served.
+   */
   async acquire(operation: string, deadline: Deadline, lastError: unknown): Promise<Lease> {
-    if (deadline.passed) throw new PoolTimeoutError(operation, deadline.timeoutMs, lastError);
-    const acquiring = this.#pool.acquire();
+    const slices = Math.ceil(deadline.timeoutMs / ACQUIRE_SLICE_MS) + 1;
+    for (let slice = 0; slice < slices; slice++) {
+      if (deadline.passed) break;
+      try {
+        return await this.#acquireSlice(deadline, slice === 0 ? PRIORITY_NEW : PRIORITY_WAITED);
+      } catch (error) {
+        const sliceEnded = error instanceof Error && error.name === 'TimeoutError';
+        if (!sliceEnded) throw this.#typedAcquireError(operation, error);
+      }
+    }
+    throw this.#timeout(operation, deadline, lastError);
+  }
+
+  /** One slice of waiting; generic-pool's TimeoutError when the slice ends first. */
+  async #acquireSlice(deadline: Deadline, priority: number): Promise<Lease> {
+    const acquiring = this.#pool.acquire(priority);
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<'expired'>(
       (resolve) => (timer = setTimeout(() => resolve('expired'), deadline.remainingMs)),
@@ -63,14 +92,12 @@ export class LeasePool {
     try {
       const winner = await Promise.race([acquiring, expired]);
       if (winner !== 'expired') return winner;
-      // Hand the connection back if it still comes; generic-pool's own timeout ends it otherwise.
+      // Hand the connection back if it still comes; the slice's timeout ends the request otherwise.
       acquiring.then(
         (lease) => this.release(lease, undefined),
         () => undefined,
       );
-      throw this.#timeout(operation, deadline, lastError);
-    } catch (error) {
-      throw this.#typedAcquireError(operation, deadline, error, lastError);
+      throw Object.assign(new Error('deadline passed while waiting'), { name: 'TimeoutError' });
     } finally {
       clearTimeout(timer);
     }
@@ -98,6 +125,7 @@ export class LeasePool {
   }
 
   async close(): Promise<void> {
+    this.#connections.abort(); // leader discovery in progress would otherwise hold up clear()
     await this.#pool.drain();
     await this.#pool.clear();
   }
@@ -111,14 +139,8 @@ export class LeasePool {
   }
 
   /** generic-pool's own rejections, as this package's typed errors. */
-  #typedAcquireError(
-    operation: string,
-    deadline: Deadline,
-    error: unknown,
-    lastError: unknown,
-  ): unknown {
-    if (!(error instanceof Error) || error instanceof PoolTimeoutError) return error;
-    if (error.name === 'TimeoutError') return this.#timeout(operation, deadline, lastError);
+  #typedAcquireError(operation: string, error: unknown): unknown {
+    if (!(error instanceof Error)) return error;
     if (/max waitingClients count exceeded/.test(error.message)) {
       return new PoolQueueFullError(
         `${operation}: ${this.#options.waitingMax} callers are already waiting`,

@@ -117,9 +117,11 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
 export function clientOptionsOf(
   options: ResolvedPoolOptions,
   cluster: readonly string[],
+  signal?: AbortSignal,
 ): ClientOptions {
   return {
     cluster,
+    ...(signal ? { signal } : {}),
     database: options.database,
     connectTimeoutMs: options.connectTimeoutMs,
     leaderTimeoutMs: options.leaderTimeoutMs,

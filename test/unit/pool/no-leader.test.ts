@@ -1,0 +1,66 @@
+// A cluster nobody answers for: generic-pool would retry a failing `create` forever without
+// rejecting its waiters; the pool must still end every call at its deadline, say why, and stay
+// quiet unless asked (an 'error' event without a listener must not crash the process).
+
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { NoLeaderError } from '../../../drivers/client/index.js';
+import { createPool, PoolTimeoutError } from '../../../drivers/pool/index.js';
+import type { LeaderPool, PoolLogger } from '../../../drivers/pool/index.js';
+import { ACQUIRE_SLICE_MS } from '../../../drivers/pool/lease-pool.js';
+
+let pool: LeaderPool | undefined;
+afterEach(async () => {
+  await pool?.close();
+});
+
+/** A loopback port with nothing listening on it. */
+async function deadAddress(): Promise<string> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return `127.0.0.1:${port}`;
+}
+
+describe('pool without a reachable leader', () => {
+  it('ends the call at its deadline with the discovery failure as cause', async () => {
+    pool = createPool({ cluster: [await deadAddress()], database: 'app', leaderTimeoutMs: 100 });
+    const started = Date.now();
+    const error = await pool.query('SELECT 1', [], { timeoutMs: 500 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PoolTimeoutError);
+    expect((error as PoolTimeoutError).cause).toBeInstanceOf(NoLeaderError);
+    expect(Date.now() - started).toBeLessThan(1500);
+  });
+
+  it('reports open failures to the logger and to error listeners only', async () => {
+    const warnings: string[] = [];
+    const logger: PoolLogger = { warn: (message) => warnings.push(message) };
+    pool = createPool({
+      cluster: [await deadAddress()],
+      database: 'app',
+      leaderTimeoutMs: 100,
+      logger,
+    });
+    await pool.query('SELECT 1', [], { timeoutMs: 300 }).catch(() => undefined); // no listener: no crash
+    const seen: unknown[] = [];
+    pool.on('error', (error) => seen.push(error));
+    await pool.query('SELECT 1', [], { timeoutMs: 300 }).catch(() => undefined);
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen[0]).toBeInstanceOf(NoLeaderError);
+    expect(warnings).toContain('dqlite-ts pool: could not open a connection to the leader');
+  });
+
+  it('closes promptly, even with abandoned waiters and discovery in progress', async () => {
+    pool = createPool({ cluster: [await deadAddress()], database: 'app', leaderTimeoutMs: 20_000 });
+    const calls = Array.from({ length: 5 }, () =>
+      pool!.query('SELECT 1', [], { timeoutMs: 200 }).catch((e: unknown) => e),
+    );
+    for (const outcome of await Promise.all(calls))
+      expect(outcome).toBeInstanceOf(PoolTimeoutError);
+    const started = Date.now();
+    await pool.close();
+    // An abandoned request lives at most one acquire slice; discovery stops at once.
+    expect(Date.now() - started).toBeLessThan(ACQUIRE_SLICE_MS + 1000);
+  });
+});
