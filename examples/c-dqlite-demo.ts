@@ -1,14 +1,19 @@
 // The quick-start demo until the dqlite-ts engine lands: start a local 3-node cluster of
-// canonical's C dqlite (Debian's go-dqlite package), then drive it through the dqlite-ts client:
-// write, read, list the cluster, move leadership, kill the leader and find the new one.
+// canonical's C dqlite (Debian's go-dqlite package), then use it through dqlite-ts: the pool for
+// the application's reads and writes, the client for cluster management. Leadership moves and
+// the leader is killed with SIGKILL while a writer keeps going through the pool.
 //
 // Run: npm run demo
 
 import { connect } from '../drivers/client/index.js';
-import type { DqliteClient } from '../drivers/client/index.js';
+import { createPool, OutcomeUnknownError } from '../drivers/pool/index.js';
+import type { LeaderChange, LeaderPool } from '../drivers/pool/index.js';
 import { cDqliteProvider } from '../test/interop/c-cluster.js';
 
 const DATABASE = 'demo-app';
+/** The background writer's bounds: it stops by itself. */
+const WRITER_NOTES_MAX = 5000;
+const WRITER_PAUSE_MS = 5;
 
 async function main(): Promise<void> {
   const missing = cDqliteProvider.unavailableReason();
@@ -19,52 +24,85 @@ async function main(): Promise<void> {
   }
   console.log('Starting a 3-node C dqlite cluster on loopback...');
   const cluster = await cDqliteProvider.start({ nodes: 3 });
-  let client: DqliteClient | undefined;
+  const pool = createPool({ cluster: [...cluster.addresses], database: DATABASE, max: 4 });
+  pool.on('leaderChange', ({ previous, leader }: LeaderChange) =>
+    console.log(`  [pool] leader ${previous ?? '(none)'} -> ${leader}`),
+  );
   try {
-    const open = () =>
-      connect({ cluster: [...cluster.addresses], database: DATABASE, leaderTimeoutMs: 15_000 });
-    client = await open();
-    console.log(`Connected to the leader ${client.address} (id ${client.leaderId.toString(16)})`);
-
-    await client.exec(
+    await pool.exec(
       'CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY, body TEXT, at DATETIME)',
     );
-    for (const body of ['replicated', 'by raft', 'to a quorum']) {
-      await client.exec('INSERT INTO notes (body, at) VALUES (?, ?)', [body, new Date()]);
+    await pool.batch(
+      ['replicated', 'by raft', 'to a quorum'].map((body) => ({
+        sql: 'INSERT INTO notes (body, at) VALUES (?, ?)',
+        params: [body, new Date()],
+      })),
+    );
+    for (const note of (await pool.query('SELECT id, body, at FROM notes ORDER BY id')).rows) {
+      console.log(
+        `  #${String(note.id)} ${String(note.body)} (${(note.at as Date).toISOString()})`,
+      );
     }
-    await printNotes(client);
+
+    const admin = await connect({ cluster: [...cluster.addresses], database: DATABASE });
     console.log('Cluster:');
-    for (const node of await client.cluster())
+    for (const node of await admin.cluster())
       console.log(`  ${node.id.toString(16)}  ${node.address}  ${node.role}`);
 
-    const target = (await client.cluster()).find((node) => node.address !== client!.address)!;
-    console.log(`Transferring leadership to ${target.address}...`);
-    await client.transfer(target.id);
-    await client.close();
-    client = await open();
-    console.log(`Now connected to ${client.address}`);
+    const writer = startWriter(pool);
+    const target = (await admin.cluster()).find((node) => node.address !== admin.address)!;
+    console.log(`Transferring leadership to ${target.address} while a writer runs...`);
+    await admin.transfer(target.id);
+    await admin.close();
+    await new Promise((resolve) => setTimeout(resolve, 500));
 
-    console.log(`Killing the leader ${client.address} with SIGKILL...`);
-    const killed = client.address;
-    await client.close();
-    await cluster.kill(killed);
-    const started = Date.now();
-    client = await open();
+    const leader = pool.stats().leader!;
+    console.log(`Killing the leader ${leader} with SIGKILL...`);
+    const killedAt = Date.now();
+    await cluster.kill(leader);
+    await pool.exec('INSERT INTO notes (body, at) VALUES (?, ?)', ['after the kill', new Date()]);
     console.log(
-      `New leader ${client.address} reached ${Date.now() - started} ms after the kill; data is intact:`,
+      `The pool wrote again ${Date.now() - killedAt} ms after the kill (C dqlite's election takes most of it).`,
     );
-    await printNotes(client);
+    const { written, unknown } = await writer.stop();
+    const count = (await pool.query('SELECT count(*) AS n FROM notes')).rows[0]!.n;
+    console.log(
+      `Background writer: ${written} writes acknowledged, ${unknown} with an unknown outcome (in flight at the kill); ${String(count)} notes stored.`,
+    );
   } finally {
-    await client?.close();
+    await pool.close();
     await cluster.stop();
     console.log('Cluster stopped.');
   }
 }
 
-async function printNotes(client: DqliteClient): Promise<void> {
-  const { rows } = await client.query('SELECT id, body, at FROM notes ORDER BY id');
-  for (const [id, body, at] of rows)
-    console.log(`  #${String(id)} ${String(body)} (${(at as Date).toISOString()})`);
+/** Writes notes one after another until stopped; counts what it saw. */
+function startWriter(pool: LeaderPool) {
+  let stopping = false;
+  let written = 0;
+  let unknown = 0;
+  const done = (async () => {
+    for (let index = 0; index < WRITER_NOTES_MAX && !stopping; index++) {
+      try {
+        await pool.exec('INSERT INTO notes (body, at) VALUES (?, ?)', [
+          `background ${index}`,
+          new Date(),
+        ]);
+        written++;
+      } catch (error) {
+        if (!(error instanceof OutcomeUnknownError)) throw error;
+        unknown++;
+      }
+      await new Promise((resolve) => setTimeout(resolve, WRITER_PAUSE_MS));
+    }
+  })();
+  return {
+    stop: async () => {
+      stopping = true;
+      await done;
+      return { written, unknown };
+    },
+  };
 }
 
 await main();
