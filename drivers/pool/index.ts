@@ -7,13 +7,14 @@
  * const { rows } = await pool.query('SELECT * FROM t WHERE id = ?', [1]);
  * await pool.close();
  */
-export { createPool, LeaderPool, STATEMENT_ATTEMPTS_MAX } from './leader-pool.js';
+export { createPool, LeaderPool } from './leader-pool.js';
+export { STATEMENT_ATTEMPTS_MAX } from './statement-runner.js';
+export type { RetryEvent } from './statement-runner.js';
 export type {
   BatchStatement,
   CallOptions,
   PoolStats,
   QueryOptions,
-  RetryEvent,
   TransactionOptions,
 } from './leader-pool.js';
 export type { LeaderChange } from './leader-connections.js';

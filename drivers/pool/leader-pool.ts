@@ -2,23 +2,16 @@ import { EventEmitter } from 'node:events';
 import { ClosedError } from '../client/index.js';
 import type { ExecResult, Parameter, RowValue } from '../client/index.js';
 import { resolveClientOptions } from '../client/options.js';
-import {
-  Deadline,
-  RETRY_DELAY_FIRST_MS,
-  RETRY_DELAY_MAX_MS,
-  backoffDelayMs,
-  sleep,
-} from './backoff.js';
-import { OutcomeUnknownError, PoolTimeoutError } from './errors.js';
+import { Deadline } from './backoff.js';
 import { LeasePool } from './lease-pool.js';
+import { StatementRunner } from './statement-runner.js';
+import type { LeaseSource, RetryEvent } from './statement-runner.js';
 import { WriteGate } from './write-gate.js';
-import { classifyFailure, isOutcomeUnknown, isReadOnlySql } from './failure.js';
-import type { FailureKind } from './failure.js';
 import { LeaderConnections } from './leader-connections.js';
 import type { LeaderChange, Lease } from './leader-connections.js';
 import { clientOptionsOf, resolvePoolOptions } from './options.js';
 import type { PoolOptions, ResolvedPoolOptions } from './options.js';
-import { checkRowMode, rowObject, shapeRows } from './rows.js';
+import { checkRowMode, shapeRows } from './rows.js';
 import type { ObjectRow, PoolQueryResult, RowMode } from './rows.js';
 import { TransactionRunner } from './transaction-runner.js';
 import type { Transaction } from './transaction.js';
@@ -56,14 +49,6 @@ export interface BatchStatement {
   readonly params?: readonly Parameter[];
 }
 
-/** Payload of the 'retry' event. */
-export interface RetryEvent {
-  readonly operation: string;
-  readonly attempt: number;
-  readonly error: unknown;
-  readonly delayMs: number;
-}
-
 /** What `stats()` reports. */
 export interface PoolStats {
   /** Connections open, borrowed or idle. */
@@ -80,9 +65,6 @@ export interface PoolStats {
   readonly generation: number;
 }
 
-/** Retry count cap of one statement, a backstop under its deadline. */
-export const STATEMENT_ATTEMPTS_MAX = 64;
-
 /**
  * The leader-aware pool: one object an application holds for the cluster's lifetime. Every
  * connection goes to the current leader; when the leader changes, connections to the old one
@@ -96,6 +78,12 @@ export class LeaderPool extends EventEmitter {
   readonly #connections: LeaderConnections;
   readonly #leases: LeasePool;
   readonly #writeGate = new WriteGate();
+  readonly #statements: StatementRunner;
+  /** The pool itself as a source of connections for statements. */
+  readonly #source: LeaseSource = {
+    acquire: (operation, deadline, lastError) => this.#acquire(operation, deadline, lastError),
+    release: (lease, reason) => this.#leases.release(lease, reason),
+  };
   readonly #transactions: TransactionRunner;
   #closing: Promise<void> | undefined;
 
@@ -109,6 +97,9 @@ export class LeaderPool extends EventEmitter {
     );
     this.#leases = new LeasePool(this.#connections, this.#options, (error) =>
       this.#reportOpenError(error),
+    );
+    this.#statements = new StatementRunner(this.#options.busyTimeoutMs, this.#writeGate, (event) =>
+      this.#emitRetry(event),
     );
     this.#transactions = new TransactionRunner(this.#options, {
       acquire: (operation, deadline, lastError) => this.#acquire(operation, deadline, lastError),
@@ -208,7 +199,8 @@ export class LeaderPool extends EventEmitter {
   ): AsyncIterable<ObjectRow | RowValue[]> {
     const mode = checkRowMode(options.rowMode);
     return {
-      [Symbol.asyncIterator]: () => this.#streamRows(sql, params, mode, this.#deadline(options)),
+      [Symbol.asyncIterator]: () =>
+        this.#statements.stream(this.#source, sql, params, mode, this.#deadline(options)),
     };
   }
 
@@ -228,115 +220,15 @@ export class LeaderPool extends EventEmitter {
     return this.#closing;
   }
 
-  async *#streamRows(
-    sql: string,
-    params: readonly Parameter[] | undefined,
-    mode: RowMode,
-    deadline: Deadline,
-  ): AsyncGenerator<ObjectRow | RowValue[]> {
-    let lastError: unknown;
-    for (let attempt = 1; attempt <= STATEMENT_ATTEMPTS_MAX; attempt++) {
-      const lease = await this.#acquire('stream', deadline, lastError);
-      let delivered = false;
-      let kind: FailureKind | undefined;
-      try {
-        for await (const batch of lease.client.iterateBatches(sql, params)) {
-          for (const row of batch.rows) {
-            delivered = true;
-            yield mode === 'array' ? row : rowObject(batch.columns, row);
-          }
-        }
-        return;
-      } catch (error) {
-        kind = classifyFailure(error);
-        const repeatable = !isOutcomeUnknown(kind) || isReadOnlySql(sql);
-        if (delivered || kind === 'final' || !repeatable) throw error;
-        lastError = error;
-      } finally {
-        this.#leases.release(lease, kind);
-      }
-      await this.#pauseBeforeRetry('stream', attempt, lastError, deadline);
-    }
-    throw new PoolTimeoutError('stream', deadline.timeoutMs, lastError);
-  }
-
-  /**
-   * One statement with the retry rules: NOT_LEADER and unsent requests are retried on the new
-   * leader; unknown outcomes are retried only for reads and `idempotent` calls, else they raise
-   * OutcomeUnknownError; SQLITE_BUSY is retried for up to `busyTimeoutMs`.
-   */
-  async #runStatement<T>(
+  #runStatement<T>(
     operation: string,
     sql: string,
     options: CallOptions,
     deadline: Deadline,
-    run: (client: Lease['client']) => Promise<T>,
+    work: (client: Lease['client']) => Promise<T>,
   ): Promise<T> {
-    const readOnly = isReadOnlySql(sql);
-    const repeatable = options.idempotent === true || readOnly;
-    let busySinceMs: number | undefined;
-    let lastError: unknown;
-    for (let attempt = 1; attempt <= STATEMENT_ATTEMPTS_MAX; attempt++) {
-      const leave = readOnly ? undefined : await this.#writeGate.enter(operation, deadline);
-      const lease = await this.#acquire(operation, deadline, lastError).catch((error: unknown) => {
-        leave?.();
-        throw error;
-      });
-      try {
-        const result = await this.#withinDeadline(lease, deadline, () => run(lease.client));
-        this.#leases.release(lease, undefined);
-        return result;
-      } catch (error) {
-        const kind = error instanceof PoolTimeoutError ? 'deadline' : classifyFailure(error);
-        this.#leases.release(lease, kind);
-        if (kind === 'deadline')
-          throw repeatable ? error : new OutcomeUnknownError(operation, error as Error);
-        if (kind === 'final') throw error;
-        if (isOutcomeUnknown(kind) && !repeatable)
-          throw new OutcomeUnknownError(operation, error as Error);
-        if (kind === 'busy') {
-          busySinceMs ??= Date.now();
-          if (Date.now() - busySinceMs >= this.#options.busyTimeoutMs) throw error;
-        }
-        lastError = error;
-      } finally {
-        leave?.();
-      }
-      await this.#pauseBeforeRetry(operation, attempt, lastError, deadline);
-    }
-    throw new PoolTimeoutError(operation, deadline.timeoutMs, lastError);
-  }
-
-  /** Runs `work`; if the deadline passes first, closes the connection and raises PoolTimeoutError. */
-  async #withinDeadline<T>(lease: Lease, deadline: Deadline, work: () => Promise<T>): Promise<T> {
-    let expired = false;
-    const timer = setTimeout(() => {
-      expired = true;
-      void lease.client.close(); // the only way to stop waiting for a request already sent
-    }, deadline.remainingMs);
-    try {
-      return await work();
-    } catch (error) {
-      if (expired) throw new PoolTimeoutError('request', deadline.timeoutMs, error);
-      throw error;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  async #pauseBeforeRetry(
-    operation: string,
-    attempt: number,
-    error: unknown,
-    deadline: Deadline,
-  ): Promise<void> {
-    if (deadline.passed) throw new PoolTimeoutError(operation, deadline.timeoutMs, error);
-    const delayMs = Math.min(
-      backoffDelayMs(attempt, RETRY_DELAY_FIRST_MS, RETRY_DELAY_MAX_MS),
-      deadline.remainingMs,
-    );
-    this.#emitRetry({ operation, attempt, error, delayMs });
-    await sleep(delayMs);
+    const statement = { operation, sql, idempotent: options.idempotent };
+    return this.#statements.run(this.#source, statement, deadline, work);
   }
 
   #emitRetry(event: RetryEvent): void {

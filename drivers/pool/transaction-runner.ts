@@ -15,7 +15,8 @@ import {
   recordTransaction,
 } from './idempotency.js';
 import type { Lease } from './leader-connections.js';
-import type { RetryEvent, TransactionOptions } from './leader-pool.js';
+import type { TransactionOptions } from './leader-pool.js';
+import type { RetryEvent } from './statement-runner.js';
 import type { ResolvedPoolOptions } from './options.js';
 import { TRANSACTION_RETRIES_MAX } from './options.js';
 import { Transaction } from './transaction.js';
