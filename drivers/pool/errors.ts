@@ -47,3 +47,13 @@ export class TransactionRetriesExhaustedError extends Error {
     this.attempts = attempts;
   }
 }
+
+/**
+ * The leader changed in the middle of a transaction the pool could not carry over to the new
+ * leader: replaying its statements there gave a different result than the application already
+ * saw (a concurrent change, `random()`, `datetime('now')`), or it was too large to replay. The
+ * transaction did not commit; run it again.
+ */
+export class TransactionReplayError extends Error {
+  override name = 'TransactionReplayError';
+}

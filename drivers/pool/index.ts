@@ -21,10 +21,12 @@ export type { LeaderChange } from './leader-connections.js';
 export type { PoolLogger, PoolOptions, PragmaValue } from './options.js';
 export type { ObjectRow, PoolQueryResult, RowMode } from './rows.js';
 export { Transaction } from './transaction.js';
+export { ReservedConnection } from './reserved-connection.js';
 export {
   OutcomeUnknownError,
   PoolQueueFullError,
   PoolTimeoutError,
+  TransactionReplayError,
   TransactionRetriesExhaustedError,
 } from './errors.js';
 export { IDEMPOTENCY_TABLE } from './idempotency.js';

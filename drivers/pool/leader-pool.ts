@@ -4,6 +4,8 @@ import type { ExecResult, Parameter, RowValue } from '../client/index.js';
 import { resolveClientOptions } from '../client/options.js';
 import { Deadline } from './backoff.js';
 import { LeasePool } from './lease-pool.js';
+import { ReservedConnection } from './reserved-connection.js';
+import type { ReservedConnectionAccess } from './reserved-connection.js';
 import { StatementRunner } from './statement-runner.js';
 import type { LeaseSource, RetryEvent } from './statement-runner.js';
 import { WriteGate } from './write-gate.js';
@@ -202,6 +204,23 @@ export class LeaderPool extends EventEmitter {
       [Symbol.asyncIterator]: () =>
         this.#statements.stream(this.#source, sql, params, mode, this.#deadline(options)),
     };
+  }
+
+  /**
+   * Reserves one connection for a caller that drives transactions itself (BEGIN … COMMIT): the
+   * ORM adapters. See ReservedConnection. Release it when done.
+   */
+  async reserve(options: { timeoutMs?: number } = {}): Promise<ReservedConnection> {
+    const lease = await this.#acquire('reserve', this.#deadline(options), undefined);
+    const access: ReservedConnectionAccess = {
+      leases: this.#source,
+      statements: this.#statements,
+      gate: this.#writeGate,
+      deadline: () => this.#deadline({}),
+      ensureBookkeeping: (deadline, exec) => this.#transactions.ensureBookkeeping(deadline, exec),
+      committed: (id, deadline) => this.#transactions.committed(id, deadline),
+    };
+    return new ReservedConnection(access, lease);
   }
 
   /** Pool size, waiting callers, the leader and its generation. */

@@ -46,7 +46,13 @@ export class StatementRunner {
 
   async run<T>(
     source: LeaseSource,
-    statement: { operation: string; sql: string; idempotent?: boolean | undefined },
+    statement: {
+      operation: string;
+      sql: string;
+      idempotent?: boolean | undefined;
+      /** Whether to pass the write gate; default: unless the SQL only reads. */
+      gated?: boolean;
+    },
     deadline: Deadline,
     work: (client: Lease['client']) => Promise<T>,
   ): Promise<T> {
@@ -56,7 +62,8 @@ export class StatementRunner {
     let busySinceMs: number | undefined;
     let lastError: unknown;
     for (let attempt = 1; attempt <= STATEMENT_ATTEMPTS_MAX; attempt++) {
-      const leave = readOnly ? undefined : await this.#gate.enter(operation, deadline);
+      const gated = statement.gated ?? !readOnly;
+      const leave = gated ? await this.#gate.enter(operation, deadline) : undefined;
       try {
         const lease = await source.acquire(operation, deadline, lastError);
         try {

@@ -65,7 +65,7 @@ export class TransactionRunner {
       throw new TypeError(`transaction: unknown behavior "${behavior}"`);
     const retriesMax = checkRetries(options.retriesMax ?? this.#options.transactionRetriesMax);
     const id = options.idempotent === true ? newTransactionId() : undefined;
-    if (id) await this.#ensureBookkeeping(deadline);
+    if (id) await this.ensureBookkeeping(deadline);
     let busySinceMs: number | undefined;
     let lastError: Error | undefined;
     for (let attempt = 1; attempt <= retriesMax + 1; attempt++) {
@@ -144,7 +144,7 @@ export class TransactionRunner {
         this.#pool.release(lease, kind);
         if (!id) throw new OutcomeUnknownError('COMMIT', error as Error);
         leaveGate(); // the check is a writing transaction of its own
-        const committed = await this.#committed(id, deadline);
+        const committed = await this.committed(id, deadline);
         return committed
           ? { committed: true, value: value as T }
           : { committed: false, error: error as Error, kind };
@@ -159,7 +159,7 @@ export class TransactionRunner {
    * Whether the transaction `id` committed, decided by a check transaction of its own (see
    * idempotency.ts). If the check's own COMMIT has an unknown outcome, it is simply asked again.
    */
-  async #committed(id: string, deadline: Deadline): Promise<boolean> {
+  async committed(id: string, deadline: Deadline): Promise<boolean> {
     for (let attempt = 1; attempt <= COMMITTED_CHECKS_MAX; attempt++) {
       try {
         return await this.run(
@@ -197,13 +197,19 @@ export class TransactionRunner {
     }
   }
 
-  #ensureBookkeeping(deadline: Deadline): Promise<unknown> {
-    this.#bookkeepingReady ??= this.#pool
-      .exec(CREATE_IDEMPOTENCY_TABLE, deadline)
-      .catch((error: unknown) => {
-        this.#bookkeepingReady = undefined; // try again on the next idempotent transaction
-        throw error;
-      });
+  /**
+   * Creates the exactly-once bookkeeping table once per pool (again after a failure). `exec`
+   * runs the statement; by default on a pool connection, but a reserved connection passes its
+   * own, since every pool connection may be reserved already.
+   */
+  ensureBookkeeping(
+    deadline: Deadline,
+    exec: (sql: string) => Promise<unknown> = (sql) => this.#pool.exec(sql, deadline),
+  ): Promise<unknown> {
+    this.#bookkeepingReady ??= exec(CREATE_IDEMPOTENCY_TABLE).catch((error: unknown) => {
+      this.#bookkeepingReady = undefined; // try again on the next idempotent transaction
+      throw error;
+    });
     return this.#bookkeepingReady;
   }
 

@@ -1,0 +1,180 @@
+// Reserved connections, the ground the ORM adapters stand on: transactions driven by BEGIN /
+// SAVEPOINT / COMMIT / ROLLBACK statements, carried over to a new leader by replay, with an
+// unknown COMMIT outcome settled exactly once. Forced against a real cluster.
+
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ClosedError, connect } from '../../drivers/client/index.js';
+import type { DqliteClient } from '../../drivers/client/index.js';
+import { createPool, TransactionReplayError } from '../../drivers/pool/index.js';
+import type { LeaderPool, PoolOptions } from '../../drivers/pool/index.js';
+import type { Request } from '../../src/wire/index.js';
+import type { ClusterHandle, ClusterProvider } from './cluster-provider.js';
+import { startFaultProxy } from './fault-proxy.js';
+import type { FaultProxy } from './fault-proxy.js';
+import { requirePeer } from './peer-available.js';
+
+const DATABASE = 'reserved';
+const isCommit = (request: Request) => request.type === 'EXEC_SQL' && request.sql === 'COMMIT';
+
+export function defineReservedConnectionSuite(provider: ClusterProvider): void {
+  describe.skipIf(!requirePeer(provider))(`reserved connections against ${provider.name}`, () => {
+    let cluster: ClusterHandle;
+    let admin: DqliteClient;
+    const pools: LeaderPool[] = [];
+    const proxies: FaultProxy[] = [];
+
+    const openPool = (options: Partial<PoolOptions> = {}) => {
+      const pool = createPool({ cluster: [...cluster.addresses], database: DATABASE, ...options });
+      pools.push(pool);
+      return pool;
+    };
+    const reconnectAdmin = async () => {
+      await admin.close();
+      admin = await connect({
+        cluster: [...cluster.addresses],
+        database: DATABASE,
+        leaderTimeoutMs: 15_000,
+      });
+    };
+    const transferLeadership = async () => {
+      const target = (await admin.cluster()).find((node) => node.address !== admin.address)!;
+      await admin.transfer(target.id);
+      await reconnectAdmin();
+    };
+    const countOf = async (name: string) =>
+      (await admin.query('SELECT count(*) FROM entries WHERE name = ?', [name])).rows[0]![0];
+
+    beforeAll(async () => {
+      cluster = await provider.start({ nodes: 3 });
+      admin = await connect({
+        cluster: [...cluster.addresses],
+        database: DATABASE,
+        leaderTimeoutMs: 15_000,
+      });
+      await admin.exec('CREATE TABLE entries (id INTEGER PRIMARY KEY, name TEXT NOT NULL)');
+    }, 90_000);
+
+    afterEach(async () => {
+      await Promise.all(pools.splice(0).map((pool) => pool.close()));
+      await Promise.all(proxies.splice(0).map((proxy) => proxy.close()));
+    }, 60_000);
+
+    afterAll(async () => {
+      await admin?.close();
+      await cluster?.stop();
+    }, 60_000);
+
+    it('tracks BEGIN, savepoints, COMMIT and ROLLBACK; release rolls back', async () => {
+      const pool = openPool();
+      const connection = await pool.reserve();
+      expect(connection.inTransaction).toBe(false);
+      await connection.exec('BEGIN');
+      expect(connection.inTransaction).toBe(true);
+      await connection.exec("INSERT INTO entries (name) VALUES ('outer')");
+      await connection.exec('SAVEPOINT inner_one');
+      await connection.exec("INSERT INTO entries (name) VALUES ('inner')");
+      await connection.exec('ROLLBACK TO SAVEPOINT inner_one');
+      await connection.exec('RELEASE inner_one');
+      expect(connection.inTransaction).toBe(true);
+      await connection.exec('COMMIT');
+      expect(connection.inTransaction).toBe(false);
+      expect([await countOf('outer'), await countOf('inner')]).toEqual([1, 0]);
+
+      await connection.exec('BEGIN IMMEDIATE');
+      await connection.exec("INSERT INTO entries (name) VALUES ('released')");
+      await connection.release();
+      expect(await countOf('released')).toBe(0);
+      await expect(connection.query('SELECT 1')).rejects.toThrow(ClosedError);
+    });
+
+    it('carries a transaction over a leadership transfer by replaying it', async () => {
+      const pool = openPool();
+      const connection = await pool.reserve();
+      await connection.exec('BEGIN');
+      await connection.exec("INSERT INTO entries (name) VALUES ('moved')");
+      const seen = await connection.query("SELECT count(*) AS n FROM entries WHERE name = 'moved'");
+      await transferLeadership();
+      await connection.exec("INSERT INTO entries (name) VALUES ('moved')");
+      expect(
+        (await connection.query("SELECT count(*) AS n FROM entries WHERE name = 'moved'")).rows,
+      ).toEqual([{ n: 2 }]);
+      await connection.exec('COMMIT');
+      await connection.release();
+      expect(seen.rows).toEqual([{ n: 1 }]);
+      expect(await countOf('moved')).toBe(2);
+    });
+
+    it('refuses to replay a transaction whose reads would differ, and recovers after ROLLBACK', async () => {
+      const pool = openPool();
+      const connection = await pool.reserve();
+      await connection.exec('BEGIN');
+      await connection.query('SELECT random() AS r');
+      await connection.exec("INSERT INTO entries (name) VALUES ('never')");
+      await transferLeadership();
+      await expect(connection.exec("INSERT INTO entries (name) VALUES ('never')")).rejects.toThrow(
+        TransactionReplayError,
+      );
+      await expect(connection.exec('ROLLBACK')).resolves.toBeDefined();
+      expect(connection.inTransaction).toBe(false);
+      expect((await connection.query('SELECT 7 AS seven')).rows).toEqual([{ seven: 7 }]);
+      await connection.release();
+      expect(await countOf('never')).toBe(0);
+    });
+
+    it('settles a COMMIT whose answer was lost, or which never arrived, exactly once', async () => {
+      const proxy = await startFaultProxy(() => admin.address);
+      proxies.push(proxy);
+      const pool = openPool({ cluster: [proxy.address] });
+      for (const action of ['answer-then-cut', 'drop'] as const) {
+        const connection = await pool.reserve();
+        await connection.exec('BEGIN');
+        await connection.exec('INSERT INTO entries (name) VALUES (?)', [action]);
+        proxy.arm({ match: isCommit, action });
+        await connection.exec('COMMIT');
+        expect(connection.inTransaction).toBe(false);
+        await connection.release();
+        expect(await countOf(action)).toBe(1);
+      }
+      expect(proxy.fired).toBe(2);
+    });
+
+    it('carries a transaction over a kill -9 of the leader', async () => {
+      const pool = openPool();
+      const connection = await pool.reserve();
+      await connection.exec('BEGIN');
+      await connection.exec("INSERT INTO entries (name) VALUES ('survivor')");
+      const killed = admin.address;
+      await cluster.kill(killed);
+      await connection.exec("INSERT INTO entries (name) VALUES ('survivor')");
+      await connection.exec('COMMIT');
+      await connection.release();
+      await reconnectAdmin();
+      expect(await countOf('survivor')).toBe(2);
+      await cluster.restart(killed);
+    }, 60_000);
+
+    it('runs concurrent transactions without SQLITE_BUSY', async () => {
+      const pool = openPool({ max: 8 });
+      await pool.exec('CREATE TABLE IF NOT EXISTS counter (id INTEGER PRIMARY KEY, value INTEGER)');
+      await pool.exec('INSERT OR REPLACE INTO counter VALUES (1, 0)');
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          const connection = await pool.reserve();
+          try {
+            for (let round = 0; round < 5; round++) {
+              await connection.exec('BEGIN');
+              const { rows } = await connection.query('SELECT value FROM counter WHERE id = 1');
+              await connection.exec('UPDATE counter SET value = ? WHERE id = 1', [
+                (rows[0]!.value as number) + 1,
+              ]);
+              await connection.exec('COMMIT');
+            }
+          } finally {
+            await connection.release();
+          }
+        }),
+      );
+      expect((await pool.query('SELECT value FROM counter')).rows).toEqual([{ value: 80 }]);
+    });
+  });
+}
