@@ -17,6 +17,7 @@ import { checkRowMode, shapeRows } from './rows.js';
 import type { ObjectRow, PoolQueryResult, RowMode } from './rows.js';
 import { TransactionRunner } from './transaction-runner.js';
 import type { Transaction } from './transaction.js';
+import { writesRows } from './failure.js';
 
 /** Options of one call. */
 export interface CallOptions {
@@ -130,13 +131,12 @@ export class LeaderPool extends EventEmitter {
     options: QueryOptions = {},
   ): Promise<PoolQueryResult<ObjectRow | RowValue[]>> {
     const mode = checkRowMode(options.rowMode);
-    const { columns, rows } = await this.#runStatement(
-      'query',
-      sql,
-      options,
-      this.#deadline(options),
-      (client) => client.query(sql, params),
-    );
+    const deadline = this.#deadline(options);
+    const { columns, rows } = writesRows(sql)
+      ? await this.#writeReturningRows(sql, params, options, deadline)
+      : await this.#runStatement('query', sql, options, deadline, (client) =>
+          client.query(sql, params),
+        );
     return { columns, rows: shapeRows(columns, rows, mode) };
   }
 
@@ -219,6 +219,7 @@ export class LeaderPool extends EventEmitter {
       deadline: () => this.#deadline({}),
       ensureBookkeeping: (deadline, exec) => this.#transactions.ensureBookkeeping(deadline, exec),
       committed: (id, deadline) => this.#transactions.committed(id, deadline),
+      pruneNow: () => this.#transactions.pruneNow(),
     };
     return new ReservedConnection(access, lease);
   }
@@ -237,6 +238,18 @@ export class LeaderPool extends EventEmitter {
   close(): Promise<void> {
     this.#closing ??= this.#leases.close();
     return this.#closing;
+  }
+
+  /** A write that returns rows runs in a transaction of its own (see writesRows). */
+  #writeReturningRows(
+    sql: string,
+    params: readonly Parameter[] | undefined,
+    options: CallOptions,
+    deadline: Deadline,
+  ): Promise<PoolQueryResult<RowValue[]>> {
+    const transactionOptions = { behavior: 'immediate', idempotent: options.idempotent } as const;
+    const work = (tx: Transaction) => tx.query(sql, params, { rowMode: 'array' });
+    return this.#transactions.run(work, transactionOptions, deadline);
   }
 
   #runStatement<T>(

@@ -8,7 +8,13 @@ import type {
 import { ClosedError } from '../client/index.js';
 import type { Deadline } from './backoff.js';
 import { OutcomeUnknownError, TransactionReplayError } from './errors.js';
-import { classifyFailure, isLeaderChange, isOutcomeUnknown, isReadOnlySql } from './failure.js';
+import {
+  classifyFailure,
+  isLeaderChange,
+  isOutcomeUnknown,
+  isReadOnlySql,
+  writesRows,
+} from './failure.js';
 import { IDEMPOTENCY_TABLE, newTransactionId } from './idempotency.js';
 import type { Lease } from './leader-connections.js';
 import { checkRowMode, rowObject, shapeRows } from './rows.js';
@@ -30,6 +36,8 @@ export interface ReservedConnectionAccess {
   ensureBookkeeping(deadline: Deadline, exec: (sql: string) => Promise<unknown>): Promise<unknown>;
   /** Whether the transaction with this bookkeeping id committed (asks the current leader). */
   committed(id: string, deadline: Deadline): Promise<boolean>;
+  /** Whether this commit should also prune old bookkeeping rows, and which. */
+  pruneNow(): { retentionMs: number } | undefined;
 }
 
 type Kind = 'query' | 'exec';
@@ -51,6 +59,7 @@ interface OpenTransaction {
 export const TRANSACTION_MOVES_MAX = 8;
 
 const BOOKKEEPING_INSERT = `INSERT INTO ${IDEMPOTENCY_TABLE} (id, committed_at_ms) VALUES (?, ?)`;
+const BOOKKEEPING_PRUNE = `DELETE FROM ${IDEMPOTENCY_TABLE} WHERE committed_at_ms < ?`;
 
 /**
  * One connection reserved for a caller that drives transactions itself with BEGIN, SAVEPOINT,
@@ -184,6 +193,7 @@ export class ReservedConnection {
     if (transaction) return this.#inTransaction(transaction, kind, sql, params, control);
     if (control.kind === 'begin' || control.kind === 'savepoint')
       return this.#begin(kind, sql, params, control);
+    if (kind === 'query' && writesRows(sql)) return this.#inOwnTransaction(sql, params);
     const statement = { operation: kind, sql };
     return this.#access.statements.run(this.#pinned, statement, this.#access.deadline(), (client) =>
       run(client, kind, sql, params),
@@ -226,6 +236,22 @@ export class ReservedConnection {
       return result;
     } catch (error) {
       leave();
+      throw error;
+    }
+  }
+
+  /** A write that returns rows, outside a transaction, gets one of its own (see writesRows). */
+  async #inOwnTransaction(sql: string, params: readonly Parameter[] | undefined): Promise<Outcome> {
+    await this.#begin('exec', 'BEGIN IMMEDIATE', undefined, { kind: 'begin' });
+    const transaction = this.#transaction!;
+    try {
+      const result = await this.#inTransaction(transaction, 'query', sql, params, { kind: 'none' });
+      await this.#commit(transaction, 'exec', 'COMMIT', undefined);
+      return result;
+    } catch (error) {
+      if (this.#transaction === transaction)
+        await this.#rollback(transaction, 'exec', 'ROLLBACK', undefined);
+      this.#lost = undefined; // the transaction was ours, not the caller's
       throw error;
     }
   }
@@ -335,7 +361,13 @@ export class ReservedConnection {
     params: readonly Parameter[] | undefined,
   ): Promise<Outcome> {
     if (transaction.wrote) {
-      const row = [transaction.id, Date.now()];
+      const now = Date.now();
+      const prune = this.#access.pruneNow();
+      if (prune) {
+        const cutoff = [now - prune.retentionMs];
+        await this.#onTransactionConnection(transaction, 'exec', BOOKKEEPING_PRUNE, cutoff, false);
+      }
+      const row = [transaction.id, now];
       await this.#onTransactionConnection(transaction, 'exec', BOOKKEEPING_INSERT, row, false);
     }
     for (let move = 0; move <= TRANSACTION_MOVES_MAX; move++) {

@@ -125,7 +125,7 @@ export class TransactionRunner {
       // fn may have caught a statement's failure and carried on: the transaction is still broken.
       if (tx.retryableFailure) throw tx.retryableFailure.error;
       stage = 'record';
-      if (id) await recordTransaction(lease.client, id, this.#pruneNow());
+      if (id) await recordTransaction(lease.client, id, this.pruneNow());
       stage = 'commit';
       await lease.client.exec('COMMIT');
       tx.finish();
@@ -214,7 +214,7 @@ export class TransactionRunner {
   }
 
   /** Prune on the first idempotent commit of the pool and every PRUNE_EVERY after. */
-  #pruneNow(): { retentionMs: number } | undefined {
+  pruneNow(): { retentionMs: number } | undefined {
     const count = this.#idempotentCommits++;
     return count % PRUNE_EVERY === 0
       ? { retentionMs: this.#options.idempotencyRetentionMs }

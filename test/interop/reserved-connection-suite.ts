@@ -153,6 +153,48 @@ export function defineReservedConnectionSuite(provider: ClusterProvider): void {
       await cluster.restart(killed);
     }, 60_000);
 
+    it('runs a write with RETURNING in a transaction of its own, and it commits', async () => {
+      // The C 1.11 leader does not commit such a query outside a transaction, then aborts.
+      const pool = openPool();
+      const viaPool = await pool.query(
+        "INSERT INTO entries (name) VALUES ('returned') RETURNING id, name",
+      );
+      expect(viaPool.rows).toEqual([{ id: expect.any(Number), name: 'returned' }]);
+      const connection = await pool.reserve();
+      const viaReserved = await connection.query(
+        "UPDATE entries SET name = 'returned twice' WHERE name = 'returned' RETURNING name",
+      );
+      expect(viaReserved.rows).toEqual([{ name: 'returned twice' }]);
+      expect(connection.inTransaction).toBe(false);
+      await connection.release();
+      await pool.exec("INSERT INTO entries (name) VALUES ('after returning')"); // the leader is fine
+      expect([await countOf('returned twice'), await countOf('after returning')]).toEqual([1, 1]);
+    });
+
+    it('prunes its bookkeeping rows by age', async () => {
+      const first = openPool();
+      for (let index = 0; index < 3; index++) {
+        const connection = await first.reserve();
+        await connection.exec('BEGIN');
+        await connection.exec("INSERT INTO entries (name) VALUES ('bookkept')");
+        await connection.exec('COMMIT');
+        await connection.release();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const pruning = openPool({ idempotencyRetentionMs: 10 }); // prunes on its first commit
+      const connection = await pruning.reserve();
+      await connection.exec('BEGIN');
+      await connection.exec("INSERT INTO entries (name) VALUES ('bookkept')");
+      await connection.exec('COMMIT');
+      await connection.release();
+      const ids = (
+        await admin.query(
+          "SELECT count(*) FROM dqlite_ts_transactions WHERE id != 'dqlite-ts:barrier'",
+        )
+      ).rows;
+      expect(ids).toEqual([[1]]);
+    });
+
     it('runs concurrent transactions without SQLITE_BUSY', async () => {
       const pool = openPool({ max: 8 });
       await pool.exec('CREATE TABLE IF NOT EXISTS counter (id INTEGER PRIMARY KEY, value INTEGER)');

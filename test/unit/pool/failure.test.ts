@@ -12,6 +12,7 @@ import {
   isLeaderChange,
   isOutcomeUnknown,
   isReadOnlySql,
+  writesRows,
 } from '../../../drivers/pool/failure.js';
 
 const origin = { address: '127.0.0.1:1', request: 'EXEC_SQL' };
@@ -65,5 +66,20 @@ describe('read-only SQL detection', () => {
     '',
   ])('not certainly a read: %s', (sql) => {
     expect(isReadOnlySql(sql)).toBe(false);
+  });
+});
+
+describe('writes that return rows', () => {
+  it.each([
+    ['INSERT INTO t VALUES (1) RETURNING *', true],
+    ['  update t set a = 1 returning a', true],
+    ['DELETE FROM t RETURNING id', true],
+    ['REPLACE INTO t VALUES (1)', true],
+    ['WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x RETURNING *', true],
+    ['SELECT 1', false],
+    ['WITH x AS (SELECT 1) SELECT * FROM x', false],
+    ['PRAGMA table_info(t)', false],
+  ])('%s: %s', (sql, expected) => {
+    expect(writesRows(sql)).toBe(expected);
   });
 });
