@@ -56,19 +56,3 @@ export function isReadOnlySql(sql: string): boolean {
 function stripTrailingSemicolons(sql: string): string {
   return sql.replace(/[\s;]+$/, '');
 }
-
-const WRITING_KEYWORDS = new Set(['INSERT', 'UPDATE', 'DELETE', 'REPLACE']);
-
-/**
- * True for a data-changing statement that may return rows (INSERT/UPDATE/DELETE … RETURNING,
- * or a WITH clause ending in one). The C dqlite 1.11 leader answers such a statement sent as a
- * query outside a transaction with its rows but does not commit it, and aborts on the next
- * write (`vfs.c: Assertion wal->n_tx == 0`); inside a transaction it works. So the pool runs
- * these in a transaction of their own.
- */
-export function writesRows(sql: string): boolean {
-  const body = sql.replace(/^(\s+|--[^\n]*(\n|$)|\/\*[\s\S]*?\*\/)*/, '');
-  const keyword = /^[A-Za-z]+/.exec(body)?.[0]?.toUpperCase() ?? '';
-  if (WRITING_KEYWORDS.has(keyword)) return true;
-  return keyword === 'WITH' && /\b(INSERT|UPDATE|DELETE|REPLACE)\b/i.test(body);
-}

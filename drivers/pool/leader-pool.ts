@@ -17,7 +17,7 @@ import { checkRowMode, shapeRows } from './rows.js';
 import type { ObjectRow, PoolQueryResult, RowMode } from './rows.js';
 import { TransactionRunner } from './transaction-runner.js';
 import type { Transaction } from './transaction.js';
-import { writesRows } from './failure.js';
+import { CHANGES_SQL, execResultOf, returnsRowsFromWrite, writesRows } from './returning.js';
 
 /** Options of one call. */
 export interface CallOptions {
@@ -146,9 +146,17 @@ export class LeaderPool extends EventEmitter {
     params?: readonly Parameter[],
     options: CallOptions = {},
   ): Promise<ExecResult> {
-    return this.#runStatement('exec', sql, options, this.#deadline(options), (client) =>
-      client.exec(sql, params),
-    );
+    const deadline = this.#deadline(options);
+    if (returnsRowsFromWrite(sql)) {
+      // Never an EXEC: see returning.ts. Sent as a query, counts read in the same transaction.
+      const work = async (tx: Transaction) => {
+        await tx.query(sql, params, { rowMode: 'array' });
+        return execResultOf(await tx.query(CHANGES_SQL, [], { rowMode: 'array' }));
+      };
+      const transactionOptions = { behavior: 'immediate', idempotent: options.idempotent } as const;
+      return this.#transactions.run(work, transactionOptions, deadline);
+    }
+    return this.#runStatement('exec', sql, options, deadline, (client) => client.exec(sql, params));
   }
 
   /** Runs the statements atomically, in one IMMEDIATE transaction; returns each one's result. */

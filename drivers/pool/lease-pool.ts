@@ -10,7 +10,8 @@ import type { ResolvedPoolOptions } from './options.js';
 
 /**
  * Why a lease comes back: undefined when all went well, the failure's kind otherwise, or
- * 'deadline' when the pool itself closed the connection because a call ran out of time.
+ * 'deadline' when the connection must be closed though the leader did not change (a call ran
+ * out of time, or its owner asked to retire it).
  */
 export type ReleaseReason = FailureKind | 'deadline' | undefined;
 

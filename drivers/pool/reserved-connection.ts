@@ -8,13 +8,8 @@ import type {
 import { ClosedError } from '../client/index.js';
 import type { Deadline } from './backoff.js';
 import { OutcomeUnknownError, TransactionReplayError } from './errors.js';
-import {
-  classifyFailure,
-  isLeaderChange,
-  isOutcomeUnknown,
-  isReadOnlySql,
-  writesRows,
-} from './failure.js';
+import { classifyFailure, isLeaderChange, isOutcomeUnknown, isReadOnlySql } from './failure.js';
+import { CHANGES_SQL, execResultOf, returnsRowsFromWrite, writesRows } from './returning.js';
 import { IDEMPOTENCY_TABLE, newTransactionId } from './idempotency.js';
 import type { Lease } from './leader-connections.js';
 import { checkRowMode, rowObject, shapeRows } from './rows.js';
@@ -41,6 +36,8 @@ export interface ReservedConnectionAccess {
 }
 
 type Kind = 'query' | 'exec';
+
+const NONE: TransactionControl = { kind: 'none' };
 type Outcome = QueryResult | ExecResult;
 
 interface OpenTransaction {
@@ -142,8 +139,12 @@ export class ReservedConnection {
     }
   }
 
-  /** Rolls back an open transaction and gives the connection back to the pool. Idempotent. */
-  async release(): Promise<void> {
+  /**
+   * Rolls back an open transaction and gives the connection back to the pool; with `retire`,
+   * closes it instead (after changing a per-connection setting such as `PRAGMA foreign_keys`
+   * that could not be restored). Idempotent.
+   */
+  async release(options: { retire?: boolean } = {}): Promise<void> {
     await this.#serialized(async () => {
       if (this.#released) return;
       const transaction = this.#transaction;
@@ -152,7 +153,8 @@ export class ReservedConnection {
       this.#lost = undefined;
       const lease = this.#lease;
       this.#lease = undefined;
-      if (lease) this.#access.leases.release(lease, undefined);
+      if (lease)
+        this.#access.leases.release(lease, options.retire === true ? 'deadline' : undefined);
     });
   }
 
@@ -190,10 +192,17 @@ export class ReservedConnection {
       return emptyOutcome(kind);
     }
     const transaction = this.#transaction;
+    if (kind === 'exec' && returnsRowsFromWrite(sql)) {
+      return transaction
+        ? this.#execReturning(transaction, sql, params)
+        : this.#inOwnTransaction((own) => this.#execReturning(own, sql, params));
+    }
     if (transaction) return this.#inTransaction(transaction, kind, sql, params, control);
     if (control.kind === 'begin' || control.kind === 'savepoint')
       return this.#begin(kind, sql, params, control);
-    if (kind === 'query' && writesRows(sql)) return this.#inOwnTransaction(sql, params);
+    if (kind === 'query' && writesRows(sql)) {
+      return this.#inOwnTransaction((own) => this.#inTransaction(own, 'query', sql, params, NONE));
+    }
     const statement = { operation: kind, sql };
     return this.#access.statements.run(this.#pinned, statement, this.#access.deadline(), (client) =>
       run(client, kind, sql, params),
@@ -240,12 +249,14 @@ export class ReservedConnection {
     }
   }
 
-  /** A write that returns rows, outside a transaction, gets one of its own (see writesRows). */
-  async #inOwnTransaction(sql: string, params: readonly Parameter[] | undefined): Promise<Outcome> {
+  /** A write that returns rows, outside a transaction, gets one of its own (see returning.ts). */
+  async #inOwnTransaction(
+    work: (transaction: OpenTransaction) => Promise<Outcome>,
+  ): Promise<Outcome> {
     await this.#begin('exec', 'BEGIN IMMEDIATE', undefined, { kind: 'begin' });
     const transaction = this.#transaction!;
     try {
-      const result = await this.#inTransaction(transaction, 'query', sql, params, { kind: 'none' });
+      const result = await work(transaction);
       await this.#commit(transaction, 'exec', 'COMMIT', undefined);
       return result;
     } catch (error) {
@@ -254,6 +265,23 @@ export class ReservedConnection {
       this.#lost = undefined; // the transaction was ours, not the caller's
       throw error;
     }
+  }
+
+  /** An exec of a write with RETURNING: sent as a query, its counts read after it. */
+  async #execReturning(
+    transaction: OpenTransaction,
+    sql: string,
+    params: readonly Parameter[] | undefined,
+  ): Promise<Outcome> {
+    await this.#inTransaction(transaction, 'query', sql, params, NONE);
+    const counts = (await this.#inTransaction(
+      transaction,
+      'query',
+      CHANGES_SQL,
+      undefined,
+      NONE,
+    )) as QueryResult;
+    return execResultOf(counts);
   }
 
   async #inTransaction(

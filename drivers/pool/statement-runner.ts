@@ -81,6 +81,8 @@ export class StatementRunner {
           if (kind === 'busy') {
             busySinceMs ??= Date.now();
             if (Date.now() - busySinceMs >= this.#busyTimeoutMs) throw error;
+          } else {
+            busySinceMs = undefined; // a busy spell ends with any other outcome (a failover)
           }
           lastError = error;
         }

@@ -75,6 +75,8 @@ export class TransactionRunner {
       if (outcome.kind === 'busy') {
         busySinceMs ??= Date.now();
         if (Date.now() - busySinceMs >= this.#options.busyTimeoutMs) throw outcome.error;
+      } else {
+        busySinceMs = undefined; // a busy spell ends with any other outcome (a failover)
       }
       if (attempt > retriesMax) break;
       if (deadline.passed) throw new PoolTimeoutError('transaction', deadline.timeoutMs, lastError);

@@ -167,6 +167,17 @@ export function defineReservedConnectionSuite(provider: ClusterProvider): void {
       expect(viaReserved.rows).toEqual([{ name: 'returned twice' }]);
       expect(connection.inTransaction).toBe(false);
       await connection.release();
+      const execReturning = await pool.exec(
+        "INSERT INTO entries (name) VALUES ('exec returning') RETURNING id",
+      );
+      expect(execReturning).toMatchObject({ rowsAffected: 1, lastInsertId: expect.any(Number) });
+      const reserved = await pool.reserve();
+      await reserved.exec('BEGIN');
+      expect(
+        await reserved.exec("DELETE FROM entries WHERE name = 'exec returning' RETURNING id"),
+      ).toMatchObject({ rowsAffected: 1 });
+      await reserved.exec('COMMIT');
+      await reserved.release();
       await pool.exec("INSERT INTO entries (name) VALUES ('after returning')"); // the leader is fine
       expect([await countOf('returned twice'), await countOf('after returning')]).toEqual([1, 1]);
     });

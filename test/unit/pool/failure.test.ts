@@ -12,8 +12,8 @@ import {
   isLeaderChange,
   isOutcomeUnknown,
   isReadOnlySql,
-  writesRows,
 } from '../../../drivers/pool/failure.js';
+import { returnsRowsFromWrite, writesRows } from '../../../drivers/pool/returning.js';
 
 const origin = { address: '127.0.0.1:1', request: 'EXEC_SQL' };
 
@@ -81,5 +81,17 @@ describe('writes that return rows', () => {
     ['PRAGMA table_info(t)', false],
   ])('%s: %s', (sql, expected) => {
     expect(writesRows(sql)).toBe(expected);
+  });
+});
+
+describe('writes with a RETURNING clause', () => {
+  it.each([
+    ['INSERT INTO t VALUES (1) RETURNING id', true],
+    ['update t set a = 1 returning *', true],
+    ["INSERT INTO t (note) VALUES ('returning soon')", false],
+    ['INSERT INTO t ("returning") VALUES (1)', false],
+    ['SELECT 1 AS returning', false],
+  ])('%s: %s', (sql, expected) => {
+    expect(returnsRowsFromWrite(sql)).toBe(expected);
   });
 });
