@@ -12,7 +12,7 @@ import { requirePeer } from './peer-available.js';
 const execFileAsync = promisify(execFile);
 const EXAMPLE_TIMEOUT_MS = 60_000;
 /** Grows as the adapters land; each one ships an example. */
-const EXPECTED_EXAMPLES = ['raw', 'kysely'];
+const EXPECTED_EXAMPLES = ['raw', 'drizzle', 'kysely'];
 
 /** Example folders that hold a main.ts. */
 function exampleNames(): string[] {
