@@ -62,10 +62,18 @@ export class StatementRunner {
     let busySinceMs: number | undefined;
     let lastError: unknown;
     for (let attempt = 1; attempt <= STATEMENT_ATTEMPTS_MAX; attempt++) {
+      // Connection first, then the write gate, everywhere (reserved connections hold theirs
+      // before they take the gate): the same order for all makes a wait cycle impossible.
+      const lease = await source.acquire(operation, deadline, lastError);
       const gated = statement.gated ?? !readOnly;
-      const leave = gated ? await this.#gate.enter(operation, deadline) : undefined;
+      let leave: (() => void) | undefined;
       try {
-        const lease = await source.acquire(operation, deadline, lastError);
+        leave = gated ? await this.#gate.enter(operation, deadline) : undefined;
+      } catch (error) {
+        source.release(lease, undefined);
+        throw error;
+      }
+      try {
         try {
           const result = await withinDeadline(lease, deadline, () => work(lease.client));
           source.release(lease, undefined);

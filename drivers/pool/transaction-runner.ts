@@ -98,11 +98,19 @@ export class TransactionRunner {
     deadline: Deadline,
     lastError: unknown,
   ): Promise<Attempt<T>> {
-    // A transaction that takes the write lock at BEGIN waits for the pool's other writers first.
-    const gated = behavior !== 'deferred';
-    const leaveGate = gated ? await this.#pool.enterWriteGate('transaction', deadline) : () => {};
+    // A transaction that takes the write lock at BEGIN waits for the pool's other writers,
+    // after it has its connection (the order every writer follows: see StatementRunner.run).
+    const lease = await this.#pool.acquire('transaction', deadline, lastError);
+    let leaveGate = () => {};
     try {
-      return await this.#attemptOnConnection(fn, behavior, id, deadline, lastError, leaveGate);
+      if (behavior !== 'deferred')
+        leaveGate = await this.#pool.enterWriteGate('transaction', deadline);
+    } catch (error) {
+      this.#pool.release(lease, undefined);
+      throw error;
+    }
+    try {
+      return await this.#attemptOnConnection(fn, behavior, id, deadline, lease, leaveGate);
     } finally {
       leaveGate();
     }
@@ -113,10 +121,9 @@ export class TransactionRunner {
     behavior: string,
     id: string | undefined,
     deadline: Deadline,
-    lastError: unknown,
+    lease: Lease,
     leaveGate: () => void,
   ): Promise<Attempt<T>> {
-    const lease = await this.#pool.acquire('transaction', deadline, lastError);
     const tx = new Transaction(lease.client);
     let stage: 'begin' | 'body' | 'record' | 'commit' = 'begin';
     let value: T | undefined;

@@ -91,4 +91,18 @@ describe('pool limits', () => {
     await expect(pool.query('SELECT 1')).rejects.toThrow(ClosedError);
     await expect(pool.transaction(async () => 1)).rejects.toThrow(ClosedError);
   });
+
+  it('never deadlocks a reserved connection against a pool writer waiting for a connection', async () => {
+    node = await startScriptedNode((request, socket, scripted) => {
+      if (request.type === 'EXEC_SQL')
+        scripted.send(socket, { type: 'RESULT', lastInsertId: 0n, rowsAffected: 0 });
+    });
+    pool = createPool({ cluster: [node.address], database: 'app', max: 1, timeoutMs: 3000 });
+    const reserved = await pool.reserve();
+    const waiting = pool.exec('CREATE TABLE IF NOT EXISTS a (x)'); // waits for the one connection
+    await settle();
+    await expect(reserved.exec('CREATE TABLE IF NOT EXISTS b (x)')).resolves.toBeDefined();
+    await reserved.release();
+    await expect(waiting).resolves.toBeDefined();
+  });
 });
