@@ -11,8 +11,7 @@ import { requirePeer } from './peer-available.js';
 
 const execFileAsync = promisify(execFile);
 const EXAMPLE_TIMEOUT_MS = 60_000;
-/** Grows as the adapters land; each one ships an example. */
-const EXPECTED_EXAMPLES = ['raw', 'drizzle', 'kysely'];
+const EXPECTED_EXAMPLES = ['raw', 'knex', 'drizzle', 'kysely'];
 
 /** Example folders that hold a main.ts. */
 function exampleNames(): string[] {

@@ -1,0 +1,110 @@
+import type { Knex } from 'knex';
+import { createPool } from '../../drivers/pool/index.js';
+import type { LeaderPool, PoolOptions } from '../../drivers/pool/index.js';
+import { checkTransactionBehavior } from './dqlite-transaction.js';
+import type { TransactionBehavior } from './dqlite-transaction.js';
+import type { KnexClientConfig } from './knex-internals.js';
+
+/**
+ * Knex configuration for Dqlite: Knex's own options (`useNullAsDefault`, `migrations`,
+ * `postProcessResponse`, `wrapIdentifier`, `debug`, `log`, `acquireConnectionTimeout`, …) plus
+ * where the connections come from. Knex's `pool` option does not apply: size and time limits are
+ * the dqlite pool's.
+ */
+export interface DqliteKnexConfig extends Omit<
+  Knex.Config,
+  'client' | 'connection' | 'connectionPool' | 'pool'
+> {
+  /** `'dqlite'` with this package's `knex()`, or the client class (also with Knex's own factory). */
+  client: 'dqlite' | (abstract new (config: DqliteKnexConfig) => unknown);
+  /**
+   * The pool's options (`cluster` and `database` required; `max`, `timeoutMs`, `pragmas`, …).
+   * The adapter creates the pool and `knex.destroy()` closes it.
+   */
+  connection?: PoolOptions;
+  /**
+   * An existing pool to share instead (Knex's `connectionPool`, exclusive with `connection`);
+   * `knex.destroy()` leaves it open.
+   */
+  connectionPool?: LeaderPool;
+  /** How top-level transactions begin unless `knex.transaction(fn, { behavior })` says. Default 'deferred'. */
+  transactionBehavior?: TransactionBehavior;
+  /**
+   * Inserting rows with missing columns binds NULL (SQLite has no DEFAULT in a VALUES list).
+   * Default true here; false keeps Knex's TypeError for undefined values.
+   */
+  useNullAsDefault?: boolean;
+}
+
+/** Pools the adapter created from `connection`, with the options to create them again. */
+const ownedPools = new WeakMap<LeaderPool, PoolOptions>();
+const closedPools = new WeakSet<LeaderPool>();
+
+/**
+ * Validates the configuration and turns `connection` into a pool the adapter owns, so that Knex
+ * itself only ever sees `connectionPool`: then its SQLite client finds no `filename` to warn
+ * about and Knex never builds a tarn pool. Misuse throws TypeError or RangeError at once.
+ */
+export function prepareConfig(config: DqliteKnexConfig): KnexClientConfig {
+  if (typeof config !== 'object' || config === null) {
+    throw new TypeError('dqlite-ts/knex: the configuration must be an object');
+  }
+  const { connection, connectionPool, ...rest } = config;
+  if ('pool' in rest) {
+    throw new TypeError(
+      "dqlite-ts/knex: Knex's `pool` option does not apply; set max, timeoutMs, … in `connection`",
+    );
+  }
+  if (connection !== undefined && connectionPool !== undefined) {
+    throw new TypeError('dqlite-ts/knex: `connection` and `connectionPool` are exclusive');
+  }
+  if (connection !== undefined && (typeof connection !== 'object' || connection === null)) {
+    throw new TypeError(
+      'dqlite-ts/knex: `connection` must be the pool options, e.g. { cluster, database }',
+    );
+  }
+  checkTransactionBehavior(rest.transactionBehavior, 'transactionBehavior');
+  checkAcquireTimeout(rest.acquireConnectionTimeout);
+  const prepared: KnexClientConfig = { ...rest, useNullAsDefault: rest.useNullAsDefault ?? true };
+  if (connectionPool !== undefined) prepared.connectionPool = checkLeaderPool(connectionPool);
+  if (connection !== undefined) {
+    const pool = createPool(connection);
+    ownedPools.set(pool, { ...connection });
+    prepared.connectionPool = pool;
+  }
+  return prepared;
+}
+
+/** The pool to use: an owned pool closed by `knex.destroy()` is created again for `initialize()`. */
+export function usablePool(given: unknown): { pool: LeaderPool; owned: boolean } {
+  const pool = checkLeaderPool(given);
+  const options = ownedPools.get(pool);
+  if (options === undefined) return { pool, owned: false };
+  if (!closedPools.has(pool)) return { pool, owned: true };
+  const reopened = createPool(options);
+  ownedPools.set(reopened, options);
+  return { pool: reopened, owned: true };
+}
+
+/** Closes a pool the adapter owns and remembers that it did. */
+export async function closeOwnedPool(pool: LeaderPool): Promise<void> {
+  closedPools.add(pool);
+  await pool.close();
+}
+
+function checkLeaderPool(pool: unknown): LeaderPool {
+  const candidate = pool as Partial<LeaderPool> | null;
+  if (typeof candidate?.reserve !== 'function' || typeof candidate.close !== 'function') {
+    throw new TypeError('dqlite-ts/knex: `connectionPool` must be a pool from createPool()');
+  }
+  return pool as LeaderPool;
+}
+
+function checkAcquireTimeout(timeoutMs: unknown): void {
+  if (timeoutMs === undefined) return;
+  if (typeof timeoutMs !== 'number' || !Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) {
+    throw new RangeError(
+      `dqlite-ts/knex: acquireConnectionTimeout must be a positive integer, got ${String(timeoutMs)}`,
+    );
+  }
+}
