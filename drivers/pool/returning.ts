@@ -19,13 +19,16 @@ export function writesRows(sql: string): boolean {
 }
 
 /**
- * True for a data-changing statement with a RETURNING clause (string literals and quoted names
- * set aside). C dqlite 1.11 answers it through EXEC with SQLITE_ROW and then aborts on the next
+ * True for a data-changing statement with a RETURNING clause (string literals, quoted names and
+ * comments set aside). C dqlite 1.11 answers it through EXEC with SQLITE_ROW and then aborts on the next
  * write, so the pool never sends it as an EXEC.
  */
 export function returnsRowsFromWrite(sql: string): boolean {
   if (!writesRows(sql)) return false;
-  const unquoted = sql.replace(/'(?:[^']|'')*'|"(?:[^"]|"")*"|`[^`]*`|\[[^\]]*\]/g, ' ');
+  const unquoted = sql.replace(
+    /'(?:[^']|'')*'|"(?:[^"]|"")*"|`[^`]*`|\[[^\]]*\]|--[^\n]*|\/\*[\s\S]*?\*\//g,
+    ' ',
+  );
   return /\bRETURNING\b/i.test(unquoted);
 }
 

@@ -91,6 +91,8 @@ describe('writes with a RETURNING clause', () => {
     ["INSERT INTO t (note) VALUES ('returning soon')", false],
     ['INSERT INTO t ("returning") VALUES (1)', false],
     ['SELECT 1 AS returning', false],
+    ["-- not a RETURNING clause\nINSERT INTO t VALUES ('returning')", false],
+    ['INSERT INTO t VALUES (1) /* RETURNING */', false],
   ])('%s: %s', (sql, expected) => {
     expect(returnsRowsFromWrite(sql)).toBe(expected);
   });
