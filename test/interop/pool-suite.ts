@@ -2,7 +2,7 @@
 // against a real cluster (leadership transfer, kill -9, sockets cut by a fault proxy at exact
 // protocol moments). Written against a ClusterProvider so it runs unchanged on dqlite-ts nodes.
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   BusyError,
   ClosedError,
@@ -10,13 +10,11 @@ import {
   connect,
   NotLeaderError,
 } from '../../drivers/client/index.js';
-import type { DqliteClient } from '../../drivers/client/index.js';
-import { createPool, OutcomeUnknownError, PoolTimeoutError } from '../../drivers/pool/index.js';
-import type { LeaderPool, PoolOptions, RetryEvent } from '../../drivers/pool/index.js';
-import type { ClusterHandle, ClusterProvider } from './cluster-provider.js';
-import { startFaultProxy } from './fault-proxy.js';
-import type { FaultProxy } from './fault-proxy.js';
+import { OutcomeUnknownError, PoolTimeoutError } from '../../drivers/pool/index.js';
+import type { PoolOptions } from '../../drivers/pool/index.js';
+import type { ClusterProvider } from './cluster-provider.js';
 import { requirePeer } from './peer-available.js';
+import { retriesOf, usePoolFixture } from './pool-fixture.js';
 import { pollUntil } from './poll-until.js';
 
 const DATABASE = 'pool';
@@ -25,59 +23,14 @@ const sleepThen = (ms: number) =>
 
 export function definePoolSuite(provider: ClusterProvider): void {
   describe.skipIf(!requirePeer(provider))(`pool against ${provider.name}`, () => {
-    let cluster: ClusterHandle;
-    let admin: DqliteClient;
-    const pools: LeaderPool[] = [];
-    const proxies: FaultProxy[] = [];
-
-    const openPool = (options: Partial<PoolOptions> = {}) => {
-      const pool = createPool({ cluster: [...cluster.addresses], database: DATABASE, ...options });
-      pools.push(pool);
-      return pool;
-    };
-    const retriesOf = (pool: LeaderPool) => {
-      const retries: RetryEvent[] = [];
-      pool.on('retry', (event: RetryEvent) => retries.push(event));
-      return retries;
-    };
-    /** A pool that reaches the leader only through a fault proxy. */
-    const proxiedPool = async (options: Partial<PoolOptions> = {}) => {
-      const proxy = await startFaultProxy(() => admin.address);
-      proxies.push(proxy);
-      return { proxy, pool: openPool({ cluster: [proxy.address], ...options }) };
-    };
-    const reconnectAdmin = async () => {
-      await admin.close();
-      admin = await connect({
-        cluster: [...cluster.addresses],
-        database: DATABASE,
-        leaderTimeoutMs: 15_000,
-      });
-    };
-    const count = async (table: string) =>
-      (await admin.query(`SELECT count(*) FROM ${table}`)).rows[0]![0];
-
-    beforeAll(async () => {
-      cluster = await provider.start({ nodes: 3 });
-      admin = await connect({
-        cluster: [...cluster.addresses],
-        database: DATABASE,
-        leaderTimeoutMs: 15_000,
-      });
+    const fixture = usePoolFixture(provider, DATABASE, async (admin) => {
       await admin.exec(
         'CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT UNIQUE, at DATETIME, big INTEGER, flag BOOLEAN, data BLOB)',
       );
-    }, 90_000);
-
-    afterEach(async () => {
-      await Promise.all(pools.splice(0).map((pool) => pool.close()));
-      await Promise.all(proxies.splice(0).map((proxy) => proxy.close()));
-    }, 60_000);
-
-    afterAll(async () => {
-      await admin?.close();
-      await cluster?.stop();
-    }, 60_000);
+    });
+    const { openPool, proxiedPool, reconnectAdmin } = fixture;
+    const count = async (table: string) =>
+      (await fixture.admin.query(`SELECT count(*) FROM ${table}`)).rows[0]![0];
 
     describe('API', () => {
       it('queries with object or array rows, executes, streams and reports stats', async () => {
@@ -113,7 +66,12 @@ export function definePoolSuite(provider: ClusterProvider): void {
 
         await Promise.all(Array.from({ length: 20 }, (_, i) => pool.query('SELECT ?', [i])));
         const stats = pool.stats();
-        expect(stats).toMatchObject({ max: 4, borrowed: 0, waiting: 0, leader: admin.address });
+        expect(stats).toMatchObject({
+          max: 4,
+          borrowed: 0,
+          waiting: 0,
+          leader: fixture.admin.address,
+        });
         expect(stats.size).toBeLessThanOrEqual(4);
         await pool.exec('DELETE FROM items');
       });
@@ -169,8 +127,10 @@ export function definePoolSuite(provider: ClusterProvider): void {
         pool.on('leaderChange', (change) => changes.push(change));
         await pool.query('SELECT 1'); // an idle connection to the current leader
         const generationBefore = pool.stats().generation;
-        const target = (await admin.cluster()).find((node) => node.address !== admin.address)!;
-        await admin.transfer(target.id);
+        const target = (await fixture.admin.cluster()).find(
+          (node) => node.address !== fixture.admin.address,
+        )!;
+        await fixture.admin.transfer(target.id);
         await reconnectAdmin();
         const result = await pool.exec('INSERT INTO items (name) VALUES (?)', ['after-transfer']);
         expect(result.rowsAffected).toBe(1);
@@ -230,7 +190,10 @@ export function definePoolSuite(provider: ClusterProvider): void {
       });
 
       it('SQLITE_BUSY: waited out within busyTimeoutMs, then surfaced', async () => {
-        const holder = await connect({ cluster: [...cluster.addresses], database: DATABASE });
+        const holder = await connect({
+          cluster: [...fixture.cluster.addresses],
+          database: DATABASE,
+        });
         try {
           await holder.exec('BEGIN IMMEDIATE');
           const pool = openPool({ busyTimeoutMs: 3000 });
@@ -255,9 +218,9 @@ export function definePoolSuite(provider: ClusterProvider): void {
       it('every call ends by its deadline when there is no quorum, and recovers after', async () => {
         const pool = openPool({ timeoutMs: 20_000, leaderTimeoutMs: 1000 });
         await pool.query('SELECT 1');
-        const leader = admin.address;
-        const others = cluster.addresses.filter((address) => address !== leader);
-        await Promise.all(others.map((address) => cluster.kill(address)));
+        const leader = fixture.admin.address;
+        const others = fixture.cluster.addresses.filter((address) => address !== leader);
+        await Promise.all(others.map((address) => fixture.cluster.kill(address)));
         // The old leader keeps serving until it notices it lost its quorum and steps down.
         await pollUntil(
           async () =>
@@ -281,7 +244,7 @@ export function definePoolSuite(provider: ClusterProvider): void {
           true,
         );
         expect(elapsedMs).toBeLessThan(3000 + 1500);
-        await Promise.all(others.map((address) => cluster.restart(address)));
+        await Promise.all(others.map((address) => fixture.cluster.restart(address)));
         await expect(
           pool.query('SELECT 1 AS one', [], { timeoutMs: 20_000 }),
         ).resolves.toMatchObject({
@@ -292,8 +255,8 @@ export function definePoolSuite(provider: ClusterProvider): void {
       it('keeps working after every node restarts', async () => {
         const pool = openPool({ pragmas: { foreign_keys: true } });
         await pool.query('SELECT 1');
-        for (const address of cluster.addresses) await cluster.kill(address);
-        for (const address of cluster.addresses) await cluster.restart(address);
+        for (const address of fixture.cluster.addresses) await fixture.cluster.kill(address);
+        for (const address of fixture.cluster.addresses) await fixture.cluster.restart(address);
         const rows = await pollUntil(
           async () => (await pool.query('PRAGMA foreign_keys', [], { timeoutMs: 10_000 })).rows,
           {

@@ -3,70 +3,36 @@
 // at COMMIT (a socket cut by the fault proxy after or instead of forwarding COMMIT) is
 // OutcomeUnknownError, or exactly-once with `idempotent: true`.
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BusyError, ClosedError, connect, NotLeaderError } from '../../drivers/client/index.js';
-import type { DqliteClient } from '../../drivers/client/index.js';
 import {
-  createPool,
   IDEMPOTENCY_TABLE,
   OutcomeUnknownError,
   TransactionRetriesExhaustedError,
 } from '../../drivers/pool/index.js';
-import type { LeaderPool, PoolOptions, RetryEvent, Transaction } from '../../drivers/pool/index.js';
+import type { RetryEvent, Transaction } from '../../drivers/pool/index.js';
 import type { Request } from '../../src/wire/index.js';
-import type { ClusterHandle, ClusterProvider } from './cluster-provider.js';
-import { startFaultProxy } from './fault-proxy.js';
-import type { FaultProxy } from './fault-proxy.js';
+import type { ClusterProvider } from './cluster-provider.js';
 import { requirePeer } from './peer-available.js';
+import { usePoolFixture } from './pool-fixture.js';
 
 const DATABASE = 'pool-tx';
 const isCommit = (request: Request) => request.type === 'EXEC_SQL' && request.sql === 'COMMIT';
 
 export function definePoolTransactionSuite(provider: ClusterProvider): void {
   describe.skipIf(!requirePeer(provider))(`pool transactions against ${provider.name}`, () => {
-    let cluster: ClusterHandle;
-    let admin: DqliteClient;
-    const pools: LeaderPool[] = [];
-    const proxies: FaultProxy[] = [];
-
-    const openPool = (options: Partial<PoolOptions> = {}) => {
-      const pool = createPool({ cluster: [...cluster.addresses], database: DATABASE, ...options });
-      pools.push(pool);
-      return pool;
-    };
-    const proxiedPool = async (options: Partial<PoolOptions> = {}) => {
-      const proxy = await startFaultProxy(() => admin.address);
-      proxies.push(proxy);
-      return { proxy, pool: openPool({ cluster: [proxy.address], ...options }) };
-    };
+    const fixture = usePoolFixture(provider, DATABASE, async (admin) => {
+      await admin.exec('CREATE TABLE ledger (id INTEGER PRIMARY KEY, name TEXT NOT NULL)');
+    });
+    const { openPool, proxiedPool } = fixture;
     const rowsNamed = async (name: string) =>
-      (await admin.query('SELECT count(*) FROM ledger WHERE name = ?', [name])).rows[0]![0];
+      (await fixture.admin.query('SELECT count(*) FROM ledger WHERE name = ?', [name])).rows[0]![0];
     /** A transaction body that counts its runs and inserts one ledger row. */
     const insertOnce = (name: string, runs: { count: number }) => async (tx: Transaction) => {
       runs.count++;
       await tx.exec('INSERT INTO ledger (name) VALUES (?)', [name]);
       return `inserted ${name}`;
     };
-
-    beforeAll(async () => {
-      cluster = await provider.start({ nodes: 3 });
-      admin = await connect({
-        cluster: [...cluster.addresses],
-        database: DATABASE,
-        leaderTimeoutMs: 15_000,
-      });
-      await admin.exec('CREATE TABLE ledger (id INTEGER PRIMARY KEY, name TEXT NOT NULL)');
-    }, 90_000);
-
-    afterEach(async () => {
-      await Promise.all(pools.splice(0).map((pool) => pool.close()));
-      await Promise.all(proxies.splice(0).map((proxy) => proxy.close()));
-    }, 60_000);
-
-    afterAll(async () => {
-      await admin?.close();
-      await cluster?.stop();
-    }, 60_000);
 
     it('commits, and rolls back a user error and rethrows it unchanged', async () => {
       const pool = openPool();
@@ -97,25 +63,22 @@ export function definePoolTransactionSuite(provider: ClusterProvider): void {
         runs++;
         await tx.exec("INSERT INTO ledger (name) VALUES ('moved')");
         if (runs === 1) {
-          const target = (await admin.cluster()).find((node) => node.address !== admin.address)!;
-          await admin.transfer(target.id);
+          const target = (await fixture.admin.cluster()).find(
+            (node) => node.address !== fixture.admin.address,
+          )!;
+          await fixture.admin.transfer(target.id);
         }
         await tx.exec("INSERT INTO ledger (name) VALUES ('moved')");
         return runs;
       });
       expect(result).toBe(2);
       expect(retries.some((retry) => retry.error instanceof NotLeaderError)).toBe(true);
-      await admin.close();
-      admin = await connect({
-        cluster: [...cluster.addresses],
-        database: DATABASE,
-        leaderTimeoutMs: 15_000,
-      });
+      await fixture.reconnectAdmin();
       expect(await rowsNamed('moved')).toBe(2); // both inserts of the second run, none of the first
     });
 
     it('SQLITE_BUSY at BEGIN IMMEDIATE is waited out; retriesMax bounds it', async () => {
-      const holder = await connect({ cluster: [...cluster.addresses], database: DATABASE });
+      const holder = await connect({ cluster: [...fixture.cluster.addresses], database: DATABASE });
       try {
         await holder.exec('BEGIN IMMEDIATE');
         const pool = openPool();
@@ -179,13 +142,15 @@ export function definePoolTransactionSuite(provider: ClusterProvider): void {
       const first = openPool();
       for (let index = 0; index < 3; index++)
         await first.transaction(insertOnce('kept', { count: 0 }), { idempotent: true });
-      const idsBefore = (await admin.query(`SELECT count(*) FROM ${IDEMPOTENCY_TABLE}`))
+      const idsBefore = (await fixture.admin.query(`SELECT count(*) FROM ${IDEMPOTENCY_TABLE}`))
         .rows[0]![0] as number;
       expect(idsBefore).toBeGreaterThanOrEqual(3);
       await new Promise((resolve) => setTimeout(resolve, 20));
       const pruning = openPool({ idempotencyRetentionMs: 10 }); // prunes on its first idempotent commit
       await pruning.transaction(insertOnce('pruner', { count: 0 }), { idempotent: true });
-      expect((await admin.query(`SELECT count(*) FROM ${IDEMPOTENCY_TABLE}`)).rows).toEqual([[1]]);
+      expect((await fixture.admin.query(`SELECT count(*) FROM ${IDEMPOTENCY_TABLE}`)).rows).toEqual(
+        [[1]],
+      );
     });
   });
 }

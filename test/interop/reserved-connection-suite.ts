@@ -2,67 +2,26 @@
 // SAVEPOINT / COMMIT / ROLLBACK statements, carried over to a new leader by replay, with an
 // unknown COMMIT outcome settled exactly once. Forced against a real cluster.
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ClosedError, connect } from '../../drivers/client/index.js';
-import type { DqliteClient } from '../../drivers/client/index.js';
-import { createPool, TransactionReplayError } from '../../drivers/pool/index.js';
-import type { LeaderPool, PoolOptions } from '../../drivers/pool/index.js';
+import { describe, expect, it } from 'vitest';
+import { ClosedError } from '../../drivers/client/index.js';
+import { TransactionReplayError } from '../../drivers/pool/index.js';
 import type { Request } from '../../src/wire/index.js';
-import type { ClusterHandle, ClusterProvider } from './cluster-provider.js';
-import { startFaultProxy } from './fault-proxy.js';
-import type { FaultProxy } from './fault-proxy.js';
+import type { ClusterProvider } from './cluster-provider.js';
 import { requirePeer } from './peer-available.js';
+import { usePoolFixture } from './pool-fixture.js';
 
 const DATABASE = 'reserved';
 const isCommit = (request: Request) => request.type === 'EXEC_SQL' && request.sql === 'COMMIT';
 
 export function defineReservedConnectionSuite(provider: ClusterProvider): void {
   describe.skipIf(!requirePeer(provider))(`reserved connections against ${provider.name}`, () => {
-    let cluster: ClusterHandle;
-    let admin: DqliteClient;
-    const pools: LeaderPool[] = [];
-    const proxies: FaultProxy[] = [];
-
-    const openPool = (options: Partial<PoolOptions> = {}) => {
-      const pool = createPool({ cluster: [...cluster.addresses], database: DATABASE, ...options });
-      pools.push(pool);
-      return pool;
-    };
-    const reconnectAdmin = async () => {
-      await admin.close();
-      admin = await connect({
-        cluster: [...cluster.addresses],
-        database: DATABASE,
-        leaderTimeoutMs: 15_000,
-      });
-    };
-    const transferLeadership = async () => {
-      const target = (await admin.cluster()).find((node) => node.address !== admin.address)!;
-      await admin.transfer(target.id);
-      await reconnectAdmin();
-    };
-    const countOf = async (name: string) =>
-      (await admin.query('SELECT count(*) FROM entries WHERE name = ?', [name])).rows[0]![0];
-
-    beforeAll(async () => {
-      cluster = await provider.start({ nodes: 3 });
-      admin = await connect({
-        cluster: [...cluster.addresses],
-        database: DATABASE,
-        leaderTimeoutMs: 15_000,
-      });
+    const fixture = usePoolFixture(provider, DATABASE, async (admin) => {
       await admin.exec('CREATE TABLE entries (id INTEGER PRIMARY KEY, name TEXT NOT NULL)');
-    }, 90_000);
-
-    afterEach(async () => {
-      await Promise.all(pools.splice(0).map((pool) => pool.close()));
-      await Promise.all(proxies.splice(0).map((proxy) => proxy.close()));
-    }, 60_000);
-
-    afterAll(async () => {
-      await admin?.close();
-      await cluster?.stop();
-    }, 60_000);
+    });
+    const { openPool, reconnectAdmin, transferLeadership } = fixture;
+    const countOf = async (name: string) =>
+      (await fixture.admin.query('SELECT count(*) FROM entries WHERE name = ?', [name]))
+        .rows[0]![0];
 
     it('tracks BEGIN, savepoints, COMMIT and ROLLBACK; release rolls back', async () => {
       const pool = openPool();
@@ -122,9 +81,7 @@ export function defineReservedConnectionSuite(provider: ClusterProvider): void {
     });
 
     it('settles a COMMIT whose answer was lost, or which never arrived, exactly once', async () => {
-      const proxy = await startFaultProxy(() => admin.address);
-      proxies.push(proxy);
-      const pool = openPool({ cluster: [proxy.address] });
+      const { proxy, pool } = await fixture.proxiedPool();
       for (const action of ['answer-then-cut', 'drop'] as const) {
         const connection = await pool.reserve();
         await connection.exec('BEGIN');
@@ -143,14 +100,14 @@ export function defineReservedConnectionSuite(provider: ClusterProvider): void {
       const connection = await pool.reserve();
       await connection.exec('BEGIN');
       await connection.exec("INSERT INTO entries (name) VALUES ('survivor')");
-      const killed = admin.address;
-      await cluster.kill(killed);
+      const killed = fixture.admin.address;
+      await fixture.cluster.kill(killed);
       await connection.exec("INSERT INTO entries (name) VALUES ('survivor')");
       await connection.exec('COMMIT');
       await connection.release();
       await reconnectAdmin();
       expect(await countOf('survivor')).toBe(2);
-      await cluster.restart(killed);
+      await fixture.cluster.restart(killed);
     }, 60_000);
 
     it('runs a write with RETURNING in a transaction of its own, and it commits', async () => {
@@ -199,7 +156,7 @@ export function defineReservedConnectionSuite(provider: ClusterProvider): void {
       await connection.exec('COMMIT');
       await connection.release();
       const ids = (
-        await admin.query(
+        await fixture.admin.query(
           "SELECT count(*) FROM dqlite_ts_transactions WHERE id != 'dqlite-ts:barrier'",
         )
       ).rows;
