@@ -1,14 +1,14 @@
 import { readMigrationFiles } from 'drizzle-orm/migrator';
 import type { MigrationConfig } from 'drizzle-orm/migrator';
-import type { ExecResult, Parameter, RowValue } from '../../drivers/client/index.js';
 import { OutcomeUnknownError, TransactionReplayError } from '../../drivers/pool/index.js';
-import type { LeaderPool, PoolQueryResult } from '../../drivers/pool/index.js';
+import type { LeaderPool } from '../../drivers/pool/index.js';
 import {
   FOREIGN_KEY_VIOLATIONS_SHOWN,
   MigrationForeignKeyError,
   MigrationTimeoutError,
 } from './migration-errors.js';
 import { migrationSteps, pendingSteps, quoteIdentifier } from './migration-plan.js';
+import type { TransactionHandle } from './statement-target.js';
 import type { MigrationStep } from './migration-plan.js';
 
 /** Options of `migrate(db, config)`: Drizzle's, plus how long to wait for another migrator. */
@@ -30,13 +30,7 @@ export interface MigrationResult {
 }
 
 /** The reserved connection's calls migrate makes (the pool's ReservedConnection). */
-interface MigrationConnection {
-  query(
-    sql: string,
-    params: readonly Parameter[] | undefined,
-    options: { rowMode: 'array' },
-  ): Promise<PoolQueryResult<RowValue[]>>;
-  exec(sql: string, params?: readonly Parameter[]): Promise<ExecResult>;
+interface MigrationConnection extends TransactionHandle {
   readonly inTransaction: boolean;
   release(): Promise<void>;
 }

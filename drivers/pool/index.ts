@@ -31,3 +31,4 @@ export {
 } from './errors.js';
 export { IDEMPOTENCY_TABLE } from './idempotency.js';
 export { isReadOnlySql } from './failure.js';
+export { returnsRowsFromWrite } from './returning.js';

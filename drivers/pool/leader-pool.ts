@@ -17,7 +17,7 @@ import { checkRowMode, shapeRows } from './rows.js';
 import type { ObjectRow, PoolQueryResult, RowMode } from './rows.js';
 import { TransactionRunner } from './transaction-runner.js';
 import type { Transaction } from './transaction.js';
-import { CHANGES_SQL, execResultOf, returnsRowsFromWrite, writesRows } from './returning.js';
+import { returnsRowsFromWrite, writesRows } from './returning.js';
 
 /** Options of one call. */
 export interface CallOptions {
@@ -148,13 +148,10 @@ export class LeaderPool extends EventEmitter {
   ): Promise<ExecResult> {
     const deadline = this.#deadline(options);
     if (returnsRowsFromWrite(sql)) {
-      // Never an EXEC: see returning.ts. Sent as a query, counts read in the same transaction.
-      const work = async (tx: Transaction) => {
-        await tx.query(sql, params, { rowMode: 'array' });
-        return execResultOf(await tx.query(CHANGES_SQL, [], { rowMode: 'array' }));
-      };
+      // Never a plain EXEC (see returning.ts): a transaction of its own, where tx.exec sends it
+      // as a query and reads the counts after it.
       const transactionOptions = { behavior: 'immediate', idempotent: options.idempotent } as const;
-      return this.#transactions.run(work, transactionOptions, deadline);
+      return this.#transactions.run((tx) => tx.exec(sql, params), transactionOptions, deadline);
     }
     return this.#runStatement('exec', sql, options, deadline, (client) => client.exec(sql, params));
   }

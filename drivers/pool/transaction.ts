@@ -2,6 +2,7 @@ import { ClosedError } from '../client/index.js';
 import type { DqliteClient, ExecResult, Parameter, RowValue } from '../client/index.js';
 import { classifyFailure } from './failure.js';
 import type { FailureKind } from './failure.js';
+import { CHANGES_SQL, execResultOf, returnsRowsFromWrite } from './returning.js';
 import { checkRowMode, shapeRows } from './rows.js';
 import type { ObjectRow, PoolQueryResult, RowMode } from './rows.js';
 
@@ -41,8 +42,11 @@ export class Transaction {
     return { columns, rows: shapeRows(columns, rows, mode) };
   }
 
+  /** A write with RETURNING is sent as a query, never as an EXEC (see returning.ts). */
   async exec(sql: string, parameters?: readonly Parameter[]): Promise<ExecResult> {
-    return this.#run(() => this.#client.exec(sql, parameters));
+    if (!returnsRowsFromWrite(sql)) return this.#run(() => this.#client.exec(sql, parameters));
+    await this.#run(() => this.#client.query(sql, parameters));
+    return execResultOf(await this.#run(() => this.#client.query(CHANGES_SQL)));
   }
 
   /** @internal the pool ends the handle once the transaction commits or rolls back */
