@@ -4,14 +4,14 @@
 
 import { Kysely, Migrator, NO_MIGRATIONS, sql } from 'kysely';
 import type { Migration } from 'kysely';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DqliteDialect } from '../../adapters/kysely/index.js';
 import { connect } from '../../drivers/client/index.js';
-import { createPool, TransactionReplayError } from '../../drivers/pool/index.js';
-import type { LeaderPool, PoolOptions } from '../../drivers/pool/index.js';
-import type { ClusterHandle, ClusterProvider } from './cluster-provider.js';
+import { TransactionReplayError } from '../../drivers/pool/index.js';
+import type { ClusterProvider } from './cluster-provider.js';
 import { startFaultProxy } from './fault-proxy.js';
 import type { FaultProxy } from './fault-proxy.js';
+import { useKyselyFixture } from './kysely-fixture.js';
 import { requirePeer } from './peer-available.js';
 import { pollUntil } from './poll-until.js';
 
@@ -31,35 +31,8 @@ export function defineKyselyClusterSuite(provider_: ClusterProvider): void {
   describe.skipIf(!requirePeer(provider_))(
     `kysely migrations and failover against ${provider_.name}`,
     () => {
-      let cluster: ClusterHandle;
-      const pools: LeaderPool[] = [];
-      const dbs: Db[] = [];
-
-      const openPool = (database: string, options: Partial<PoolOptions> = {}) => {
-        const pool = createPool({ cluster: [...cluster.addresses], database, ...options });
-        pools.push(pool);
-        return pool;
-      };
-      const openDb = (database: string, options: Partial<PoolOptions> = {}) => {
-        const db = new Kysely<Database>({
-          dialect: new DqliteDialect({ pool: openPool(database, options) }),
-        });
-        dbs.push(db);
-        return db;
-      };
-
-      beforeAll(async () => {
-        cluster = await provider_.start({ nodes: 3 });
-      }, 90_000);
-
-      afterEach(async () => {
-        await Promise.all(dbs.splice(0).map((db) => db.destroy()));
-        await Promise.all(pools.splice(0).map((pool) => pool.close()));
-      }, 60_000);
-
-      afterAll(async () => {
-        await cluster?.stop();
-      }, 60_000);
+      const fixture = useKyselyFixture<Database>(provider_);
+      const { openPool, openDb } = fixture;
       const familyMigrations: Record<string, Migration> = {
         '001_family': {
           up: async (db) => {
@@ -162,7 +135,7 @@ export function defineKyselyClusterSuite(provider_: ClusterProvider): void {
         const migrations = { m1: slow('m1'), m2: slow('m2'), m3: slow('m3') };
         const shared = openPool('kysely_race');
         const sharing = new Kysely<Database>({ dialect: new DqliteDialect({ pool: shared }) });
-        dbs.push(sharing);
+        fixture.adopt(sharing);
         const instances = [openDb('kysely_race'), openDb('kysely_race'), sharing];
         const outcomes = await Promise.all(
           instances.map((db) =>
@@ -177,7 +150,7 @@ export function defineKyselyClusterSuite(provider_: ClusterProvider): void {
 
       /** A client on the leader, to move leadership and to aim a fault proxy at. */
       const leaderClient = (database: string) =>
-        connect({ cluster: [...cluster.addresses], database, leaderTimeoutMs: 15_000 });
+        connect({ cluster: [...fixture.cluster.addresses], database, leaderTimeoutMs: 15_000 });
       const eventTable = (db: Db) =>
         db.schema
           .createTable('event')
@@ -242,7 +215,7 @@ export function defineKyselyClusterSuite(provider_: ClusterProvider): void {
           expect(proxy.fired).toBe(2);
           expect(await eventIds(db)).toEqual([0, 1]);
         } finally {
-          await Promise.all(dbs.splice(0).map((db) => db.destroy()));
+          await fixture.closeAll();
           await proxy?.close();
           await admin.close();
         }
@@ -253,7 +226,7 @@ export function defineKyselyClusterSuite(provider_: ClusterProvider): void {
         const leaderChanges: unknown[] = [];
         pool.on('leaderChange', (change) => leaderChanges.push(change));
         const db = new Kysely<Database>({ dialect: new DqliteDialect({ pool }) });
-        dbs.push(db);
+        fixture.adopt(db);
         await db.schema
           .createTable('event')
           .addColumn('id', 'integer', (column) => column.primaryKey())
@@ -287,7 +260,7 @@ export function defineKyselyClusterSuite(provider_: ClusterProvider): void {
           description: '40 committed transactions',
         });
         const leader = pool.stats().leader!;
-        await cluster.kill(leader);
+        await fixture.cluster.kill(leader);
         await Promise.all(workload);
         expect(committed).toEqual(Array.from({ length: loops }, () => perLoop));
         const rows = await db.selectFrom('event').select(['id']).orderBy('id').execute();
@@ -297,7 +270,7 @@ export function defineKyselyClusterSuite(provider_: ClusterProvider): void {
         expect(rows.map((row) => row.id)).toEqual(expected);
         expect(pool.stats().leader).not.toBe(leader);
         expect(leaderChanges.length).toBeGreaterThan(0);
-        await cluster.restart(leader);
+        await fixture.cluster.restart(leader);
       }, 180_000);
     },
   );

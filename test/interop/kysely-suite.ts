@@ -5,11 +5,10 @@
 
 import { Kysely, sql } from 'kysely';
 import type { Generated } from 'kysely';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DqliteDialect } from '../../adapters/kysely/index.js';
-import { createPool } from '../../drivers/pool/index.js';
-import type { LeaderPool, PoolOptions } from '../../drivers/pool/index.js';
-import type { ClusterHandle, ClusterProvider } from './cluster-provider.js';
+import type { ClusterProvider } from './cluster-provider.js';
+import { useKyselyFixture } from './kysely-fixture.js';
 import { requirePeer } from './peer-available.js';
 
 interface Database {
@@ -29,41 +28,13 @@ interface Database {
   event: { id: number; loop: number; seq: number };
   run: { name: string };
 }
-type Db = Kysely<Database>;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function defineKyselySuite(provider_: ClusterProvider): void {
   describe.skipIf(!requirePeer(provider_))(`kysely against ${provider_.name}`, () => {
-    let cluster: ClusterHandle;
-    const pools: LeaderPool[] = [];
-    const dbs: Db[] = [];
-
-    const openPool = (database: string, options: Partial<PoolOptions> = {}) => {
-      const pool = createPool({ cluster: [...cluster.addresses], database, ...options });
-      pools.push(pool);
-      return pool;
-    };
-    const openDb = (database: string, options: Partial<PoolOptions> = {}) => {
-      const db = new Kysely<Database>({
-        dialect: new DqliteDialect({ pool: openPool(database, options) }),
-      });
-      dbs.push(db);
-      return db;
-    };
-
-    beforeAll(async () => {
-      cluster = await provider_.start({ nodes: 3 });
-    }, 90_000);
-
-    afterEach(async () => {
-      await Promise.all(dbs.splice(0).map((db) => db.destroy()));
-      await Promise.all(pools.splice(0).map((pool) => pool.close()));
-    }, 60_000);
-
-    afterAll(async () => {
-      await cluster?.stop();
-    }, 60_000);
+    const fixture = useKyselyFixture<Database>(provider_);
+    const { openPool, openDb } = fixture;
 
     it('validates its configuration', () => {
       const pool = openPool('kysely_config');
