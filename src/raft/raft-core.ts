@@ -1,0 +1,442 @@
+import { assert } from './assert.js';
+import { resolveRaftConfig, type RaftConfig } from './config.js';
+import { encodeConfiguration, type MembershipChange } from './configuration.js';
+import {
+  becomeFollower,
+  campaign,
+  handleRequestVote,
+  handleRequestVoteResult,
+  inLeaderLease,
+} from './election.js';
+import { handleAppendEntries, handleInstallSnapshot, snapshotChunkWritten } from './follower.js';
+import {
+  appendProposal,
+  changeMembership,
+  leaderFlush,
+  refusal,
+  startTransfer,
+  tickLeader,
+  type Refusal,
+} from './leader.js';
+import { confirmReads, requestRead } from './read-index.js';
+import { RaftState } from './raft-state.js';
+import type { RaftInitialState } from './raft-storage.js';
+import type { PersistToken, RaftRole, Ready, SnapshotRead, SnapshotWrite } from './ready.js';
+import {
+  handleAppendEntriesResult,
+  handleInstallSnapshotResult,
+  restartSnapshot,
+  sendSnapshotChunk,
+} from './replication.js';
+import {
+  EntryType,
+  unreachable,
+  type Configuration,
+  type Entry,
+  type HardState,
+  type Message,
+  type NodeId,
+  type SnapshotMetadata,
+} from './types.js';
+
+export type ProposeResult =
+  { readonly ok: true; readonly index: number; readonly term: number } | Refusal;
+
+/** A membership change either appended now, or (a promotion) started catching the node up. */
+export type MembershipResult = ProposeResult | { readonly ok: true; readonly catchingUp: true };
+
+export interface RaftStatus {
+  readonly id: NodeId;
+  readonly term: number;
+  readonly vote: NodeId;
+  readonly role: RaftRole;
+  readonly leaderId: NodeId;
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+  readonly lastIndex: number;
+  readonly lastTerm: number;
+  readonly durableIndex: number;
+  readonly snapshotIndex: number;
+  readonly configuration: Configuration;
+  readonly configurationIndex: number;
+}
+
+/**
+ * One Raft node as a deterministic state machine (STYLE.md: no timers, sockets, files or clocks).
+ * Inputs: `tick`, `step` (a peer message), proposals and requests, and completions (`persisted`,
+ * `snapshotRead`, `snapshotWritten`, `snapshotTaken`). Output: `ready()`, whose TSDoc is the
+ * contract a host must follow.
+ */
+export class RaftCore {
+  readonly #state: RaftState;
+  /** Persists handed out and not completed, with the highest index each may mark durable. */
+  readonly #persists = new Map<PersistToken, { capIndex: number }>();
+  #handedHardState: HardState;
+
+  constructor(options: {
+    id: NodeId;
+    initialState: RaftInitialState;
+    config?: Partial<RaftConfig>;
+    random: () => number;
+  }) {
+    const config = resolveRaftConfig(options.config);
+    this.#state = new RaftState(options.id, config, options.random, options.initialState);
+    this.#handedHardState = options.initialState.hardState;
+    this.#state.resetElectionTimer();
+  }
+
+  get id(): NodeId {
+    return this.#state.id;
+  }
+
+  get config(): RaftConfig {
+    return this.#state.config;
+  }
+
+  tick(): void {
+    const state = this.#state;
+    state.ticks += 1;
+    if (state.role === 'leader') {
+      tickLeader(state);
+      this.#afterInput();
+      return;
+    }
+    state.electionElapsed += 1;
+    if (state.electionElapsed < state.randomizedElectionTimeout) return;
+    if (state.isVoter() && state.reception?.writing !== true) {
+      campaign(state, { preVote: state.config.preVote, transfer: false });
+    } else {
+      state.resetElectionTimer();
+    }
+    this.#afterInput();
+  }
+
+  /** Handles one message from a peer. Messages for another node are ignored. */
+  step(message: Message): void {
+    const state = this.#state;
+    if (message.to !== state.id || message.from === state.id) return;
+    if (!this.#acceptTerm(message)) {
+      this.#afterInput();
+      return;
+    }
+    switch (message.type) {
+      case 'RequestVote':
+        handleRequestVote(state, message);
+        break;
+      case 'RequestVoteResult':
+        handleRequestVoteResult(state, message);
+        break;
+      case 'AppendEntries':
+        this.#followLeaderOf(message);
+        handleAppendEntries(state, message);
+        break;
+      case 'InstallSnapshot':
+        this.#followLeaderOf(message);
+        handleInstallSnapshot(state, message);
+        break;
+      case 'AppendEntriesResult':
+        if (state.role === 'leader') handleAppendEntriesResult(state, message);
+        break;
+      case 'InstallSnapshotResult':
+        if (state.role === 'leader') handleInstallSnapshotResult(state, message);
+        break;
+      case 'TimeoutNow':
+        if (state.role === 'follower') campaign(state, { preVote: false, transfer: true });
+        break;
+      default:
+        unreachable(message);
+    }
+    this.#afterInput();
+  }
+
+  /**
+   * The term rules shared by every message (§5.1, thesis §9.6 and §4.2.3). Returns false when the
+   * message must not be processed further.
+   */
+  #acceptTerm(message: Message): boolean {
+    const state = this.#state;
+    if (message.term > state.term) {
+      if (message.type === 'RequestVote') {
+        // Leader stickiness: a live leader's followers ignore disruptive candidates.
+        if (!message.transfer && inLeaderLease(state)) return false;
+        if (message.preVote) return true; // a pre-vote never changes our term
+      }
+      if (message.type === 'RequestVoteResult' && message.preVote && message.voteGranted)
+        return true;
+      const leader =
+        message.type === 'AppendEntries' || message.type === 'InstallSnapshot' ? message.from : 0;
+      becomeFollower(state, message.term, leader);
+      return true;
+    }
+    if (message.term < state.term) {
+      this.#answerStale(message);
+      return false;
+    }
+    return true;
+  }
+
+  /** A leader's message in our term makes a candidate a follower (§5.2). */
+  #followLeaderOf(message: Message): void {
+    const state = this.#state;
+    // Election Safety (§5.2): two leaders in one term is a bug, never an input to tolerate.
+    assert(state.role !== 'leader', () => `node ${message.from} leads term ${message.term} too`);
+    if (state.role !== 'follower') becomeFollower(state, message.term, message.from);
+  }
+
+  /** Tells a stale leader or pre-candidate about our term so it steps down (§5.1). */
+  #answerStale(message: Message): void {
+    const state = this.#state;
+    if (message.type === 'AppendEntries' || message.type === 'InstallSnapshot') {
+      state.send({
+        type: 'AppendEntriesResult',
+        from: state.id,
+        to: message.from,
+        term: state.term,
+        success: false,
+        index: 0,
+        hintIndex: 0,
+        hintTerm: 0,
+        heartbeatSequence: 0,
+      });
+    } else if (message.type === 'RequestVote' && message.preVote) {
+      state.send({
+        type: 'RequestVoteResult',
+        from: state.id,
+        to: message.from,
+        term: state.term,
+        voteGranted: false,
+        preVote: true,
+      });
+    }
+  }
+
+  propose(data: Uint8Array): ProposeResult {
+    return this.#propose(EntryType.command, data);
+  }
+
+  /** Appends an empty entry; once applied, everything before it is applied too. */
+  proposeBarrier(): ProposeResult {
+    return this.#propose(EntryType.barrier, new Uint8Array(0));
+  }
+
+  #propose(type: EntryType, data: Uint8Array): ProposeResult {
+    const state = this.#state;
+    if (state.role !== 'leader') return this.#notLeader();
+    const entry = appendProposal(state, type, data);
+    if ('ok' in entry) return entry;
+    this.#afterInput();
+    return { ok: true, index: entry.index, term: entry.term };
+  }
+
+  changeMembership(change: MembershipChange): MembershipResult {
+    const state = this.#state;
+    if (state.role !== 'leader') return this.#notLeader();
+    const outcome = changeMembership(state, change);
+    this.#afterInput();
+    if (outcome === 'catching-up') return { ok: true, catchingUp: true };
+    if ('ok' in outcome) return outcome;
+    return { ok: true, index: outcome.index, term: outcome.term };
+  }
+
+  /** Hands leadership to `target`, or to the most up-to-date voter (thesis §3.10). */
+  transferLeadership(target?: NodeId): { readonly ok: true } | Refusal {
+    const state = this.#state;
+    if (state.role !== 'leader') return this.#notLeader();
+    const outcome = startTransfer(state, target);
+    this.#afterInput();
+    return outcome ?? { ok: true };
+  }
+
+  /** Starts a linearizable read; a `readStates` entry with `requestId` says when to serve it. */
+  readIndex(requestId: number): { readonly ok: true } | Refusal {
+    const state = this.#state;
+    if (state.role !== 'leader') return this.#notLeader();
+    requestRead(state, requestId);
+    this.#afterInput();
+    return { ok: true };
+  }
+
+  #notLeader(): Refusal {
+    const leader = this.#state.leaderId;
+    return refusal('not-leader', leader === 0 ? 'no known leader' : `the leader is node ${leader}`);
+  }
+
+  /** Re-runs the leader's commit rule, replication and read confirmation after any input. */
+  #afterInput(): void {
+    const state = this.#state;
+    leaderFlush(state);
+    confirmReads(state);
+  }
+
+  hasReady(): boolean {
+    const state = this.#state;
+    const log = state.log;
+    return (
+      state.messages.length > 0 ||
+      state.messagesAfterPersist.length > 0 ||
+      state.snapshotWrites.length > 0 ||
+      state.snapshotReads.length > 0 ||
+      state.readStates.length > 0 ||
+      state.events.length > 0 ||
+      state.restoreSnapshot !== undefined ||
+      log.unstableIndex <= log.lastIndex() ||
+      Math.min(log.commitIndex, log.durableIndex) > log.appliedIndex ||
+      this.#hardStateChanged()
+    );
+  }
+
+  #hardStateChanged(): boolean {
+    return (
+      this.#handedHardState.term !== this.#state.term ||
+      this.#handedHardState.vote !== this.#state.vote
+    );
+  }
+
+  /** Takes the next batch of work. See `Ready` for the order a host must follow. */
+  ready(options: { persist?: boolean } = {}): Ready {
+    const state = this.#state;
+    const persist = options.persist ?? true;
+    const hardState =
+      persist && this.#hardStateChanged() ? { term: state.term, vote: state.vote } : undefined;
+    const entries = persist ? state.log.takeUnstable() : [];
+    const messagesAfterPersist = persist ? state.messagesAfterPersist : [];
+    if (persist) state.messagesAfterPersist = [];
+    let persistToken: PersistToken | undefined;
+    if (hardState !== undefined || entries.length > 0 || messagesAfterPersist.length > 0) {
+      this.#handedHardState = { term: state.term, vote: state.vote };
+      const last = entries.at(-1);
+      persistToken = {
+        lastIndex: last?.index ?? 0,
+        lastTerm: last?.term ?? 0,
+        hardState: this.#handedHardState,
+      };
+      this.#persists.set(persistToken, { capIndex: last?.index ?? 0 });
+    }
+    const restoreSnapshot = state.restoreSnapshot;
+    state.restoreSnapshot = undefined;
+    const committedEntries = state.log.takeApplicable();
+    if (committedEntries.length > 0) state.pruneConfigurations();
+    const ready: Ready = {
+      hardState,
+      entries,
+      persistToken,
+      messages: state.messages,
+      messagesAfterPersist,
+      snapshotWrites: state.snapshotWrites,
+      snapshotReads: state.snapshotReads,
+      restoreSnapshot,
+      committedEntries,
+      readStates: state.readStates,
+      events: state.events,
+    };
+    state.messages = [];
+    state.snapshotWrites = [];
+    state.snapshotReads = [];
+    state.readStates = [];
+    state.events = [];
+    return ready;
+  }
+
+  /** A persist from `ready()` is durable. Persists complete in the order they were handed out. */
+  persisted(token: PersistToken): void {
+    const record = this.#persists.get(token);
+    assert(record !== undefined, 'persisted() called with a token ready() handed out');
+    this.#persists.delete(token);
+    if (record.capIndex > 0) this.#state.log.markDurable(record.capIndex);
+    this.#afterInput();
+  }
+
+  snapshotRead(read: SnapshotRead, data: Uint8Array | Error): void {
+    if (data instanceof Error) restartSnapshot(this.#state, read);
+    else sendSnapshotChunk(this.#state, read, data);
+    this.#afterInput();
+  }
+
+  snapshotWritten(write: SnapshotWrite): void {
+    snapshotChunkWritten(this.#state, write);
+    this.#afterInput();
+  }
+
+  /** Metadata for a snapshot of the state machine as it is now (at the applied index). */
+  snapshotMetadata(bytes: number): SnapshotMetadata {
+    const state = this.#state;
+    const index = state.log.appliedIndex;
+    const term = state.log.term(index);
+    assert(term !== undefined, `term of applied index ${index} is known`);
+    const configuration = state.configurationAt(index);
+    return {
+      index,
+      term,
+      configuration: configuration.configuration,
+      configurationIndex: configuration.index,
+      bytes,
+    };
+  }
+
+  /** The host stored a snapshot taken at `metadata.index`; forget entries it covers. */
+  snapshotTaken(metadata: SnapshotMetadata): void {
+    const state = this.#state;
+    assert(metadata.index <= state.log.appliedIndex, 'a snapshot covers only applied entries');
+    if (metadata.index <= (state.snapshot?.index ?? 0)) return;
+    state.snapshot = metadata;
+    state.log.compactTo(Math.max(0, metadata.index - state.config.snapshotTrailingEntries));
+  }
+
+  status(): RaftStatus {
+    const state = this.#state;
+    const log = state.log;
+    return {
+      id: state.id,
+      term: state.term,
+      vote: state.vote,
+      role: state.role,
+      leaderId: state.leaderId,
+      commitIndex: log.commitIndex,
+      appliedIndex: log.appliedIndex,
+      lastIndex: log.lastIndex(),
+      lastTerm: log.lastTerm(),
+      durableIndex: log.durableIndex,
+      snapshotIndex: state.snapshot?.index ?? 0,
+      configuration: state.configuration(),
+      configurationIndex: state.configurationIndex(),
+    };
+  }
+}
+
+/** The state a brand-new cluster's first node starts from: entry 1 holds the configuration. */
+export function bootstrapState(configuration: Configuration): RaftInitialState {
+  return {
+    hardState: { term: 1, vote: 0 },
+    snapshot: undefined,
+    entries: [
+      {
+        index: 1,
+        term: 1,
+        type: EntryType.configuration,
+        data: encodeConfiguration(configuration),
+      },
+    ],
+  };
+}
+
+/**
+ * Forced recovery after a permanent loss of quorum (canonical raft's `raft_recover`): what one
+ * surviving node persists before it restarts so that `configuration` (normally just itself) is in
+ * force. The entry takes a term above any it has seen, and the node votes for itself in that term,
+ * so no other node can ever write a different entry with that index and term. Entries only the
+ * lost majority held are gone; other survivors rejoin by being added again.
+ */
+export function recoveryWrite(
+  state: RaftInitialState,
+  id: NodeId,
+  configuration: Configuration,
+): { readonly hardState: HardState; readonly entries: readonly Entry[] } {
+  const last = state.entries.at(-1);
+  const lastIndex = last?.index ?? state.snapshot?.index ?? 0;
+  const term = Math.max(last?.term ?? 0, state.snapshot?.term ?? 0, state.hardState.term) + 1;
+  const data = encodeConfiguration(configuration);
+  return {
+    hardState: { term, vote: id },
+    entries: [{ index: lastIndex + 1, term, type: EntryType.configuration, data }],
+  };
+}

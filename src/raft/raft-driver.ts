@@ -1,0 +1,261 @@
+import { assert } from './assert.js';
+import type { MembershipChange } from './configuration.js';
+import type { MembershipResult, ProposeResult, RaftCore } from './raft-core.js';
+import type { RaftStorage } from './raft-storage.js';
+import type { RaftTransport } from './raft-transport.js';
+import type {
+  PersistToken,
+  RaftEvent,
+  Ready,
+  ReadState,
+  SnapshotRead,
+  SnapshotWrite,
+} from './ready.js';
+import type { Entry, Message, NodeId, SnapshotMetadata } from './types.js';
+
+/** What Raft replicates into: applies committed entries in order, snapshots and restores. */
+export interface StateMachine {
+  apply(entry: Entry): void;
+  /** The state after every applied entry, as bytes the same machine can `restore`. */
+  snapshot(): Uint8Array;
+  restore(metadata: SnapshotMetadata, data: Uint8Array): void;
+}
+
+export interface RaftDriverOptions {
+  readonly core: RaftCore;
+  readonly storage: RaftStorage;
+  readonly transport: RaftTransport;
+  readonly stateMachine: StateMachine;
+  /** Take a snapshot once this many entries were applied since the last one. Default 8192. */
+  readonly snapshotThresholdEntries?: number;
+  readonly onReadState?: (read: ReadState) => void;
+  readonly onEvent?: (event: RaftEvent) => void;
+  /** Storage failed: the node cannot stay safe and must stop. Default: throw. */
+  readonly onFatal?: (error: Error) => void;
+}
+
+/**
+ * The one loop that follows the `Ready` contract (STYLE.md, "One loop owns the ordering"): it
+ * persists, sends, applies and advances, with one persist in flight at a time so that entries
+ * proposed during an fsync are written together by the next one (group commit). Inputs arrive
+ * through `tick`, `receive` and the request methods; storage completions re-enter through
+ * callbacks. Nothing here reads a clock, so the simulator drives it as it drives production.
+ */
+export class RaftDriver {
+  readonly core: RaftCore;
+  readonly #options: RaftDriverOptions;
+  readonly #snapshotThreshold: number;
+  #persistInFlight = false;
+  #processing = false;
+  #again = false;
+  /** State-machine work in order; a restore waits for its data before later applies run. */
+  readonly #applyQueue: Array<() => boolean> = [];
+  #snapshotInProgress = false;
+  #stopped = false;
+
+  constructor(options: RaftDriverOptions) {
+    this.core = options.core;
+    this.#options = options;
+    this.#snapshotThreshold = options.snapshotThresholdEntries ?? 8192;
+    if (!Number.isSafeInteger(this.#snapshotThreshold) || this.#snapshotThreshold < 1) {
+      throw new RangeError('snapshotThresholdEntries must be a positive integer');
+    }
+    this.#process();
+  }
+
+  tick(): void {
+    this.#input(() => this.core.tick());
+  }
+
+  receive(message: Message): void {
+    this.#input(() => this.core.step(message));
+  }
+
+  propose(data: Uint8Array): ProposeResult {
+    return this.#input(() => this.core.propose(data));
+  }
+
+  proposeBarrier(): ProposeResult {
+    return this.#input(() => this.core.proposeBarrier());
+  }
+
+  changeMembership(change: MembershipChange): MembershipResult {
+    return this.#input(() => this.core.changeMembership(change));
+  }
+
+  transferLeadership(target?: NodeId) {
+    return this.#input(() => this.core.transferLeadership(target));
+  }
+
+  readIndex(requestId: number) {
+    return this.#input(() => this.core.readIndex(requestId));
+  }
+
+  /** Stops processing; callbacks that complete later are ignored (a crash in the simulator). */
+  stop(): void {
+    this.#stopped = true;
+  }
+
+  #input<T>(action: () => T): T {
+    assert(!this.#stopped, 'a stopped driver takes no input');
+    const result = action();
+    this.#process();
+    return result;
+  }
+
+  /** Drains Ready batches. Re-entrant calls (synchronous callbacks) only flag another pass. */
+  #process(): void {
+    if (this.#processing) {
+      this.#again = true;
+      return;
+    }
+    this.#processing = true;
+    try {
+      let passes = 0;
+      do {
+        this.#again = false;
+        while (!this.#stopped && this.core.hasReady()) {
+          assert(++passes < 1_000_000, 'Ready processing terminates');
+          this.#handle(this.core.ready({ persist: !this.#persistInFlight }));
+        }
+        this.#runApplyQueue();
+        this.#maybeSnapshot();
+      } while (this.#again && !this.#stopped);
+    } finally {
+      this.#processing = false;
+    }
+  }
+
+  #handle(ready: Ready): void {
+    const { storage, transport } = this.#options;
+    const token = ready.persistToken;
+    if (token !== undefined) {
+      this.#persistInFlight = true;
+      const write = {
+        entries: ready.entries,
+        ...(ready.hardState ? { hardState: ready.hardState } : {}),
+      };
+      storage.persist(write, (error) => this.#persisted(token, ready.messagesAfterPersist, error));
+    }
+    for (const message of ready.messages) transport.send(message);
+    for (const write of ready.snapshotWrites) this.#writeSnapshot(write);
+    for (const read of ready.snapshotReads) this.#readSnapshot(read);
+    const restore = ready.restoreSnapshot;
+    if (restore !== undefined) this.#enqueueRestore(restore);
+    for (const entry of ready.committedEntries) {
+      this.#applyQueue.push(() => {
+        this.#options.stateMachine.apply(entry);
+        return true;
+      });
+    }
+    for (const read of ready.readStates) {
+      this.#applyQueue.push(() => {
+        this.#options.onReadState?.(read);
+        return true;
+      });
+    }
+    for (const event of ready.events) this.#options.onEvent?.(event);
+  }
+
+  #persisted(token: PersistToken, after: readonly Message[], error: Error | undefined): void {
+    if (this.#stopped) return;
+    if (error !== undefined) return this.#fatal(error);
+    this.#persistInFlight = false;
+    this.core.persisted(token);
+    for (const message of after) this.#options.transport.send(message);
+    this.#process();
+  }
+
+  #writeSnapshot(write: SnapshotWrite): void {
+    const { storage } = this.#options;
+    storage.writeSnapshotChunk(write.metadata, write.offset, write.data, (error) => {
+      if (this.#stopped) return;
+      if (error !== undefined) return this.#fatal(error);
+      if (!write.done) return this.#input(() => this.core.snapshotWritten(write));
+      const trailingEntries = 0;
+      storage.installSnapshot(
+        write.metadata,
+        { keepLogAfter: write.keepLogAfter, trailingEntries },
+        (installError) => {
+          if (this.#stopped) return;
+          if (installError !== undefined) return this.#fatal(installError);
+          this.#input(() => this.core.snapshotWritten(write));
+        },
+      );
+    });
+  }
+
+  #readSnapshot(read: SnapshotRead): void {
+    this.#options.storage.readSnapshotChunk(
+      read.metadata,
+      read.offset,
+      read.length,
+      (error, data) => {
+        if (this.#stopped) return;
+        this.#input(() => this.core.snapshotRead(read, error ?? data));
+      },
+    );
+  }
+
+  /** Restores from the current snapshot, blocking later applies until its data is read. */
+  #enqueueRestore(metadata: SnapshotMetadata): void {
+    let data: Uint8Array | undefined;
+    let requested = false;
+    this.#applyQueue.push(() => {
+      if (data !== undefined) {
+        this.#options.stateMachine.restore(metadata, data);
+        return true;
+      }
+      if (!requested) {
+        requested = true;
+        this.#options.storage.readSnapshotChunk(metadata, 0, metadata.bytes, (error, bytes) => {
+          if (this.#stopped) return;
+          if (error !== undefined) return this.#fatal(error);
+          data = bytes;
+          this.#process();
+        });
+      }
+      return false;
+    });
+  }
+
+  #runApplyQueue(): void {
+    while (this.#applyQueue.length > 0) {
+      const task = this.#applyQueue[0];
+      if (task === undefined || !task()) return;
+      this.#applyQueue.shift();
+    }
+  }
+
+  /** Snapshots the state machine when enough was applied and nothing is waiting to apply. */
+  #maybeSnapshot(): void {
+    if (this.#snapshotInProgress || this.#applyQueue.length > 0 || this.#stopped) return;
+    const status = this.core.status();
+    if (status.appliedIndex - status.snapshotIndex < this.#snapshotThreshold) return;
+    const data = this.#options.stateMachine.snapshot();
+    const metadata = this.core.snapshotMetadata(data.byteLength);
+    const trailingEntries = this.#trailingEntries();
+    this.#snapshotInProgress = true;
+    const { storage } = this.#options;
+    storage.writeSnapshotChunk(metadata, 0, data, (error) => {
+      if (this.#stopped) return;
+      if (error !== undefined) return this.#fatal(error);
+      storage.installSnapshot(metadata, { keepLogAfter: true, trailingEntries }, (installError) => {
+        if (this.#stopped) return;
+        if (installError !== undefined) return this.#fatal(installError);
+        this.#snapshotInProgress = false;
+        this.#input(() => this.core.snapshotTaken(metadata));
+      });
+    });
+  }
+
+  #trailingEntries(): number {
+    return this.core.config.snapshotTrailingEntries;
+  }
+
+  #fatal(error: Error): void {
+    this.#stopped = true;
+    if (this.#options.onFatal) this.#options.onFatal(error);
+    else throw error;
+  }
+}
