@@ -279,7 +279,8 @@ export function afterCommit(state: RaftState): void {
 /** Re-runs replication and the commit rule after any leader input. */
 export function leaderFlush(state: RaftState): void {
   if (state.role !== 'leader') return;
-  if (maybeCommit(state)) afterCommit(state);
+  maybeCommit(state);
+  afterCommit(state);
   if (state.role !== 'leader') return;
   advancePromotion(state);
   maybeSendTimeoutNow(state);

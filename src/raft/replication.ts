@@ -92,8 +92,11 @@ export function handleAppendEntriesResult(state: RaftState, result: AppendEntrie
   progress.recentActive = true;
   progress.acknowledgedSequence = Math.max(progress.acknowledgedSequence, result.heartbeatSequence);
   if (result.success) {
+    // Only the answer to the probe itself says where the logs match; a heartbeat's success just
+    // confirms the old match and must not start pipelining from there.
+    const probeAnswered = progress.state === 'probe' && result.index >= progress.nextIndex - 1;
     const moved = progress.acknowledge(result.index);
-    if (progress.state === 'probe') progress.becomeReplicate();
+    if (probeAnswered) progress.becomeReplicate();
     if (moved) maybeCommit(state);
     return;
   }
