@@ -72,6 +72,8 @@ export class RaftCore {
   /** Persists handed out and not completed, with the highest index each may mark durable. */
   readonly #persists = new Map<PersistToken, { capIndex: number }>();
   #handedHardState: HardState;
+  /** The term of the last hard state known durable. */
+  #durableTerm: number;
 
   constructor(options: {
     id: NodeId;
@@ -82,6 +84,12 @@ export class RaftCore {
     const config = resolveRaftConfig(options.config);
     this.#state = new RaftState(options.id, config, options.random, options.initialState);
     this.#handedHardState = options.initialState.hardState;
+    this.#durableTerm = options.initialState.hardState.term;
+    this.#state.log.onTruncate = (index) => {
+      for (const record of this.#persists.values()) {
+        record.capIndex = Math.min(record.capIndex, index - 1);
+      }
+    };
     this.#state.resetElectionTimer();
   }
 
@@ -268,20 +276,24 @@ export class RaftCore {
     confirmReads(state);
   }
 
-  hasReady(): boolean {
+  /** Whether `ready(options)` would return any work. Pass the same options. */
+  hasReady(options: { persist?: boolean } = {}): boolean {
     const state = this.#state;
     const log = state.log;
-    return (
-      state.messages.length > 0 ||
+    const persist = options.persist ?? true;
+    const persistWork =
       state.messagesAfterPersist.length > 0 ||
+      log.unstableIndex <= log.lastIndex() ||
+      this.#hardStateChanged();
+    return (
+      (persist && persistWork) ||
+      state.messages.length > 0 ||
       state.snapshotWrites.length > 0 ||
       state.snapshotReads.length > 0 ||
       state.readStates.length > 0 ||
       state.events.length > 0 ||
       state.restoreSnapshot !== undefined ||
-      log.unstableIndex <= log.lastIndex() ||
-      Math.min(log.commitIndex, log.durableIndex) > log.appliedIndex ||
-      this.#hardStateChanged()
+      Math.min(log.commitIndex, log.durableIndex) > log.appliedIndex
     );
   }
 
@@ -296,6 +308,7 @@ export class RaftCore {
   ready(options: { persist?: boolean } = {}): Ready {
     const state = this.#state;
     const persist = options.persist ?? true;
+    this.#holdLeaderMessages();
     const hardState =
       persist && this.#hardStateChanged() ? { term: state.term, vote: state.vote } : undefined;
     const entries = persist ? state.log.takeUnstable() : [];
@@ -337,11 +350,31 @@ export class RaftCore {
     return ready;
   }
 
+  /**
+   * A leader must not act in a term that is not durable: after a crash it could forget the term,
+   * vote for another candidate in it and let two leaders write the same index (§5.1 persists
+   * currentTerm before responding). This only bites when a node wins without asking anyone (a
+   * single voter); elsewhere the RequestVotes already waited for the persist.
+   */
+  #holdLeaderMessages(): void {
+    const state = this.#state;
+    if (state.messages.every((message) => message.term <= this.#durableTerm)) return;
+    const sendable: Message[] = [];
+    for (const message of state.messages) {
+      const preVote =
+        (message.type === 'RequestVote' || message.type === 'RequestVoteResult') && message.preVote;
+      if (message.term <= this.#durableTerm || preVote) sendable.push(message);
+      else state.messagesAfterPersist.push(message);
+    }
+    state.messages = sendable;
+  }
+
   /** A persist from `ready()` is durable. Persists complete in the order they were handed out. */
   persisted(token: PersistToken): void {
     const record = this.#persists.get(token);
     assert(record !== undefined, 'persisted() called with a token ready() handed out');
     this.#persists.delete(token);
+    this.#durableTerm = Math.max(this.#durableTerm, token.hardState.term);
     if (record.capIndex > 0) this.#state.log.markDurable(record.capIndex);
     this.#afterInput();
   }

@@ -114,7 +114,7 @@ export class RaftDriver {
       let passes = 0;
       do {
         this.#again = false;
-        while (!this.#stopped && this.core.hasReady()) {
+        while (!this.#stopped && this.core.hasReady({ persist: !this.#persistInFlight })) {
           assert(++passes < 1_000_000, 'Ready processing terminates');
           this.#handle(this.core.ready({ persist: !this.#persistInFlight }));
         }

@@ -115,7 +115,14 @@ export class RaftLog {
     return truncatedAt;
   }
 
+  /**
+   * Called when entries from `index` on leave the log, so persists already in flight do not mark
+   * the entries that replace them durable.
+   */
+  onTruncate: (index: number) => void = () => {};
+
   private truncateFrom(index: number): void {
+    this.onTruncate(index);
     this.entries.length = index - this.baseIndex - 1;
     this.unstableIndex = Math.min(this.unstableIndex, index);
     this.durableIndex = Math.min(this.durableIndex, index - 1);
@@ -164,6 +171,7 @@ export class RaftLog {
 
   /** Replaces the whole log by a snapshot's point (§7, "discard the entire log"). */
   resetTo(index: number, term: number): void {
+    this.onTruncate(index + 1);
     this.entries = [];
     this.baseIndex = index;
     this.baseTerm = term;
