@@ -32,7 +32,10 @@ export interface RaftStorage {
     write: { readonly hardState?: HardState; readonly entries: readonly Entry[] },
     done: Done,
   ): void;
-  /** Stages one chunk of an incoming or locally taken snapshot. Offset 0 starts over. */
+  /**
+   * Stages one chunk of an incoming or locally taken snapshot. Offset 0 starts over. Staged data
+   * need not be durable when `done` runs: a restart discards it, and `installSnapshot` syncs it.
+   */
   writeSnapshotChunk(
     metadata: SnapshotMetadata,
     offset: number,

@@ -1,0 +1,91 @@
+/**
+ * Options of `FileStorage.open`, with every limit named, defaulted and bounded (STYLE.md,
+ * "Assertions and limits"). Each `*Max` is enforced at the call that could exceed it.
+ */
+export interface FileStorageOptions {
+  /** Directory that holds this node's log, hard state and snapshots; created when missing. */
+  readonly directory: string;
+  /**
+   * A new segment file starts once the current one holds at least this many bytes, so a segment
+   * may pass it by one record. Default 8 MiB.
+   */
+  readonly segmentBytesMax?: number;
+  /** Most bytes of one entry's data; a larger entry is refused with a RangeError. Default 64 MiB. */
+  readonly entryBytesMax?: number;
+  /**
+   * Most bytes of one log record. A persist whose entries need more is written as several records,
+   * each fsynced before the next starts; an entry larger than this travels alone in its record.
+   * Bounds the buffer encoded per write. Default 4 MiB.
+   */
+  readonly recordBytesMax?: number;
+  /** Most bytes of one snapshot chunk written or read. Default 64 MiB. */
+  readonly snapshotChunkBytesMax?: number;
+  /** Most operations waiting for the disk; one more is refused with a RangeError. Default 4096. */
+  readonly operationsQueuedMax?: number;
+  /**
+   * Test hook, called synchronously after each file system step of an operation (a write, an
+   * fsync, a rename, a delete), so a test can copy the directory at every point a crash could
+   * interrupt. Not for production use.
+   * @internal
+   */
+  readonly afterEachStep?: () => void;
+}
+
+export type ResolvedFileStorageOptions = Required<Omit<FileStorageOptions, 'afterEachStep'>> &
+  Pick<FileStorageOptions, 'afterEachStep'>;
+
+/** Bytes that no single buffer of this module may exceed, whatever the options say. */
+export const bufferBytesCeiling = 1024 * 1024 * 1024;
+
+interface NumericLimit {
+  readonly default: number;
+  readonly minimum: number;
+  readonly maximum: number;
+}
+
+type NumericOption = Exclude<keyof FileStorageOptions, 'directory' | 'afterEachStep'>;
+
+/** Defaults and accepted ranges. A tiny `segmentBytesMax` only makes sense in tests. */
+export const fileStorageLimits: Readonly<Record<NumericOption, NumericLimit>> = Object.freeze({
+  segmentBytesMax: { default: 8 * 1024 * 1024, minimum: 1, maximum: bufferBytesCeiling },
+  entryBytesMax: { default: 64 * 1024 * 1024, minimum: 0, maximum: bufferBytesCeiling / 2 },
+  recordBytesMax: { default: 4 * 1024 * 1024, minimum: 1, maximum: bufferBytesCeiling / 2 },
+  snapshotChunkBytesMax: { default: 64 * 1024 * 1024, minimum: 1, maximum: bufferBytesCeiling },
+  operationsQueuedMax: { default: 4096, minimum: 1, maximum: 1_000_000 },
+});
+
+const numericOptions = Object.keys(fileStorageLimits) as NumericOption[];
+const knownOptions = new Set<string>(['directory', 'afterEachStep', ...numericOptions]);
+
+/** Validates, defaults and freezes the options; throws TypeError or RangeError naming the option. */
+export function resolveFileStorageOptions(options: FileStorageOptions): ResolvedFileStorageOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError('FileStorage options must be an object');
+  }
+  for (const key of Object.keys(options)) {
+    if (!knownOptions.has(key)) throw new TypeError(`unknown FileStorage option "${key}"`);
+  }
+  if (typeof options.directory !== 'string' || options.directory === '') {
+    throw new TypeError('FileStorage option "directory" must be a non-empty string');
+  }
+  if (options.afterEachStep !== undefined && typeof options.afterEachStep !== 'function') {
+    throw new TypeError('FileStorage option "afterEachStep" must be a function');
+  }
+  const resolved: Record<string, unknown> = { directory: options.directory };
+  for (const name of numericOptions) {
+    resolved[name] = resolveNumber(name, options[name]);
+  }
+  if (options.afterEachStep !== undefined) resolved['afterEachStep'] = options.afterEachStep;
+  return Object.freeze(resolved) as ResolvedFileStorageOptions;
+}
+
+function resolveNumber(name: NumericOption, value: number | undefined): number {
+  const limit = fileStorageLimits[name];
+  if (value === undefined) return limit.default;
+  if (!Number.isSafeInteger(value) || value < limit.minimum || value > limit.maximum) {
+    throw new RangeError(
+      `FileStorage option "${name}" must be an integer in [${limit.minimum}, ${limit.maximum}], got ${String(value)}`,
+    );
+  }
+  return value;
+}

@@ -1,0 +1,3 @@
+export { FileStorage } from './file-storage.js';
+export { fileStorageLimits, type FileStorageOptions } from './file-storage-options.js';
+export { StorageCorruptError } from './storage-corrupt-error.js';
