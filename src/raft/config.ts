@@ -90,6 +90,16 @@ export function resolveRaftConfig(options: Partial<RaftConfig> = {}): RaftConfig
   if (!Number.isSafeInteger(config.snapshotTrailingEntries) || config.snapshotTrailingEntries < 0) {
     throw new RangeError('Raft option "snapshotTrailingEntries" must be a non-negative integer');
   }
+  for (const key of ['preVote', 'checkQuorum', 'leaseReads'] as const) {
+    if (typeof config[key] !== 'boolean') {
+      throw new TypeError(`Raft option "${key}" must be a boolean, got ${typeof config[key]}`);
+    }
+  }
+  if (config.leaseReads && !config.checkQuorum) {
+    // A lease is sound only because followers ignore candidates while they hear from the leader,
+    // and that stickiness comes with check-quorum (thesis §6.4.1).
+    throw new RangeError('Raft option "leaseReads" requires "checkQuorum"');
+  }
   if (config.heartbeatTicks >= config.electionTimeoutTicks) {
     throw new RangeError('Raft option "heartbeatTicks" must be below "electionTimeoutTicks"');
   }

@@ -81,6 +81,7 @@ export function applyMembershipChange(
 }
 
 const configurationVersion = 1;
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Encodes a configuration as an entry payload: version byte, u32 count, then per server u64 id,
@@ -124,11 +125,7 @@ export function decodeConfiguration(data: Uint8Array): Configuration {
     const length = buffer.readUInt16LE(offset + 9);
     offset += 11;
     if (offset + length > buffer.length) fail('truncated address');
-    servers.push({
-      id: Number(id),
-      role,
-      address: buffer.toString('utf8', offset, offset + length),
-    });
+    servers.push({ id: Number(id), role, address: decodeAddress(buffer, offset, length, fail) });
     offset += length;
   }
   if (offset !== buffer.length) fail('trailing bytes');
@@ -136,4 +133,17 @@ export function decodeConfiguration(data: Uint8Array): Configuration {
   const problem = configurationProblem(configuration);
   if (problem !== undefined) fail(problem);
   return configuration;
+}
+
+function decodeAddress(
+  buffer: Buffer,
+  offset: number,
+  length: number,
+  fail: (why: string) => never,
+): string {
+  try {
+    return strictUtf8.decode(buffer.subarray(offset, offset + length));
+  } catch {
+    return fail('an address is not valid UTF-8');
+  }
 }

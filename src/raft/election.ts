@@ -34,7 +34,8 @@ export function setLeader(state: RaftState, leaderId: number): void {
 function resetLeaderState(state: RaftState): void {
   state.progress.clear();
   state.votes.clear();
-  if (state.transfer !== undefined) {
+  // Once TimeoutNow went out, stepping down is the transfer doing its job (thesis §3.10).
+  if (state.transfer !== undefined && !state.transfer.timeoutNowSent) {
     state.emit({
       type: 'transfer-failed',
       target: state.transfer.target,
@@ -169,7 +170,7 @@ export function becomeLeader(state: RaftState): void {
   setLeader(state, state.id);
   state.emit({ type: 'role-changed', role: 'leader', term: state.term });
   for (const peer of state.replicaPeers()) {
-    state.progress.set(peer, new Progress(state.log.lastIndex() + 1));
+    state.progress.set(peer, new Progress(state.log.lastIndex() + 1, state.ticks));
   }
   const entry = {
     index: state.log.lastIndex() + 1,

@@ -37,6 +37,8 @@ export function handleAppendEntries(state: RaftState, message: AppendEntries): v
     reject(state, message);
     return;
   }
+  // The leader found where our logs match, so any snapshot it was sending is abandoned.
+  if (state.reception !== undefined) state.reception = undefined;
   const truncatedAt = log.appendFromLeader(entries);
   if (truncatedAt !== undefined) onTruncated(state, truncatedAt);
   for (const entry of entries) {
@@ -121,7 +123,13 @@ export function handleInstallSnapshot(state: RaftState, message: InstallSnapshot
       snapshotAnswer(state, message.from, message, { nextOffset: 0, installed: false });
       return;
     }
-    reception = { metadata, leaderId: message.from, nextOffset: 0, writing: false };
+    reception = {
+      metadata,
+      leaderId: message.from,
+      nextOffset: 0,
+      heartbeatSequence: 0,
+      writing: false,
+    };
     state.reception = reception;
   }
   if (message.offset !== reception.nextOffset) {
@@ -132,6 +140,7 @@ export function handleInstallSnapshot(state: RaftState, message: InstallSnapshot
     return;
   }
   reception.writing = true;
+  reception.heartbeatSequence = message.heartbeatSequence;
   state.snapshotWrites.push({
     metadata,
     offset: message.offset,
@@ -151,7 +160,7 @@ export function snapshotChunkWritten(state: RaftState, write: SnapshotWrite): vo
   );
   reception.writing = false;
   reception.nextOffset = write.offset + write.data.byteLength;
-  const answer = { heartbeatSequence: 0, metadata: write.metadata };
+  const answer = { heartbeatSequence: reception.heartbeatSequence, metadata: write.metadata };
   if (!write.done) {
     snapshotAnswer(state, reception.leaderId, answer, {
       nextOffset: reception.nextOffset,

@@ -33,14 +33,11 @@ export function tickLeader(state: RaftState): void {
   state.heartbeatElapsed += 1;
   state.electionElapsed += 1;
   tickSnapshotTransfers(state);
-  if (state.electionElapsed >= state.config.electionTimeoutTicks) {
-    state.electionElapsed = 0;
-    if (state.config.checkQuorum && !quorumActive(state)) {
-      // §6.2 / thesis §6.2: a leader cut off from a majority steps down, so clients stop waiting on
-      // it and a new leader can be found.
-      becomeFollower(state, state.term, 0);
-      return;
-    }
+  if (state.config.checkQuorum && !quorumActive(state)) {
+    // Thesis §6.2: a leader that went an election timeout without a successful round to a
+    // majority steps down, so clients stop waiting on it and a new leader can be found.
+    becomeFollower(state, state.term, 0);
+    return;
   }
   tickTransfer(state);
   tickPromotion(state);
@@ -50,30 +47,39 @@ export function tickLeader(state: RaftState): void {
   }
 }
 
-/** Whether a majority of voters (ourselves included when a voter) answered since the last check. */
+/** Whether a majority of voters (ourselves included when a voter) answered within an election timeout. */
 function quorumActive(state: RaftState): boolean {
   const voters = state.voters();
+  const since = state.ticks - state.config.electionTimeoutTicks;
   let active = 0;
   for (const id of voters) {
-    if (id === state.id || state.progress.get(id)?.recentActive === true) active++;
+    const progress = state.progress.get(id);
+    if (id === state.id || (progress !== undefined && progress.lastAnswerTick > since)) active++;
   }
-  for (const progress of state.progress.values()) progress.recentActive = false;
   return active >= majorityOf(voters.length);
 }
 
-/** One heartbeat round with a fresh sequence; also retransmits to followers that went quiet. */
-export function broadcastHeartbeat(state: RaftState): void {
-  state.heartbeatSequence += 1;
-  state.sequenceSentTicks.set(state.heartbeatSequence, state.ticks);
-  for (const [peer, progress] of state.progress) {
+/**
+ * The heartbeat timer's round: re-opens probes and, for followers whose appends went unanswered
+ * for two rounds, falls back to probing from the known match (the appends or their answers were
+ * lost, §5.3 "retries indefinitely"). Then one heartbeat to each.
+ */
+function broadcastHeartbeat(state: RaftState): void {
+  for (const progress of state.progress.values()) {
     if (progress.state === 'probe') progress.probeSent = false;
     else if (progress.state === 'replicate' && progress.inflightCount() > 0) {
       progress.quietRounds += 1;
-      // Appends or their answers were lost: fall back to probing from the known match.
       if (progress.quietRounds >= 2) progress.becomeProbe();
     }
-    sendHeartbeat(state, peer, progress);
   }
+  sendHeartbeatRound(state);
+}
+
+/** Heartbeats to every follower under a fresh sequence, which ReadIndex and leases count. */
+export function sendHeartbeatRound(state: RaftState): void {
+  state.heartbeatSequence += 1;
+  state.sequenceSentTicks.set(state.heartbeatSequence, state.ticks);
+  for (const [peer, progress] of state.progress) sendHeartbeat(state, peer, progress);
   trimSequenceTicks(state);
 }
 
@@ -140,7 +146,7 @@ export function changeMembership(
       totalTicks: 0,
     };
     if (!state.progress.has(change.id))
-      state.progress.set(change.id, new Progress(state.log.lastIndex() + 1));
+      state.progress.set(change.id, new Progress(state.log.lastIndex() + 1, state.ticks));
     return 'catching-up';
   }
   return appendConfiguration(state, encodeConfiguration(next));
@@ -163,7 +169,8 @@ export function reconcileProgress(state: RaftState): void {
   const peers = new Set(state.replicaPeers());
   for (const id of state.progress.keys()) if (!peers.has(id)) state.progress.delete(id);
   for (const id of peers) {
-    if (!state.progress.has(id)) state.progress.set(id, new Progress(state.log.lastIndex() + 1));
+    if (!state.progress.has(id))
+      state.progress.set(id, new Progress(state.log.lastIndex() + 1, state.ticks));
   }
 }
 
@@ -247,6 +254,8 @@ export function maybeSendTimeoutNow(state: RaftState): void {
   if (transfer === undefined || transfer.timeoutNowSent) return;
   if (!caughtUp(state, transfer.target)) return;
   transfer.timeoutNowSent = true;
+  // The target's election ignores leader stickiness, so our lease ends here (thesis §6.4.1).
+  state.leaseUntilTick = 0;
   state.send({ type: 'TimeoutNow', from: state.id, to: transfer.target, term: state.term });
 }
 

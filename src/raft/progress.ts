@@ -35,8 +35,8 @@ export class Progress {
   state: ProgressState = 'probe';
   /** In probe state: an AppendEntries is outstanding. Cleared by an answer or a heartbeat. */
   probeSent = false;
-  /** Heard from since the last check-quorum round (§6.2 / thesis §6.2). */
-  recentActive = false;
+  /** The leader's tick when this follower last answered; check-quorum counts these (§6.2). */
+  lastAnswerTick: number;
   /** Highest heartbeat sequence the follower echoed; ReadIndex counts these. */
   acknowledgedSequence = 0;
   /** Heartbeat rounds with appends in flight and no answer; see `broadcastHeartbeat`. */
@@ -45,8 +45,10 @@ export class Progress {
   readonly #inflights: InflightAppend[] = [];
   #inflightBytes = 0;
 
-  constructor(nextIndex: number) {
+  constructor(nextIndex: number, tick: number) {
     this.nextIndex = nextIndex;
+    // A new leader gives every follower a full election timeout to answer it.
+    this.lastAnswerTick = tick;
   }
 
   becomeProbe(): void {
@@ -99,14 +101,18 @@ export class Progress {
     }
   }
 
-  /** A success for `index`: returns true when it moved matchIndex forward. */
+  /**
+   * A success for `index`: returns true when it moved matchIndex forward. Only an answer that
+   * frees an in-flight append or moves the match shows the pipeline is flowing; a heartbeat's
+   * answer only repeats the old match, so it leaves `quietRounds` and a waiting probe alone.
+   */
   acknowledge(index: number): boolean {
-    this.probeSent = false;
-    this.quietRounds = 0;
     while (this.#inflights.length > 0 && (this.#inflights[0]?.lastIndex ?? Infinity) <= index) {
       this.#inflightBytes -= this.#inflights.shift()?.bytes ?? 0;
+      this.quietRounds = 0;
     }
     if (index <= this.matchIndex) return false;
+    this.quietRounds = 0;
     this.matchIndex = index;
     this.nextIndex = Math.max(this.nextIndex, index + 1);
     return true;

@@ -57,6 +57,8 @@ export interface RaftStatus {
   readonly lastTerm: number;
   readonly durableIndex: number;
   readonly snapshotIndex: number;
+  /** A leader's snapshot is being received (staged) here. */
+  readonly receivingSnapshot: boolean;
   readonly configuration: Configuration;
   readonly configurationIndex: number;
 }
@@ -430,6 +432,7 @@ export class RaftCore {
       lastTerm: log.lastTerm(),
       durableIndex: log.durableIndex,
       snapshotIndex: state.snapshot?.index ?? 0,
+      receivingSnapshot: state.reception !== undefined,
       configuration: state.configuration(),
       configurationIndex: state.configurationIndex(),
     };

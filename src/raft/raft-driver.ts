@@ -50,7 +50,14 @@ export class RaftDriver {
   #again = false;
   /** State-machine work in order; a restore waits for its data before later applies run. */
   readonly #applyQueue: Array<() => boolean> = [];
+  /** A local snapshot is being staged and installed. */
   #snapshotInProgress = false;
+  /** Incoming snapshot chunks that arrived while a local snapshot was being staged. */
+  #deferredWrites: SnapshotWrite[] = [];
+  /** The last index the state machine applied (or restored to). */
+  #appliedIndex = 0;
+  /** Read states waiting for the state machine to reach their index. */
+  #pendingReads: ReadState[] = [];
   #stopped = false;
 
   constructor(options: RaftDriverOptions) {
@@ -138,22 +145,24 @@ export class RaftDriver {
       storage.persist(write, (error) => this.#persisted(token, ready.messagesAfterPersist, error));
     }
     for (const message of ready.messages) transport.send(message);
-    for (const write of ready.snapshotWrites) this.#writeSnapshot(write);
+    for (const write of ready.snapshotWrites) {
+      // Storage stages one snapshot at a time: an incoming chunk waits for a local snapshot.
+      if (this.#snapshotInProgress) this.#deferredWrites.push(write);
+      else this.#writeSnapshot(write);
+    }
     for (const read of ready.snapshotReads) this.#readSnapshot(read);
     const restore = ready.restoreSnapshot;
     if (restore !== undefined) this.#enqueueRestore(restore);
     for (const entry of ready.committedEntries) {
       this.#applyQueue.push(() => {
         this.#options.stateMachine.apply(entry);
+        this.#appliedIndex = entry.index;
         return true;
       });
     }
-    for (const read of ready.readStates) {
-      this.#applyQueue.push(() => {
-        this.#options.onReadState?.(read);
-        return true;
-      });
-    }
+    // A read may run only once the state machine reached its index (thesis §6.4 step 4), which
+    // can be later than the entries of this Ready when this node's own disk lags.
+    this.#pendingReads.push(...ready.readStates);
     for (const event of ready.events) this.#options.onEvent?.(event);
   }
 
@@ -204,6 +213,7 @@ export class RaftDriver {
     this.#applyQueue.push(() => {
       if (data !== undefined) {
         this.#options.stateMachine.restore(metadata, data);
+        this.#appliedIndex = metadata.index;
         return true;
       }
       if (!requested) {
@@ -222,15 +232,26 @@ export class RaftDriver {
   #runApplyQueue(): void {
     while (this.#applyQueue.length > 0) {
       const task = this.#applyQueue[0];
-      if (task === undefined || !task()) return;
+      if (task === undefined || !task()) break;
       this.#applyQueue.shift();
     }
+    this.#releaseReads();
+  }
+
+  #releaseReads(): void {
+    if (this.#pendingReads.length === 0) return;
+    const ready = this.#pendingReads.filter((read) => read.index <= this.#appliedIndex);
+    if (ready.length === 0) return;
+    this.#pendingReads = this.#pendingReads.filter((read) => read.index > this.#appliedIndex);
+    for (const read of ready) this.#options.onReadState?.(read);
   }
 
   /** Snapshots the state machine when enough was applied and nothing is waiting to apply. */
   #maybeSnapshot(): void {
     if (this.#snapshotInProgress || this.#applyQueue.length > 0 || this.#stopped) return;
     const status = this.core.status();
+    // Storage stages one snapshot at a time, and an incoming one may be half staged.
+    if (status.receivingSnapshot) return;
     if (status.appliedIndex - status.snapshotIndex < this.#snapshotThreshold) return;
     const data = this.#options.stateMachine.snapshot();
     const metadata = this.core.snapshotMetadata(data.byteLength);
@@ -245,6 +266,7 @@ export class RaftDriver {
         if (installError !== undefined) return this.#fatal(installError);
         this.#snapshotInProgress = false;
         this.#input(() => this.core.snapshotTaken(metadata));
+        for (const deferred of this.#deferredWrites.splice(0)) this.#writeSnapshot(deferred);
       });
     });
   }

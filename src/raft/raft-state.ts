@@ -46,6 +46,8 @@ export interface SnapshotReception {
   readonly metadata: SnapshotMetadata;
   readonly leaderId: NodeId;
   nextOffset: number;
+  /** The last chunk's heartbeat sequence, echoed when its write completes (for ReadIndex). */
+  heartbeatSequence: number;
   /** A SnapshotWrite is with the host; chunks arriving meanwhile are ignored. */
   writing: boolean;
 }

@@ -1,6 +1,6 @@
 import { majorityOf } from './quorum.js';
 import type { RaftState } from './raft-state.js';
-import { broadcastHeartbeat } from './leader.js';
+import { sendHeartbeatRound } from './leader.js';
 
 /**
  * Linearizable reads (thesis §6.4). ReadIndex: the leader records its commit index, confirms it
@@ -19,11 +19,12 @@ export function requestRead(state: RaftState, requestId: number): void {
     state.readStates.push({ requestId, index });
     return;
   }
-  if (state.config.leaseReads && state.ticks < state.leaseUntilTick) {
+  const transferring = state.transfer?.timeoutNowSent === true;
+  if (state.config.leaseReads && !transferring && state.ticks < state.leaseUntilTick) {
     state.readStates.push({ requestId, index });
     return;
   }
-  broadcastHeartbeat(state);
+  sendHeartbeatRound(state);
   state.pendingReads.push({ requestId, index, sequence: state.heartbeatSequence });
 }
 
@@ -40,7 +41,7 @@ export function confirmReads(state: RaftState): void {
   }
   const confirmed = quorumSequence(state);
   const sentTick = state.sequenceSentTicks.get(confirmed);
-  if (sentTick !== undefined) {
+  if (sentTick !== undefined && state.transfer?.timeoutNowSent !== true) {
     // Followers that answered heartbeat `confirmed` ignore candidates for a full election timeout
     // after it (leader stickiness), measured on their clocks; keep a margin for drift.
     const leaseTicks = Math.floor(state.config.electionTimeoutTicks * 0.8);

@@ -89,7 +89,7 @@ export function sendHeartbeat(state: RaftState, peer: NodeId, progress: Progress
 export function handleAppendEntriesResult(state: RaftState, result: AppendEntriesResult): void {
   const progress = state.progress.get(result.from);
   if (progress === undefined) return;
-  progress.recentActive = true;
+  progress.lastAnswerTick = state.ticks;
   progress.acknowledgedSequence = Math.max(progress.acknowledgedSequence, result.heartbeatSequence);
   if (result.success) {
     // Only the answer to the probe itself says where the logs match; a heartbeat's success just
@@ -188,7 +188,7 @@ export function restartSnapshot(state: RaftState, read: SnapshotRead): void {
 export function handleInstallSnapshotResult(state: RaftState, result: InstallSnapshotResult): void {
   const progress = state.progress.get(result.from);
   if (progress === undefined) return;
-  progress.recentActive = true;
+  progress.lastAnswerTick = state.ticks;
   progress.acknowledgedSequence = Math.max(progress.acknowledgedSequence, result.heartbeatSequence);
   const transfer = progress.snapshot;
   if (transfer === undefined || transfer.metadata.index !== result.snapshotIndex) return;
