@@ -37,8 +37,9 @@ export function handleAppendEntries(state: RaftState, message: AppendEntries): v
     reject(state, message);
     return;
   }
-  // The leader found where our logs match, so any snapshot it was sending is abandoned.
-  if (state.reception !== undefined) state.reception = undefined;
+  // Entries mean the leader found where our logs match and moved on from any snapshot it was
+  // sending. (Its heartbeats, anchored at our old match, always match: they abandon nothing.)
+  if (state.reception !== undefined && entries.length > 0) state.reception = undefined;
   const truncatedAt = log.appendFromLeader(entries);
   if (truncatedAt !== undefined) onTruncated(state, truncatedAt);
   for (const entry of entries) {
@@ -141,6 +142,8 @@ export function handleInstallSnapshot(state: RaftState, message: InstallSnapshot
   }
   reception.writing = true;
   reception.heartbeatSequence = message.heartbeatSequence;
+  // A new leader may resume the same snapshot: answer whoever sent the chunk.
+  reception.leaderId = message.from;
   state.snapshotWrites.push({
     metadata,
     offset: message.offset,

@@ -44,7 +44,7 @@ export interface PendingRead {
 /** The follower side of an incoming snapshot. */
 export interface SnapshotReception {
   readonly metadata: SnapshotMetadata;
-  readonly leaderId: NodeId;
+  leaderId: NodeId;
   nextOffset: number;
   /** The last chunk's heartbeat sequence, echoed when its write completes (for ReadIndex). */
   heartbeatSequence: number;
