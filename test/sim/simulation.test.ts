@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { runSchedule, type ScheduleResult } from './run-schedule.js';
+
+/**
+ * The CI seed set: every seed runs a full schedule (faults, then heal) and must keep every
+ * invariant. Sized to finish well inside two minutes on a 2-core machine; `npm run sim` explores
+ * beyond it. A failing seed names its invariant and the command that replays it.
+ */
+const ciSchedules = [
+  { nodes: 3, seedFirst: 1, seedLast: 150, steps: 40_000 },
+  { nodes: 5, seedFirst: 1, seedLast: 100, steps: 40_000 },
+  { nodes: 7, seedFirst: 1, seedLast: 60, steps: 40_000 },
+] as const;
+
+const traceLinesShown = 25;
+
+function report(result: ScheduleResult): string {
+  const failure = result.failure;
+  if (failure === undefined) return 'ok';
+  return [
+    failure.message,
+    `at step ${failure.step}, ${failure.timeMilliseconds.toFixed(1)} ms of virtual time`,
+    `replay: ${failure.replay} --verbose`,
+    'last trace lines:',
+    ...failure.trace.slice(-traceLinesShown),
+  ].join('\n');
+}
+
+for (const schedule of ciSchedules) {
+  describe(`simulation, ${schedule.nodes} voters, ${schedule.steps} steps`, () => {
+    for (let seed = schedule.seedFirst; seed <= schedule.seedLast; seed++) {
+      it(`seed ${seed}`, () => {
+        const result = runSchedule({ seed, steps: schedule.steps, nodes: schedule.nodes });
+        expect(report(result)).toBe('ok');
+        expect(result.stats.proposalsAcknowledged).toBeGreaterThan(0);
+      });
+    }
+  });
+}

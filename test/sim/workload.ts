@@ -1,0 +1,95 @@
+import type { Prng } from './prng.js';
+import type { ScheduledEvent } from './scheduler.js';
+import type { SimCluster } from './sim-cluster.js';
+
+export interface WorkloadStats {
+  proposalsAccepted: number;
+  proposalsRefused: number;
+  barriers: number;
+  reads: number;
+}
+
+/**
+ * A client that keeps proposing unique commands to whichever node is leader, with an occasional
+ * barrier and linearizable read. The ledger records each accepted proposal so the invariants can
+ * tell which ones the client saw committed.
+ */
+export class Workload {
+  readonly stats: WorkloadStats = {
+    proposalsAccepted: 0,
+    proposalsRefused: 0,
+    barriers: 0,
+    reads: 0,
+  };
+  readonly #cluster: SimCluster;
+  readonly #prng: Prng;
+  readonly #intervalMaxMilliseconds: number;
+  readonly #outstandingMax: number;
+  #counter = 0;
+  #event: ScheduledEvent | undefined;
+
+  constructor(options: {
+    cluster: SimCluster;
+    prng: Prng;
+    intervalMaxMilliseconds: number;
+    /** Most entries the leader may hold beyond its commit index before the client waits. */
+    outstandingMax: number;
+  }) {
+    this.#cluster = options.cluster;
+    this.#prng = options.prng;
+    this.#intervalMaxMilliseconds = options.intervalMaxMilliseconds;
+    this.#outstandingMax = options.outstandingMax;
+  }
+
+  start(): void {
+    this.#schedule();
+  }
+
+  stop(): void {
+    if (this.#event !== undefined) this.#cluster.scheduler.cancel(this.#event);
+    this.#event = undefined;
+  }
+
+  /** A payload no other proposal of this run has, so any mix-up shows in the hashes. */
+  nextPayload(label: string): Uint8Array {
+    this.#counter++;
+    return Buffer.from(`${label}-${this.#cluster.prng.seed}-${this.#counter}`);
+  }
+
+  #schedule(): void {
+    const delay = this.#prng.int(1, this.#intervalMaxMilliseconds);
+    this.#event = this.#cluster.scheduler.schedule(delay, 'client', () => {
+      this.#request();
+      this.#schedule();
+    });
+  }
+
+  #request(): void {
+    const leader = this.#cluster.leader();
+    const status = leader?.status();
+    if (leader === undefined || status === undefined) return;
+    // A client waits for its writes like a real one: with this many outstanding it holds back,
+    // so the log does not grow far beyond what the cluster commits.
+    if (status.lastIndex - status.commitIndex >= this.#outstandingMax) return;
+    const roll = this.#prng.next();
+    if (roll < 0.03) {
+      this.stats.barriers++;
+      leader.proposeBarrier();
+      return;
+    }
+    if (roll < 0.08) {
+      this.stats.reads++;
+      this.#cluster.requestRead(leader);
+      return;
+    }
+    const data = this.nextPayload('command');
+    const result = leader.propose(data);
+    if (result === undefined) return;
+    if (!result.ok) {
+      this.stats.proposalsRefused++;
+      return;
+    }
+    this.stats.proposalsAccepted++;
+    this.#cluster.invariants.ledger.accepted(leader.id, result.index, result.term, data);
+  }
+}
