@@ -63,7 +63,10 @@ function failRead(state: RaftState, requestId: number): void {
  * it first asks whether it could win without disturbing anyone's term.
  */
 export function campaign(state: RaftState, options: { preVote: boolean; transfer: boolean }): void {
-  if (!state.isVoter()) return;
+  if (!state.isVoter() || state.reception?.writing === true) return;
+  // A candidate follows no leader, so a snapshot it was receiving is abandoned; left open it
+  // would also keep the host from taking snapshots of its own.
+  state.reception = undefined;
   resetLeaderState(state);
   state.resetElectionTimer();
   setLeader(state, 0);

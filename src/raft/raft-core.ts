@@ -1,13 +1,7 @@
 import { assert } from './assert.js';
 import { resolveRaftConfig, type RaftConfig } from './config.js';
-import { encodeConfiguration, type MembershipChange } from './configuration.js';
-import {
-  becomeFollower,
-  campaign,
-  handleRequestVote,
-  handleRequestVoteResult,
-  inLeaderLease,
-} from './election.js';
+import type { MembershipChange } from './configuration.js';
+import { campaign, handleRequestVote, handleRequestVoteResult } from './election.js';
 import { handleAppendEntries, handleInstallSnapshot, snapshotChunkWritten } from './follower.js';
 import {
   appendProposal,
@@ -20,6 +14,7 @@ import {
 } from './leader.js';
 import { confirmReads, requestRead } from './read-index.js';
 import { RaftState } from './raft-state.js';
+import { acceptTerm, followLeaderOf } from './term-rules.js';
 import type { RaftInitialState } from './raft-storage.js';
 import type { PersistToken, RaftRole, Ready, SnapshotRead, SnapshotWrite } from './ready.js';
 import {
@@ -32,7 +27,6 @@ import {
   EntryType,
   unreachable,
   type Configuration,
-  type Entry,
   type HardState,
   type Message,
   type NodeId,
@@ -125,7 +119,7 @@ export class RaftCore {
   step(message: Message): void {
     const state = this.#state;
     if (message.to !== state.id || message.from === state.id) return;
-    if (!this.#acceptTerm(message)) {
+    if (!acceptTerm(state, message)) {
       this.#afterInput();
       return;
     }
@@ -137,11 +131,11 @@ export class RaftCore {
         handleRequestVoteResult(state, message);
         break;
       case 'AppendEntries':
-        this.#followLeaderOf(message);
+        followLeaderOf(state, message);
         handleAppendEntries(state, message);
         break;
       case 'InstallSnapshot':
-        this.#followLeaderOf(message);
+        followLeaderOf(state, message);
         handleInstallSnapshot(state, message);
         break;
       case 'AppendEntriesResult':
@@ -157,67 +151,6 @@ export class RaftCore {
         unreachable(message);
     }
     this.#afterInput();
-  }
-
-  /**
-   * The term rules shared by every message (§5.1, thesis §9.6 and §4.2.3). Returns false when the
-   * message must not be processed further.
-   */
-  #acceptTerm(message: Message): boolean {
-    const state = this.#state;
-    if (message.term > state.term) {
-      if (message.type === 'RequestVote') {
-        // Leader stickiness: a live leader's followers ignore disruptive candidates.
-        if (!message.transfer && inLeaderLease(state)) return false;
-        if (message.preVote) return true; // a pre-vote never changes our term
-      }
-      if (message.type === 'RequestVoteResult' && message.preVote && message.voteGranted)
-        return true;
-      const leader =
-        message.type === 'AppendEntries' || message.type === 'InstallSnapshot' ? message.from : 0;
-      becomeFollower(state, message.term, leader);
-      return true;
-    }
-    if (message.term < state.term) {
-      this.#answerStale(message);
-      return false;
-    }
-    return true;
-  }
-
-  /** A leader's message in our term makes a candidate a follower (§5.2). */
-  #followLeaderOf(message: Message): void {
-    const state = this.#state;
-    // Election Safety (§5.2): two leaders in one term is a bug, never an input to tolerate.
-    assert(state.role !== 'leader', () => `node ${message.from} leads term ${message.term} too`);
-    if (state.role !== 'follower') becomeFollower(state, message.term, message.from);
-  }
-
-  /** Tells a stale leader or pre-candidate about our term so it steps down (§5.1). */
-  #answerStale(message: Message): void {
-    const state = this.#state;
-    if (message.type === 'AppendEntries' || message.type === 'InstallSnapshot') {
-      state.send({
-        type: 'AppendEntriesResult',
-        from: state.id,
-        to: message.from,
-        term: state.term,
-        success: false,
-        index: 0,
-        hintIndex: 0,
-        hintTerm: 0,
-        heartbeatSequence: 0,
-      });
-    } else if (message.type === 'RequestVote' && message.preVote) {
-      state.send({
-        type: 'RequestVoteResult',
-        from: state.id,
-        to: message.from,
-        term: state.term,
-        voteGranted: false,
-        preVote: true,
-      });
-    }
   }
 
   propose(data: Uint8Array): ProposeResult {
@@ -437,42 +370,4 @@ export class RaftCore {
       configurationIndex: state.configurationIndex(),
     };
   }
-}
-
-/** The state a brand-new cluster's first node starts from: entry 1 holds the configuration. */
-export function bootstrapState(configuration: Configuration): RaftInitialState {
-  return {
-    hardState: { term: 1, vote: 0 },
-    snapshot: undefined,
-    entries: [
-      {
-        index: 1,
-        term: 1,
-        type: EntryType.configuration,
-        data: encodeConfiguration(configuration),
-      },
-    ],
-  };
-}
-
-/**
- * Forced recovery after a permanent loss of quorum (canonical raft's `raft_recover`): what one
- * surviving node persists before it restarts so that `configuration` (normally just itself) is in
- * force. The entry takes a term above any it has seen, and the node votes for itself in that term,
- * so no other node can ever write a different entry with that index and term. Entries only the
- * lost majority held are gone; other survivors rejoin by being added again.
- */
-export function recoveryWrite(
-  state: RaftInitialState,
-  id: NodeId,
-  configuration: Configuration,
-): { readonly hardState: HardState; readonly entries: readonly Entry[] } {
-  const last = state.entries.at(-1);
-  const lastIndex = last?.index ?? state.snapshot?.index ?? 0;
-  const term = Math.max(last?.term ?? 0, state.snapshot?.term ?? 0, state.hardState.term) + 1;
-  const data = encodeConfiguration(configuration);
-  return {
-    hardState: { term, vote: id },
-    entries: [{ index: lastIndex + 1, term, type: EntryType.configuration, data }],
-  };
 }

@@ -100,8 +100,12 @@ export function handleAppendEntriesResult(state: RaftState, result: AppendEntrie
     if (moved) maybeCommit(state);
     return;
   }
+  if (progress.state === 'snapshot') {
+    resumeQuietSnapshot(state, progress);
+    return;
+  }
   // Stale rejections: of an index already matched, or of a probe we no longer wait for.
-  if (progress.state === 'snapshot' || result.index <= progress.matchIndex) return;
+  if (result.index <= progress.matchIndex) return;
   if (progress.state === 'probe' && result.index !== progress.nextIndex - 1) return;
   progress.becomeProbe();
   progress.nextIndex = Math.max(progress.matchIndex + 1, nextIndexFromHint(state, result) + 1);
@@ -199,6 +203,19 @@ export function handleInstallSnapshotResult(state: RaftState, result: InstallSna
     return;
   }
   transfer.offset = Math.min(result.nextOffset, transfer.metadata.bytes);
+  transfer.busy = false;
+  transfer.idleTicks = 0;
+}
+
+/**
+ * A follower in snapshot state answered a heartbeat, so it is reachable: if its chunk has gone
+ * unanswered for two heartbeat rounds, the chunk or its answer was lost. Resend from the last
+ * acknowledged offset now rather than after the full snapshot timeout (a partition that heals).
+ */
+function resumeQuietSnapshot(state: RaftState, progress: Progress): void {
+  const transfer = progress.snapshot;
+  if (transfer === undefined || !transfer.busy) return;
+  if (transfer.idleTicks < 2 * state.config.heartbeatTicks) return;
   transfer.busy = false;
   transfer.idleTicks = 0;
 }

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import net from 'node:net';
-import { RaftCore, bootstrapState } from '../../src/raft/raft-core.js';
+import { RaftCore } from '../../src/raft/raft-core.js';
+import { bootstrapState } from '../../src/raft/raft-bootstrap.js';
 import { RaftDriver, type StateMachine } from '../../src/raft/raft-driver.js';
 import type { RaftConfig } from '../../src/raft/config.js';
 import {

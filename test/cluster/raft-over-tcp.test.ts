@@ -78,6 +78,9 @@ describe('Raft over loopback TCP with file storage', () => {
     }
     await second.applied(last);
 
+    // The leader compacted its log past what the crashed node holds: it must send a snapshot.
+    const leaderSnapshotIndex = second.status.snapshotIndex;
+    expect(leaderSnapshotIndex - 10).toBeGreaterThan(crashedAppliedIndex);
     const restarted = await start(crashed);
     hosts[crashed] = restarted;
     await restarted.applied(last);

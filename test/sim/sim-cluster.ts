@@ -1,5 +1,5 @@
 import type { RaftConfig } from '../../src/raft/config.js';
-import { bootstrapState } from '../../src/raft/raft-core.js';
+import { bootstrapState } from '../../src/raft/raft-bootstrap.js';
 import type { ReadState } from '../../src/raft/ready.js';
 import { Role, type Configuration, type NodeId } from '../../src/raft/types.js';
 import { describeMessage } from './describe-message.js';
@@ -140,9 +140,11 @@ export class SimCluster {
   /** Asks the leader for a linearizable read; the answer is checked in `#readServed`. */
   requestRead(leader: SimNode): void {
     const requestId = ++this.#readSequence;
+    // Taken before the call: the call itself runs the node, which may acknowledge more writes;
+    // those are concurrent with the read, and it may or may not see them.
+    const acknowledgedBefore = this.invariants.ledger.acknowledgedIndexMax;
     const result = leader.readIndex(requestId);
-    if (result?.ok === true)
-      this.#reads.set(requestId, this.invariants.ledger.acknowledgedIndexMax);
+    if (result?.ok === true) this.#reads.set(requestId, acknowledgedBefore);
   }
 
   /**

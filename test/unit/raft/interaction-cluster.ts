@@ -1,5 +1,6 @@
 import type { RaftConfig } from '../../../src/raft/config.js';
-import { RaftCore, bootstrapState } from '../../../src/raft/raft-core.js';
+import { RaftCore } from '../../../src/raft/raft-core.js';
+import { bootstrapState } from '../../../src/raft/raft-bootstrap.js';
 import { RaftDriver } from '../../../src/raft/raft-driver.js';
 import type { RaftEvent } from '../../../src/raft/ready.js';
 import { Role, type Entry, type Message, type NodeId } from '../../../src/raft/types.js';

@@ -1,4 +1,4 @@
-import { recoveryWrite } from '../../../src/raft/raft-core.js';
+import { recoveryWrite } from '../../../src/raft/raft-bootstrap.js';
 import type { Done } from '../../../src/raft/raft-storage.js';
 import { Role } from '../../../src/raft/types.js';
 import type { CommandArguments } from './datadriven.js';

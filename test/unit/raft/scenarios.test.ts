@@ -207,3 +207,31 @@ describe('a join that needs a snapshot (§7)', () => {
     for (const id of [2, 3, 4]) expect(cluster.node(id).fsm.texts()).toEqual(expected);
   });
 });
+
+describe('a snapshot reception ends when its follower campaigns', () => {
+  it('a node that was receiving a snapshot and starts an election can take its own snapshots again', () => {
+    const cluster = new TestCluster({
+      voters: 3,
+      config: { snapshotTrailingEntries: 0, snapshotChunkBytes: 16 },
+      snapshotThresholdEntries: 5,
+    });
+    cluster.elect(1);
+    cluster.isolate(3);
+    for (let i = 0; i < 20; i++) {
+      cluster.propose(1, `entry ${i}`);
+      cluster.deliverAll();
+    }
+    cluster.run(2);
+    cluster.heal();
+    // Node 3 stages the first chunk of the leader's snapshot; then the leader goes away.
+    for (let i = 0; i < 5 && !cluster.status(3).receivingSnapshot; i++) {
+      cluster.tick(1);
+      deliverFiltered(cluster, (m) => m.type !== 'InstallSnapshot' || m.offset === 0);
+    }
+    expect(cluster.status(3).receivingSnapshot).toBe(true);
+    cluster.crash(1);
+    for (let i = 0; i < 40 && cluster.status(3).role === 'follower'; i++) cluster.tick(3);
+    expect(cluster.status(3).role).not.toBe('follower');
+    expect(cluster.status(3).receivingSnapshot).toBe(false);
+  });
+});

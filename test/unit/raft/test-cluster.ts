@@ -1,4 +1,5 @@
-import { RaftCore, bootstrapState } from '../../../src/raft/raft-core.js';
+import { RaftCore } from '../../../src/raft/raft-core.js';
+import { bootstrapState } from '../../../src/raft/raft-bootstrap.js';
 import { RaftDriver, type StateMachine } from '../../../src/raft/raft-driver.js';
 import type { RaftConfig } from '../../../src/raft/config.js';
 import type { RaftEvent, ReadState } from '../../../src/raft/ready.js';

@@ -1,0 +1,22 @@
+// The Raft engine's public surface, for the node (src/server, src/node.ts) and tests.
+export { AssertionError } from './assert.js';
+export { defaultRaftConfig, resolveRaftConfig, type RaftConfig } from './config.js';
+export {
+  applyMembershipChange,
+  decodeConfiguration,
+  encodeConfiguration,
+  type MembershipChange,
+} from './configuration.js';
+export { bootstrapState, recoveryWrite } from './raft-bootstrap.js';
+export {
+  RaftCore,
+  type MembershipResult,
+  type ProposeResult,
+  type RaftStatus,
+} from './raft-core.js';
+export { RaftDriver, type RaftDriverOptions, type StateMachine } from './raft-driver.js';
+export type { Done, RaftInitialState, RaftStorage } from './raft-storage.js';
+export type { RaftTransport } from './raft-transport.js';
+export type { PersistToken, RaftEvent, RaftRole, Ready, ReadState } from './ready.js';
+export type { Refusal, RefusalCode } from './leader.js';
+export * from './types.js';
