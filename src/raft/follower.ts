@@ -90,17 +90,30 @@ function reject(state: RaftState, message: AppendEntries): void {
     if (term === undefined || term <= message.prevLogTerm) break;
     hintIndex--;
   }
-  state.send({
+  state.send(
+    appendEntriesRejection(state, message.from, {
+      index: message.prevLogIndex,
+      hintIndex,
+      hintTerm: log.term(hintIndex) ?? 0,
+      heartbeatSequence: message.heartbeatSequence,
+    }),
+  );
+}
+
+/** An AppendEntriesResult refusing `fields.index`; from a stale term it only carries our term. */
+export function appendEntriesRejection(
+  state: RaftState,
+  to: number,
+  fields: Pick<AppendEntriesResult, 'index' | 'hintIndex' | 'hintTerm' | 'heartbeatSequence'>,
+): AppendEntriesResult {
+  return {
     type: 'AppendEntriesResult',
     from: state.id,
-    to: message.from,
+    to,
     term: state.term,
     success: false,
-    index: message.prevLogIndex,
-    hintIndex,
-    hintTerm: log.term(hintIndex) ?? 0,
-    heartbeatSequence: message.heartbeatSequence,
-  });
+    ...fields,
+  };
 }
 
 export function handleInstallSnapshot(state: RaftState, message: InstallSnapshot): void {

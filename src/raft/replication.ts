@@ -43,18 +43,14 @@ function sendAppend(state: RaftState, peer: NodeId, progress: Progress): boolean
   }
   const entries = log.slice(progress.nextIndex, log.lastIndex(), state.config.appendBytesMax);
   const bytes = entries.reduce((total, entry) => total + entry.data.byteLength, 0);
-  const message: AppendEntries = {
-    type: 'AppendEntries',
-    from: state.id,
-    to: peer,
-    term: state.term,
-    prevLogIndex,
-    prevLogTerm,
-    entries,
-    leaderCommit: log.commitIndex,
-    heartbeatSequence: state.heartbeatSequence,
-  };
-  state.send(message);
+  state.send(
+    appendEntries(state, peer, {
+      prevLogIndex,
+      prevLogTerm,
+      entries,
+      leaderCommit: log.commitIndex,
+    }),
+  );
   progress.sentAppend(prevLogIndex + entries.length, bytes);
   return true;
 }
@@ -73,17 +69,17 @@ export function sendHeartbeat(state: RaftState, peer: NodeId, progress: Progress
     prevLogIndex = log.baseIndex;
     prevLogTerm = log.term(prevLogIndex) ?? 0;
   }
-  state.send({
-    type: 'AppendEntries',
-    from: state.id,
-    to: peer,
-    term: state.term,
-    prevLogIndex,
-    prevLogTerm,
-    entries: [],
-    leaderCommit: Math.min(log.commitIndex, prevLogIndex),
-    heartbeatSequence: state.heartbeatSequence,
-  });
+  const leaderCommit = Math.min(log.commitIndex, prevLogIndex);
+  state.send(appendEntries(state, peer, { prevLogIndex, prevLogTerm, entries: [], leaderCommit }));
+}
+
+function appendEntries(
+  state: RaftState,
+  to: NodeId,
+  fields: Pick<AppendEntries, 'prevLogIndex' | 'prevLogTerm' | 'entries' | 'leaderCommit'>,
+): AppendEntries {
+  const header = { type: 'AppendEntries', from: state.id, to, term: state.term } as const;
+  return { ...header, ...fields, heartbeatSequence: state.heartbeatSequence };
 }
 
 export function handleAppendEntriesResult(state: RaftState, result: AppendEntriesResult): void {

@@ -1,5 +1,6 @@
 import { assert } from './assert.js';
 import { becomeFollower, inLeaderLease } from './election.js';
+import { appendEntriesRejection } from './follower.js';
 import type { RaftState } from './raft-state.js';
 import type { Message } from './types.js';
 
@@ -37,17 +38,8 @@ export function followLeaderOf(state: RaftState, message: Message): void {
 /** Tells a stale leader or pre-candidate about our term so it steps down (§5.1). */
 function answerStale(state: RaftState, message: Message): void {
   if (message.type === 'AppendEntries' || message.type === 'InstallSnapshot') {
-    state.send({
-      type: 'AppendEntriesResult',
-      from: state.id,
-      to: message.from,
-      term: state.term,
-      success: false,
-      index: 0,
-      hintIndex: 0,
-      hintTerm: 0,
-      heartbeatSequence: 0,
-    });
+    const fields = { index: 0, hintIndex: 0, hintTerm: 0, heartbeatSequence: 0 };
+    state.send(appendEntriesRejection(state, message.from, fields));
   } else if (message.type === 'RequestVote' && message.preVote) {
     state.send({
       type: 'RequestVoteResult',
