@@ -16,8 +16,11 @@ import type { Entry, Message, NodeId, SnapshotMetadata } from './types.js';
 /** What Raft replicates into: applies committed entries in order, snapshots and restores. */
 export interface StateMachine {
   apply(entry: Entry): void;
-  /** The state after every applied entry, as bytes the same machine can `restore`. */
-  snapshot(): Uint8Array;
+  /**
+   * The state after every applied entry, as bytes the same machine can `restore`; or undefined
+   * when it cannot take one now (the driver asks again after later applies).
+   */
+  snapshot(): Uint8Array | undefined;
   restore(metadata: SnapshotMetadata, data: Uint8Array): void;
 }
 
@@ -254,6 +257,7 @@ export class RaftDriver {
     if (status.receivingSnapshot) return;
     if (status.appliedIndex - status.snapshotIndex < this.#snapshotThreshold) return;
     const data = this.#options.stateMachine.snapshot();
+    if (data === undefined) return;
     const metadata = this.core.snapshotMetadata(data.byteLength);
     const trailingEntries = this.#trailingEntries();
     this.#snapshotInProgress = true;

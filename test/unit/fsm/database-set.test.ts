@@ -1,0 +1,213 @@
+import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DatabaseSet } from '../../../src/fsm/database-set.js';
+import { LeadershipLostError } from '../../../src/fsm/leadership-lost-error.js';
+import { bootstrapState } from '../../../src/raft/raft-bootstrap.js';
+import { RaftCore } from '../../../src/raft/raft-core.js';
+import { RaftDriver } from '../../../src/raft/raft-driver.js';
+import { Role, type Message } from '../../../src/raft/types.js';
+import { InstantStorage } from '../raft/instant-storage.js';
+
+let root = '';
+afterEach(() => {
+  if (root) rmSync(root, { recursive: true, force: true });
+});
+
+interface Node {
+  readonly id: number;
+  readonly driver: RaftDriver;
+  readonly databases: DatabaseSet;
+  readonly file: string;
+}
+
+/** Three nodes of Raft over instant storage, each replicating into its own DatabaseSet. */
+function cluster() {
+  root = mkdtempSync(path.join(os.tmpdir(), 'dqlite-ts-dbset-'));
+  const servers = [1, 2, 3].map((id) => ({ id, address: `node-${id}`, role: Role.voter }));
+  let queue: Message[] = [];
+  const cut = new Set<number>();
+  const nodes = servers.map(({ id }): Node => {
+    const directory = path.join(root, `node-${id}`);
+    const databases = new DatabaseSet(directory);
+    let seed = id * 7919;
+    const driver: RaftDriver = new RaftDriver({
+      core: new RaftCore({
+        id,
+        initialState: bootstrapState({ servers }),
+        config: { electionTimeoutTicks: 10 },
+        random: () => (seed = (seed * 48271) % 2147483647) / 2147483647,
+      }),
+      storage: new InstantStorage(bootstrapState({ servers })),
+      transport: { send: (message) => queue.push(message) },
+      stateMachine: databases,
+      onEvent: (event) => {
+        if (event.type === 'role-changed' && event.role !== 'leader' && databases.leading) {
+          databases.stepDown();
+        }
+      },
+    });
+    return { id, driver, databases, file: path.join(directory, 'app') };
+  });
+  const node = (id: number) => nodes[id - 1] as Node;
+  const deliverAll = () => {
+    for (let i = 0; queue.length > 0; i++) {
+      if (i > 100_000) throw new Error('livelock');
+      const message = queue.shift() as Message;
+      if (cut.has(message.from) || cut.has(message.to)) continue;
+      node(message.to).driver.receive(message);
+    }
+  };
+  /** Ticks the reachable nodes until one of them leads; it may then serve SQL. */
+  const elect = (): number => {
+    const leader = () =>
+      nodes.find((n) => !cut.has(n.id) && n.driver.core.status().role === 'leader');
+    for (let i = 0; i < 200 && leader() === undefined; i++) {
+      for (const n of nodes) if (!cut.has(n.id)) n.driver.tick();
+      deliverAll();
+    }
+    const elected = leader();
+    if (elected === undefined) throw new Error('no leader');
+    // Heartbeats carry the commit of the new leader's barrier to everyone.
+    for (const other of nodes) other.driver.tick();
+    deliverAll();
+    const status = elected.driver.core.status();
+    expect(status.appliedIndex).toBe(status.commitIndex);
+    elected.databases.lead();
+    return elected.id;
+  };
+  /** Runs SQL on the leader and waits, delivering messages, until Raft committed it. */
+  const write = (id: number, sql: string, ...parameters: unknown[]) => {
+    const leader = node(id);
+    leader.databases
+      .connection('app')
+      .prepare(sql)
+      .run(...parameters);
+    const committed = leader.databases.commitWrite('app', (data) => leader.driver.propose(data));
+    deliverAll();
+    for (const other of nodes) other.driver.tick(); // carry the commit index to followers
+    deliverAll();
+    return committed;
+  };
+  return { nodes, node, deliverAll, elect, write, cut, drop: () => (queue = []) };
+}
+
+function tableRows(db: Database.Database, table: string): unknown[] {
+  const exists = db.prepare('SELECT 1 FROM sqlite_schema WHERE name = ?').get(table);
+  return exists === undefined ? [] : db.prepare(`SELECT * FROM ${table} ORDER BY id`).all();
+}
+
+function rowsHash(db: Database.Database): string {
+  return createHash('sha256')
+    .update(JSON.stringify(tableRows(db, 't')))
+    .update(JSON.stringify(tableRows(db, 'u')))
+    .digest('hex');
+}
+
+function fileContent(file: string): { rows: string; integrity: string } {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return {
+      rows: rowsHash(db),
+      integrity: db.pragma('integrity_check', { simple: true }) as string,
+    };
+  } finally {
+    db.close();
+  }
+}
+
+describe('DatabaseSet: SQLite replicated by pages through Raft', () => {
+  it("followers end with the leader's exact pages, whatever random() and datetime() returned", async () => {
+    const { node, elect, write } = cluster();
+    const leaderId = elect();
+    await write(leaderId, 'CREATE TABLE t (id INTEGER PRIMARY KEY, r INTEGER, at TEXT, v BLOB)');
+    for (let i = 0; i < 60; i++) {
+      await write(
+        leaderId,
+        "INSERT INTO t (r, at, v) VALUES (random(), strftime('%Y-%m-%d %H:%M:%f', 'now'), randomblob(?))",
+        i % 7 === 0 ? 9000 : 40,
+      );
+      if (i % 10 === 9) await write(leaderId, 'DELETE FROM t WHERE id % 3 = 0 AND r > 0');
+    }
+    const leader = node(leaderId).databases.connection('app');
+    const expected = rowsHash(leader);
+    for (const id of [2, 3])
+      expect(fileContent(node(id).file)).toEqual({ rows: expected, integrity: 'ok' });
+  });
+
+  it('a deposed leader undoes what never committed, fails those writes, and converges', async () => {
+    const { node, elect, write, cut, drop, deliverAll, nodes } = cluster();
+    const old = elect();
+    await write(old, 'CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
+    await write(old, 'CREATE TABLE u (id INTEGER PRIMARY KEY, v TEXT)');
+    await write(old, "INSERT INTO t (v) VALUES ('committed')");
+    // The leader is cut off: its next two writes run locally and never reach a quorum.
+    cut.add(old);
+    const lost = Promise.allSettled([
+      write(old, "INSERT INTO t (v) VALUES ('lost 1')"),
+      write(old, "UPDATE t SET v = 'lost 2' WHERE v = 'committed'"),
+    ]);
+    drop();
+    const successor = elect();
+    // The new leader writes to another table: its pages never overwrite t's, so only the undo
+    // can remove the lost writes from the old leader's file.
+    await write(successor, "INSERT INTO u (v) VALUES ('new leader')");
+    cut.delete(old);
+    // The old leader hears of the new term: it steps down, undoes its two local writes, and
+    // catches up as a follower.
+    for (let i = 0; i < 5; i++) {
+      for (const n of nodes) n.driver.tick();
+      deliverAll();
+    }
+    expect(node(old).driver.core.status().role).toBe('follower');
+    const settled = await lost;
+    for (const outcome of settled) {
+      expect(outcome.status).toBe('rejected');
+      expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(LeadershipLostError);
+    }
+    const expected = fileContent(node(successor).file);
+    expect(expected.integrity).toBe('ok');
+    for (const id of [1, 2, 3]) expect(fileContent(node(id).file)).toEqual(expected);
+    const db = new Database(node(old).file, { readonly: true });
+    expect(db.prepare('SELECT v FROM t ORDER BY id').pluck().all()).toEqual(['committed']);
+    expect(db.prepare('SELECT v FROM u ORDER BY id').pluck().all()).toEqual(['new leader']);
+    db.close();
+  });
+
+  it('a snapshot carries every database; a follower restores it exactly', async () => {
+    const { node, elect, write } = cluster();
+    const leaderId = elect();
+    await write(leaderId, 'CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)');
+    for (let i = 0; i < 20; i++)
+      await write(leaderId, 'INSERT INTO t (v) VALUES (randomblob(3000))');
+    const leader = node(leaderId).databases;
+    const data = leader.snapshot();
+    expect(data).toBeDefined();
+    const fresh = new DatabaseSet(path.join(root, 'restored'));
+    const metadata = {
+      index: 1,
+      term: 1,
+      configuration: { servers: [] },
+      configurationIndex: 1,
+      bytes: 0,
+    };
+    fresh.restore(metadata, data as Uint8Array);
+    expect(fileContent(path.join(root, 'restored', 'app'))).toEqual({
+      rows: rowsHash(leader.connection('app')),
+      integrity: 'ok',
+    });
+  });
+
+  it('takes no snapshot while a leader has writes in flight', () => {
+    const { node, elect, cut } = cluster();
+    const leaderId = elect();
+    const leader = node(leaderId);
+    leader.databases.connection('app').exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)');
+    cut.add(leaderId);
+    void leader.databases.commitWrite('app', (data) => leader.driver.propose(data)).catch(() => {});
+    expect(leader.databases.snapshot()).toBeUndefined();
+  });
+});
