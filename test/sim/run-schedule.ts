@@ -132,6 +132,9 @@ function clusterOptions(options: ScheduleOptions, setup: Prng): SimClusterOption
     inflightMessagesMax: setup.pick([1, 4, 64]),
     appendBytesMax: setup.pick([64, 1024, 1024 * 1024]),
     snapshotTimeoutTicks: setup.pick([10, 100]),
+    // Every fourth seed serves reads from leader leases, which the clock drift below tests. Taken
+    // from the seed rather than the PRNG so that other seeds keep their schedules.
+    leaseReads: options.seed % 4 === 0,
   };
   return {
     seed: options.seed,
