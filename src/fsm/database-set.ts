@@ -11,6 +11,8 @@ import { WalCapture } from './wal-capture.js';
 const entryTypeCommand = 1;
 /** SQLite's default page size; every database of a cluster uses it. */
 export const pageSizeBytes = 4096;
+/** Marks a database file being restored; `~` cannot occur in a database name. */
+const restoringSuffix = '~restore';
 /** Checkpoint a leader's WAL once it holds this many frames and nothing is uncommitted. */
 const checkpointFramesMin = 1000;
 
@@ -193,28 +195,71 @@ export class DatabaseSet {
     return Buffer.concat(parts);
   }
 
-  /** Replaces every database by the snapshot's copies. Only a follower restores. */
+  /**
+   * Replaces every database by the snapshot's copies. Only a follower restores. Each file is
+   * written beside its database, fsynced and renamed over it, so a crash leaves every database
+   * either old or new, never torn; Raft restores the snapshot again at the next start.
+   */
   restore(_metadata: SnapshotMetadata, data: Uint8Array): void {
     assert(!this.#leading && this.#open.size === 0, 'only a follower restores a snapshot');
-    const buffer = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    for (const name of this.#databaseNames()) fs.rmSync(this.#file(name));
-    let offset = 4;
-    for (let i = 0; i < buffer.readUInt32LE(0); i++) {
-      const length = buffer.readUInt8(offset);
-      const name = buffer.toString('utf8', offset + 1, offset + 1 + length);
-      const size = Number(buffer.readBigUInt64LE(offset + 1 + length));
-      offset += 1 + length + 8;
-      fs.writeFileSync(this.#file(name), buffer.subarray(offset, offset + size));
-      offset += size;
+    const databases = parseSnapshot(data);
+    for (const name of fs.readdirSync(this.#directory)) {
+      if (name.endsWith(restoringSuffix)) fs.rmSync(path.join(this.#directory, name));
     }
+    for (const { name, bytes } of databases) {
+      const file = this.#file(name);
+      const staged = `${file}${restoringSuffix}`;
+      const fd = fs.openSync(staged, 'w');
+      try {
+        fs.writeSync(fd, bytes);
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      fs.renameSync(staged, file);
+    }
+    const kept = new Set(databases.map((database) => database.name));
+    for (const name of this.#databaseNames()) if (!kept.has(name)) fs.rmSync(this.#file(name));
+    syncDirectory(this.#directory);
   }
 
   #databaseNames(): string[] {
     return fs
       .readdirSync(this.#directory)
-      .filter(
-        (name) => !name.endsWith('-wal') && !name.endsWith('-shm') && !name.endsWith('-journal'),
-      )
+      .filter((name) => !/(-wal|-shm|-journal|~restore)$/.test(name))
       .sort();
+  }
+}
+
+/** Splits a snapshot blob into its databases, checking every length before anything is written. */
+function parseSnapshot(data: Uint8Array): { name: string; bytes: Buffer }[] {
+  const buffer = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const fail = (why: string): never => {
+    throw new RangeError(`bad database snapshot: ${why}`);
+  };
+  if (buffer.length < 4) fail('truncated');
+  const databases: { name: string; bytes: Buffer }[] = [];
+  let offset = 4;
+  for (let i = 0; i < buffer.readUInt32LE(0); i++) {
+    if (offset + 1 > buffer.length) fail('truncated name');
+    const length = buffer.readUInt8(offset);
+    if (offset + 1 + length + 8 > buffer.length) fail('truncated header');
+    const name = buffer.toString('utf8', offset + 1, offset + 1 + length);
+    const size = Number(buffer.readBigUInt64LE(offset + 1 + length));
+    offset += 1 + length + 8;
+    if (offset + size > buffer.length) fail(`database ${name} is truncated`);
+    databases.push({ name, bytes: buffer.subarray(offset, offset + size) });
+    offset += size;
+  }
+  if (offset !== buffer.length) fail('trailing bytes');
+  return databases;
+}
+
+function syncDirectory(directory: string): void {
+  const fd = fs.openSync(directory, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
   }
 }

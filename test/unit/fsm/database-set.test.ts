@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -209,5 +209,31 @@ describe('DatabaseSet: SQLite replicated by pages through Raft', () => {
     cut.add(leaderId);
     void leader.databases.commitWrite('app', (data) => leader.driver.propose(data)).catch(() => {});
     expect(leader.databases.snapshot()).toBeUndefined();
+  });
+
+  it('a restore replaces every database, removes those the snapshot lacks, and refuses a torn blob', async () => {
+    const { node, elect, write } = cluster();
+    const leaderId = elect();
+    await write(leaderId, 'CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)');
+    await write(leaderId, 'INSERT INTO t (v) VALUES (randomblob(5000))');
+    const data = node(leaderId).databases.snapshot() as Uint8Array;
+    const directory = path.join(root, 'follower');
+    const follower = new DatabaseSet(directory);
+    // Left over by an earlier life: a database the snapshot does not hold, and a restore that
+    // crashed half way.
+    writeFileSync(path.join(directory, 'old'), 'stale');
+    writeFileSync(path.join(directory, 'app~restore'), 'torn');
+    const metadata = {
+      index: 1,
+      term: 1,
+      configuration: { servers: [] },
+      configurationIndex: 1,
+      bytes: 0,
+    };
+    expect(() => follower.restore(metadata, data.subarray(0, data.length - 1))).toThrow(RangeError);
+    expect(readdirSync(directory).sort()).toEqual(['app~restore', 'old']); // untouched
+    follower.restore(metadata, data);
+    expect(readdirSync(directory)).toEqual(['app']);
+    expect(fileContent(path.join(directory, 'app')).integrity).toBe('ok');
   });
 });
