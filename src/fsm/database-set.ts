@@ -57,13 +57,20 @@ export class DatabaseSet {
   constructor(directory: string) {
     this.#directory = directory;
     fs.mkdirSync(directory, { recursive: true });
+    // A WAL left by a leader that crashed may hold transactions Raft never committed, and
+    // SQLite would replay them into the database at the next open. Raft rebuilds the committed
+    // state on its own (it restores the snapshot, then applies every committed entry after it), so
+    // the leftovers are dropped, never trusted.
+    for (const name of fs.readdirSync(directory)) {
+      if (/(-wal|-shm|~restore)$/.test(name)) fs.rmSync(path.join(directory, name));
+    }
   }
 
+  /** The file of database `name`; a name from a client that is not a plain file name is refused. */
   #file(name: string): string {
-    assert(
-      /^[A-Za-z0-9_.-]{1,255}$/.test(name) && name !== '.' && name !== '..',
-      `database name "${name}"`,
-    );
+    if (!/^[A-Za-z0-9_.-]{1,255}$/.test(name) || name === '.' || name === '..') {
+      throw new RangeError(`database name "${name}" must be 1-255 of A-Z a-z 0-9 _ . -`);
+    }
     return path.join(this.#directory, name);
   }
 

@@ -236,4 +236,28 @@ describe('DatabaseSet: SQLite replicated by pages through Raft', () => {
     expect(readdirSync(directory)).toEqual(['app']);
     expect(fileContent(path.join(directory, 'app')).integrity).toBe('ok');
   });
+
+  it('drops a WAL left by a crashed leader: Raft, not SQLite, decides what is committed', () => {
+    root = mkdtempSync(path.join(os.tmpdir(), 'dqlite-ts-dbset-'));
+    const directory = path.join(root, 'node');
+    const crashed = new DatabaseSet(directory);
+    crashed.lead();
+    const db = crashed.connection('app');
+    db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY)'); // committed locally, never proposed
+    expect(readdirSync(directory)).toContain('app-wal');
+    // The process dies here: no close, no checkpoint. A new life starts from the directory.
+    const reborn = new DatabaseSet(directory);
+    expect(readdirSync(directory).filter((name) => name.endsWith('-wal'))).toEqual([]);
+    expect(reborn.leading).toBe(false);
+    db.close();
+  });
+
+  it('refuses a database name that is not a plain file name', () => {
+    root = mkdtempSync(path.join(os.tmpdir(), 'dqlite-ts-dbset-'));
+    const databases = new DatabaseSet(path.join(root, 'node'));
+    databases.lead();
+    for (const name of ['', '..', '../escape', 'a/b', 'x'.repeat(256), 'app~restore']) {
+      expect(() => databases.connection(name)).toThrow(RangeError);
+    }
+  });
 });
