@@ -18,16 +18,17 @@ import { acceptPeer } from '../unit/transport/peer-node.js';
 /** Applies text commands into a list; snapshots are its JSON. */
 export class ListStateMachine implements StateMachine {
   items: string[] = [];
-  /** Snapshot indexes restored from: the node's own at startup, then any a leader sent. */
-  restoredFrom: number[] = [];
+  /** The last index applied or restored; the core's applied index can run ahead of it. */
+  appliedIndex = 0;
   apply(entry: Entry): void {
     if (entry.type === EntryType.command) this.items.push(Buffer.from(entry.data).toString());
+    this.appliedIndex = entry.index;
   }
   snapshot(): Uint8Array {
     return Buffer.from(JSON.stringify(this.items));
   }
   restore(metadata: SnapshotMetadata, data: Uint8Array): void {
-    this.restoredFrom.push(metadata.index);
+    this.appliedIndex = metadata.index;
     this.items = JSON.parse(Buffer.from(data).toString()) as string[];
   }
 }
@@ -105,7 +106,9 @@ export class RaftHost {
   #tick(): void {
     this.#driver.tick();
     this.#transport.setPeers(this.#driver.core.status().configuration.servers);
-    const applied = this.#driver.core.status().appliedIndex;
+    // The state machine's own index: after a snapshot install the core's applied index jumps
+    // before the driver has read the snapshot and restored it.
+    const applied = this.stateMachine.appliedIndex;
     for (const [index, resolve] of this.#commitWaiters) {
       if (index <= applied) {
         this.#commitWaiters.delete(index);
@@ -122,7 +125,7 @@ export class RaftHost {
     return this.#driver.propose(Buffer.from(text));
   }
 
-  /** Resolves once this node applied `index` (checked on each tick). */
+  /** Resolves once this node's state machine applied `index` (checked on each tick). */
   applied(index: number): Promise<void> {
     return new Promise((resolve) => this.#commitWaiters.set(index, resolve));
   }

@@ -78,15 +78,21 @@ describe('Raft over loopback TCP with file storage', () => {
     }
     await second.applied(last);
 
-    // The leader compacted its log past what the crashed node holds: it must send a snapshot.
-    const leaderSnapshotIndex = second.status.snapshotIndex;
-    expect(leaderSnapshotIndex - 10).toBeGreaterThan(crashedAppliedIndex);
+    // Wait until both survivors compacted their logs past what the crashed node holds, so that
+    // it normally catches up by snapshot. (Not always: AppendEntries its peers queued for it
+    // while it was down, before they compacted, are still valid when it returns, and can carry
+    // it forward without one. The snapshot path has its own tests in test/unit/raft and
+    // test/sim.)
+    const compacted = () =>
+      survivors.every((host) => host.status.snapshotIndex - 10 > crashedAppliedIndex);
+    await pollUntil(
+      async () => (compacted() ? true : undefined),
+      { timeoutMs: 10_000, intervalMs: 10, description: 'the survivors to compact their logs' },
+      () => survivors.map((host) => `snapshot index ${host.status.snapshotIndex}`).join(', '),
+    );
     const restarted = await start(crashed);
     hosts[crashed] = restarted;
     await restarted.applied(last);
-    // It was 200 entries behind and the leader kept only 10 after its snapshot: after restoring
-    // its own snapshot it must have received the leader's.
-    expect(restarted.stateMachine.restoredFrom.at(-1)).toBeGreaterThan(crashedAppliedIndex);
     const expected = second.stateMachine.items;
     expect(expected).toHaveLength(500);
     for (const host of hosts) {
