@@ -2,13 +2,13 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { assert } from '../raft/assert.js';
-import type { Entry, SnapshotMetadata } from '../raft/types.js';
+import { EntryType, type Entry, type SnapshotMetadata } from '../raft/types.js';
+import { syncDirectorySync, writeFileDurablySync } from '../storage/durable-file.js';
 import { LeadershipLostError } from './leadership-lost-error.js';
 import { decodePageSet, encodePageSet, type PageSet } from './page-set.js';
 import { writePageSet } from './page-writer.js';
 import { WalCapture } from './wal-capture.js';
 
-const entryTypeCommand = 1;
 /** SQLite's default page size; every database of a cluster uses it. */
 export const pageSizeBytes = 4096;
 /** Marks a database file being restored; `~` cannot occur in a database name. */
@@ -62,7 +62,7 @@ export class DatabaseSet {
     // state on its own (it restores the snapshot, then applies every committed entry after it), so
     // the leftovers are dropped, never trusted.
     for (const name of fs.readdirSync(directory)) {
-      if (/(-wal|-shm|~restore)$/.test(name)) fs.rmSync(path.join(directory, name));
+      if (isLeftover(name)) fs.rmSync(path.join(directory, name));
     }
   }
 
@@ -135,7 +135,7 @@ export class DatabaseSet {
 
   /** Raft's apply: our own committed writes release their clients; others are written out. */
   apply(entry: Entry): void {
-    if (entry.type !== entryTypeCommand) return;
+    if (entry.type !== EntryType.command) return;
     const mine = this.#pending[0];
     if (mine !== undefined && mine.index === entry.index && mine.term === entry.term) {
       this.#pending.shift();
@@ -216,24 +216,18 @@ export class DatabaseSet {
     for (const { name, bytes } of databases) {
       const file = this.#file(name);
       const staged = `${file}${restoringSuffix}`;
-      const fd = fs.openSync(staged, 'w');
-      try {
-        fs.writeSync(fd, bytes);
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
+      writeFileDurablySync(staged, bytes);
       fs.renameSync(staged, file);
     }
     const kept = new Set(databases.map((database) => database.name));
     for (const name of this.#databaseNames()) if (!kept.has(name)) fs.rmSync(this.#file(name));
-    syncDirectory(this.#directory);
+    syncDirectorySync(this.#directory);
   }
 
   #databaseNames(): string[] {
     return fs
       .readdirSync(this.#directory)
-      .filter((name) => !/(-wal|-shm|-journal|~restore)$/.test(name))
+      .filter((name) => !isLeftover(name) && !name.endsWith('-journal'))
       .sort();
   }
 }
@@ -262,11 +256,10 @@ function parseSnapshot(data: Uint8Array): { name: string; bytes: Buffer }[] {
   return databases;
 }
 
-function syncDirectory(directory: string): void {
-  const fd = fs.openSync(directory, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
+/**
+ * Files beside the databases that must not outlive a process: a WAL and its index (which may hold
+ * frames Raft never committed) and a restore that stopped half way.
+ */
+function isLeftover(name: string): boolean {
+  return /(-wal|-shm)$/.test(name) || name.endsWith(restoringSuffix);
 }

@@ -259,7 +259,7 @@ export class RaftDriver {
     const data = this.#options.stateMachine.snapshot();
     if (data === undefined) return;
     const metadata = this.core.snapshotMetadata(data.byteLength);
-    const trailingEntries = this.#trailingEntries();
+    const trailingEntries = this.core.config.snapshotTrailingEntries;
     this.#snapshotInProgress = true;
     const { storage } = this.#options;
     storage.writeSnapshotChunk(metadata, 0, data, (error) => {
@@ -273,10 +273,6 @@ export class RaftDriver {
         for (const deferred of this.#deferredWrites.splice(0)) this.#writeSnapshot(deferred);
       });
     });
-  }
-
-  #trailingEntries(): number {
-    return this.core.config.snapshotTrailingEntries;
   }
 
   #fatal(error: Error): void {
