@@ -16,7 +16,7 @@ export function isVoter(configuration: Configuration, id: NodeId): boolean {
   return serverOf(configuration, id)?.role === Role.voter;
 }
 
-export function serverOf(configuration: Configuration, id: NodeId): Server | undefined {
+function serverOf(configuration: Configuration, id: NodeId): Server | undefined {
   return configuration.servers.find((server) => server.id === id);
 }
 

@@ -164,7 +164,7 @@ export function handleRequestVoteResult(state: RaftState, result: RequestVoteRes
  * barrier of its own term so it can commit (thesis §6.4: a leader knows the commit index only
  * after committing an entry of its term).
  */
-export function becomeLeader(state: RaftState): void {
+function becomeLeader(state: RaftState): void {
   assert(state.role === 'candidate', `only a candidate becomes leader, not a ${state.role}`);
   state.role = 'leader';
   state.votes.clear();

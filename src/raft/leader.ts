@@ -165,7 +165,7 @@ function appendConfiguration(state: RaftState, data: Uint8Array): Entry | Refusa
 }
 
 /** Keeps one Progress per replica peer of the latest configuration. */
-export function reconcileProgress(state: RaftState): void {
+function reconcileProgress(state: RaftState): void {
   const peers = new Set(state.replicaPeers());
   for (const id of state.progress.keys()) if (!peers.has(id)) state.progress.delete(id);
   for (const id of peers) {
@@ -175,7 +175,7 @@ export function reconcileProgress(state: RaftState): void {
 }
 
 /** Called when the promotee acknowledges: finish the round, start another, or promote. */
-export function advancePromotion(state: RaftState): void {
+function advancePromotion(state: RaftState): void {
   const promotion = state.promotion;
   if (promotion === undefined) return;
   const match = state.progress.get(promotion.id)?.matchIndex ?? 0;
@@ -236,7 +236,7 @@ export function startTransfer(state: RaftState, target: NodeId | undefined): Ref
   return undefined;
 }
 
-export function mostUpToDateVoter(state: RaftState): NodeId | undefined {
+function mostUpToDateVoter(state: RaftState): NodeId | undefined {
   let best: NodeId | undefined;
   let bestMatch = -1;
   for (const id of state.voters()) {
@@ -249,7 +249,7 @@ export function mostUpToDateVoter(state: RaftState): NodeId | undefined {
   return best;
 }
 
-export function maybeSendTimeoutNow(state: RaftState): void {
+function maybeSendTimeoutNow(state: RaftState): void {
   const transfer = state.transfer;
   if (transfer === undefined || transfer.timeoutNowSent) return;
   if (!caughtUp(state, transfer.target)) return;
@@ -273,7 +273,7 @@ function tickTransfer(state: RaftState): void {
  * After the commit index moved: a leader that committed its own removal or demotion hands over
  * and steps down (thesis §4.2.2); configurations superseded by a committed one are forgotten.
  */
-export function afterCommit(state: RaftState): void {
+function afterCommit(state: RaftState): void {
   state.pruneConfigurations();
   if (state.role !== 'leader') return;
   if (state.configurationIndex() <= state.log.commitIndex && !state.isVoter()) {

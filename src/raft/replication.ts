@@ -16,7 +16,7 @@ export function replicateToAll(state: RaftState): void {
   for (const [peer, progress] of state.progress) replicateTo(state, peer, progress);
 }
 
-export function replicateTo(state: RaftState, peer: NodeId, progress: Progress): void {
+function replicateTo(state: RaftState, peer: NodeId, progress: Progress): void {
   const { inflightMessagesMax, inflightBytesMax } = state.config;
   // Bounded: each pass either sends (advancing nextIndex or pausing a probe) or stops.
   for (let sent = 0; sent <= inflightMessagesMax; sent++) {
