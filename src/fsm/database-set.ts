@@ -18,11 +18,12 @@ const checkpointFramesMin = 1000;
 
 /** A transaction proposed to Raft and not yet applied: its undo and its waiting client. */
 interface PendingWrite {
-  readonly index: number;
-  readonly term: number;
+  /** 0 until the host reports the entry it proposed (`proposed`). */
+  index: number;
+  term: number;
   readonly undo: PageSet;
-  readonly resolve: () => void;
-  readonly reject: (error: Error) => void;
+  resolve?: () => void;
+  reject?: (error: Error) => void;
 }
 
 interface OpenDatabase {
@@ -52,6 +53,8 @@ export class DatabaseSet {
   readonly #directory: string;
   #leading = false;
   readonly #open = new Map<string, OpenDatabase>();
+  /** Extra connections, one per client session; closed with the others on stepDown. */
+  readonly #sessionConnections = new Set<Database.Database>();
   #pending: PendingWrite[] = [];
 
   constructor(directory: string) {
@@ -68,9 +71,8 @@ export class DatabaseSet {
 
   /** The file of database `name`; a name from a client that is not a plain file name is refused. */
   #file(name: string): string {
-    if (!/^[A-Za-z0-9_.-]{1,255}$/.test(name) || name === '.' || name === '..') {
-      throw new RangeError(`database name "${name}" must be 1-255 of A-Z a-z 0-9 _ . -`);
-    }
+    const problem = databaseNameProblem(name);
+    if (problem !== undefined) throw new RangeError(problem);
     return path.join(this.#directory, name);
   }
 
@@ -90,10 +92,9 @@ export class DatabaseSet {
     let open = this.#open.get(name);
     if (open === undefined) {
       const file = this.#file(name);
-      const connection = new Database(file);
+      const connection = openLeaderConnection(file);
       connection.pragma(`page_size = ${pageSizeBytes}`);
       connection.pragma('journal_mode = WAL');
-      connection.pragma('wal_autocheckpoint = 0');
       const capture = new WalCapture({
         database: name,
         databasePath: file,
@@ -106,30 +107,64 @@ export class DatabaseSet {
   }
 
   /**
-   * After a statement or transaction on `name` ended outside a transaction: captures what it
-   * committed, proposes it, and resolves once Raft committed it. Resolves at once when nothing
-   * was written.
+   * Another connection to `name` for one client session (the leader's sessions each have their
+   * own, as in dqlite). The database's first connection stays open to keep its WAL.
+   */
+  openSessionConnection(name: string): Database.Database {
+    this.connection(name);
+    const connection = openLeaderConnection(this.#file(name));
+    this.#sessionConnections.add(connection);
+    return connection;
+  }
+
+  /** A session ended: its connection closes (rolling back what it left open). */
+  closeSessionConnection(connection: Database.Database): void {
+    if (!this.#sessionConnections.delete(connection)) return;
+    connection.close();
+  }
+
+  /**
+   * After a statement on `name` ended outside a transaction: captures what it committed and
+   * returns the entry to propose, or undefined when nothing was written. The caller proposes it
+   * and reports the entry with `proposed`; until then and until it is applied, its undo is kept.
+   */
+  capture(name: string): Uint8Array | undefined {
+    const open = this.#open.get(name);
+    assert(open !== undefined, 'capture after a local commit');
+    const captured = open.capture.capture();
+    if (captured === undefined) return undefined;
+    open.framesSinceCheckpoint += captured.walFrames;
+    this.#pending.push({ index: 0, term: 0, undo: captured.undo });
+    return encodePageSet(captured.redo);
+  }
+
+  /** The oldest captured transaction not yet reported was proposed as entry (index, term). */
+  proposed(index: number, term: number): void {
+    const write = this.#pending.find((pending) => pending.index === 0);
+    assert(write !== undefined, 'a proposal matches a captured transaction');
+    write.index = index;
+    write.term = term;
+  }
+
+  /**
+   * capture, propose and proposed in one step, for a host on the same thread: resolves once Raft
+   * committed the transaction, at once when nothing was written.
    */
   commitWrite(name: string, propose: Propose): Promise<void> {
-    const open = this.#open.get(name);
-    assert(open !== undefined && !open.connection.inTransaction, 'capture after a local commit');
-    const captured = open.capture.capture();
-    if (captured === undefined) return Promise.resolve();
-    open.framesSinceCheckpoint += captured.walFrames;
-    const proposal = propose(encodePageSet(captured.redo));
+    const data = this.capture(name);
+    if (data === undefined) return Promise.resolve();
+    const proposal = propose(data);
     if (!proposal.ok) {
       // Not proposed, so the local commit must not survive: undo it with everything pending.
-      this.stepDown([captured.undo]);
+      this.stepDown();
       return Promise.reject(new LeadershipLostError(proposal.message));
     }
+    this.proposed(proposal.index, proposal.term);
+    const write = this.#pending.at(-1);
+    assert(write !== undefined, 'the write just proposed is pending');
     return new Promise((resolve, reject) => {
-      this.#pending.push({
-        index: proposal.index,
-        term: proposal.term,
-        undo: captured.undo,
-        resolve,
-        reject,
-      });
+      write.resolve = resolve;
+      write.reject = reject;
     });
   }
 
@@ -139,7 +174,7 @@ export class DatabaseSet {
     const mine = this.#pending[0];
     if (mine !== undefined && mine.index === entry.index && mine.term === entry.term) {
       this.#pending.shift();
-      mine.resolve();
+      mine.resolve?.();
       this.#maybeCheckpoint();
       return;
     }
@@ -156,16 +191,17 @@ export class DatabaseSet {
    * Leadership is gone: close every connection (which checkpoints all frames into the files),
    * then undo the transactions Raft did not commit, newest first, and fail their clients.
    */
-  stepDown(newestUndos: readonly PageSet[] = []): void {
+  stepDown(): void {
     this.#leading = false;
+    for (const connection of this.#sessionConnections) connection.close();
+    this.#sessionConnections.clear();
     for (const open of this.#open.values()) open.connection.close();
     this.#open.clear();
     const pending = this.#pending.reverse();
     this.#pending = [];
-    const undos = [...newestUndos, ...pending.map((write) => write.undo)];
-    for (const undo of undos) writePageSet(this.#file(undo.database), undo);
+    for (const write of pending) writePageSet(this.#file(write.undo.database), write.undo);
     const error = new LeadershipLostError('leadership lost before the write committed');
-    for (const write of pending) write.reject(error);
+    for (const write of pending) write.reject?.(error);
   }
 
   /** Checkpoints between committed transactions only, when the WAL has grown. */
@@ -230,6 +266,24 @@ export class DatabaseSet {
       .filter((name) => !isLeftover(name) && !name.endsWith('-journal'))
       .sort();
   }
+}
+
+/** Why `name` cannot name a database (it must be a plain file name), or undefined. */
+export function databaseNameProblem(name: string): string | undefined {
+  if (!/^[A-Za-z0-9_.-]{1,255}$/.test(name) || name === '.' || name === '..') {
+    return `database name "${name}" must be 1-255 of A-Z a-z 0-9 _ . -`;
+  }
+  return undefined;
+}
+
+/**
+ * A leader's connection: WAL mode, no automatic checkpoint (only committed boundaries are
+ * checkpointed) and no busy wait, which would block the thread the lock holder needs.
+ */
+function openLeaderConnection(file: string): Database.Database {
+  const connection = new Database(file, { timeout: 0 });
+  connection.pragma('wal_autocheckpoint = 0');
+  return connection;
 }
 
 /** Splits a snapshot blob into its databases, checking every length before anything is written. */

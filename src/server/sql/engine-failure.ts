@@ -1,0 +1,30 @@
+import Database from 'better-sqlite3';
+import { ErrorCode } from '../../wire/index.js';
+import { sqliteCodeNumber } from './sqlite-codes.js';
+
+/**
+ * A request the engine could not serve, with the code and message the client gets in FAILURE
+ * (wire-protocol.md §8). Thrown inside the engine and turned into a reply; never crosses a socket
+ * as an exception.
+ */
+export class EngineFailure extends Error {
+  readonly code: number;
+  constructor(code: number, message: string) {
+    super(message);
+    this.name = 'EngineFailure';
+    this.code = code;
+  }
+}
+
+/** The failure a client sees for an error SQLite or better-sqlite3 raised. */
+export function failureOf(error: unknown): EngineFailure {
+  if (error instanceof EngineFailure) return error;
+  if (error instanceof Database.SqliteError) {
+    return new EngineFailure(sqliteCodeNumber(error.code), error.message);
+  }
+  if (error instanceof RangeError || error instanceof TypeError) {
+    // better-sqlite3's own checks: a value it cannot bind, or a statement used wrongly.
+    return new EngineFailure(ErrorCode.SQLITE_ERROR, error.message);
+  }
+  throw error;
+}

@@ -1,0 +1,146 @@
+import { Worker } from 'node:worker_threads';
+import type {
+  EngineFatal,
+  EngineReply,
+  EngineRequest,
+  EngineValue,
+} from './engine-messages.js';
+import { SqlEngine, type SqlEngineOptions } from './sql-engine.js';
+
+/** A request before the link numbers it. */
+export type EngineCall = EngineRequest extends infer R
+  ? R extends { readonly id: number }
+    ? Omit<R, 'id'>
+    : never
+  : never;
+
+export interface EngineLinkOptions extends SqlEngineOptions {
+  /**
+   * Run the engine on the calling thread instead of a worker. Only for tests: SQL then blocks
+   * Raft's timers (DESIGN.md, "The event loop is sacred").
+   */
+  readonly inProcess?: boolean;
+  /** The engine broke an invariant and stopped; the node must stop too. */
+  readonly onFatal: (error: Error) => void;
+}
+
+/**
+ * The main thread's handle on the SQL engine: numbered requests, replies matched by id. Requests
+ * reach the engine in the order `call` is invoked (one message port, FIFO), which the node relies
+ * on: an entry posted for apply is applied before any query posted after it runs.
+ */
+export class EngineLink {
+  readonly #waiting = new Map<number, (reply: EngineReply) => void>();
+  readonly #send: (request: EngineRequest) => void;
+  readonly #stop: () => Promise<void>;
+  readonly #onFatal: (error: Error) => void;
+  #nextId = 1;
+  #failed: Error | undefined;
+
+  private constructor(
+    send: (link: EngineLink) => (request: EngineRequest) => void,
+    stop: () => Promise<void>,
+    onFatal: (error: Error) => void,
+  ) {
+    this.#send = send(this);
+    this.#stop = stop;
+    this.#onFatal = onFatal;
+  }
+
+  static start(options: EngineLinkOptions): EngineLink {
+    const { inProcess, onFatal, ...engineOptions } = options;
+    if (inProcess === true) {
+      const engine = new SqlEngine(engineOptions);
+      return new EngineLink(
+        (link) => (request) =>
+          queueMicrotask(() => {
+            try {
+              engine.handle(request, (reply) => link.#received(reply));
+            } catch (error) {
+              link.#fail(error instanceof Error ? error : new Error(String(error)));
+            }
+          }),
+        async () => {},
+        onFatal,
+      );
+    }
+    const worker = startWorker(engineOptions);
+    const link = new EngineLink(
+      // Nothing is moved: an entry's data is still the Raft log's, which replication reads.
+      () => (request) => worker.postMessage(request),
+      async () => {
+        await worker.terminate();
+      },
+      onFatal,
+    );
+    worker.on('message', (message: EngineReply | EngineFatal) => {
+      if ('fatal' in message) link.#fail(new Error(`SQL engine: ${message.fatal}`));
+      else link.#received(message);
+    });
+    worker.on('error', (error) => link.#fail(error));
+    worker.on('exit', (code) => {
+      link.#fail(new Error(`SQL engine worker exited with code ${code}`));
+    });
+    return link;
+  }
+
+  /** Sends a request; resolves with the engine's reply (FAILUREs included). */
+  call(call: EngineCall): Promise<EngineReply> {
+    if (this.#failed !== undefined) return Promise.reject(this.#failed);
+    const id = this.#nextId++;
+    return new Promise((resolve) => {
+      this.#waiting.set(id, resolve);
+      this.#send({ ...call, id } as EngineRequest);
+    });
+  }
+
+  /** Sends a request whose reply only matters if it fails (which is fatal). */
+  post(call: EngineCall): void {
+    void this.call(call).then(
+      (reply) => {
+        if (!reply.outcome.ok) this.#fail(new Error(`SQL engine ${call.op}: ${reply.outcome.message}`));
+      },
+      () => {}, // the link failed; #fail already reported it
+    );
+  }
+
+  async close(): Promise<void> {
+    this.#failed ??= new Error('the SQL engine was stopped');
+    await this.#stop();
+  }
+
+  #received(reply: EngineReply): void {
+    const resolve = this.#waiting.get(reply.id);
+    this.#waiting.delete(reply.id);
+    resolve?.(reply);
+  }
+
+  #fail(error: Error): void {
+    if (this.#failed !== undefined) return;
+    this.#failed = error;
+    this.#waiting.clear();
+    this.#onFatal(error);
+  }
+}
+
+/** The value of a successful reply, typed by what the caller knows the op returns. */
+export function valueOf<T extends EngineValue>(reply: EngineReply): T {
+  if (!reply.outcome.ok) throw new Error(`engine failure: ${reply.outcome.message}`);
+  return reply.outcome.value as T;
+}
+
+/**
+ * Starts the worker. From compiled JavaScript it loads engine-worker.js directly; from
+ * TypeScript sources (tests, tsx) it loads engine-worker.ts through tsx's loader.
+ */
+function startWorker(options: SqlEngineOptions): Worker {
+  const self = import.meta.url;
+  if (self.endsWith('.js')) {
+    return new Worker(new URL('./engine-worker.js', self), { workerData: options });
+  }
+  const workerUrl = new URL('./engine-worker.ts', self).href;
+  const tsxApiUrl = import.meta.resolve('tsx/esm/api');
+  const bootstrap = `import(${JSON.stringify(tsxApiUrl)}).then((api) => api.tsImport(${JSON.stringify(workerUrl)}, ${JSON.stringify(self)}));`;
+  return new Worker(bootstrap, { eval: true, workerData: options });
+}
+

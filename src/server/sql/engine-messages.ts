@@ -1,0 +1,77 @@
+import type { WireValue } from '../../wire/index.js';
+
+/**
+ * What the node's main thread asks the SQL engine (which runs in its own worker thread, so a
+ * long query cannot starve Raft: DESIGN.md "The event loop is sacred"). Every request carries an
+ * id its reply repeats. Requests are handled in the order they are posted; the engine relies on
+ * that order (an entry is applied before any later query runs).
+ */
+export type EngineRequest = { readonly id: number } & (
+  | { readonly op: 'open'; readonly session: number; readonly database: string }
+  | { readonly op: 'prepare'; readonly session: number; readonly sql: string }
+  | {
+      readonly op: 'exec' | 'query';
+      readonly session: number;
+      readonly statement: number;
+      readonly parameters: readonly WireValue[];
+    }
+  | {
+      readonly op: 'exec-sql' | 'query-sql';
+      readonly session: number;
+      readonly sql: string;
+      readonly parameters: readonly WireValue[];
+    }
+  | { readonly op: 'more-rows' | 'interrupt' | 'close'; readonly session: number }
+  | { readonly op: 'finalize'; readonly session: number; readonly statement: number }
+  /** This node leads and has applied everything committed before its term. */
+  | { readonly op: 'lead' }
+  /** Leadership is gone: close connections, undo what did not commit. */
+  | { readonly op: 'step-down' }
+  /** A committed command entry, in log order. */
+  | { readonly op: 'apply'; readonly index: number; readonly term: number; readonly data: Uint8Array }
+  /** The oldest captured transaction was proposed as this entry. */
+  | { readonly op: 'proposed'; readonly index: number; readonly term: number }
+  | { readonly op: 'snapshot' }
+  | { readonly op: 'restore'; readonly data: Uint8Array }
+  | { readonly op: 'dump'; readonly database: string }
+);
+
+export type EngineOp = EngineRequest['op'];
+
+export interface ExecValue {
+  readonly lastInsertId: bigint;
+  readonly rowsAffected: number;
+}
+
+/** Encoded ROWS messages; `done` when the last one carries DONE. */
+export interface RowsValue {
+  readonly rows: Uint8Array;
+  readonly done: boolean;
+}
+
+export type EngineValue =
+  | undefined
+  | ExecValue
+  | RowsValue
+  | { readonly statement: number; readonly parameterCount: number }
+  | { readonly snapshot: Uint8Array | undefined }
+  | { readonly files: { readonly name: string; readonly data: Uint8Array }[] };
+
+export type EngineOutcome =
+  | { readonly ok: true; readonly value: EngineValue }
+  | { readonly ok: false; readonly code: number; readonly message: string };
+
+export interface EngineReply {
+  readonly id: number;
+  /** The leadership epoch the request ran in; proposals from an older epoch were undone. */
+  readonly epoch: number;
+  /** Transactions this request committed locally, in commit order, for Raft to replicate. */
+  readonly proposals: readonly Uint8Array[];
+  readonly outcome: EngineOutcome;
+}
+
+/** Sent by the engine on its own when it cannot go on safely (a failed apply or restore). */
+export interface EngineFatal {
+  readonly id: -1;
+  readonly fatal: string;
+}

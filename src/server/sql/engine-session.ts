@@ -1,0 +1,79 @@
+import type Database from 'better-sqlite3';
+import { ErrorCode } from '../../wire/index.js';
+import { EngineFailure } from './engine-failure.js';
+import type { IteratorRowSource } from './row-batches.js';
+import type { ParameterSlot } from './sql-text.js';
+
+/** Most prepared statements one session may hold (STMT ids are slots of this table). */
+export const statementsPerSessionMax = 4096;
+
+export interface PreparedStatement {
+  readonly statement: Database.Statement;
+  readonly slots: readonly ParameterSlot[];
+}
+
+/**
+ * The engine's side of one client connection (dqlite's "gateway"): the database it opened, its
+ * own SQLite connection, its statements by id, and the query whose rows are being streamed.
+ *
+ * Invariant: `connection` belongs to leadership epoch `epoch`; once the engine's epoch moves on
+ * the connection is closed and its statements are dead.
+ */
+export class EngineSession {
+  readonly id: number;
+  database: string | undefined;
+  connection: Database.Database | undefined;
+  epoch = 0;
+  /** Slot table: a finalized id is reused by the next PREPARE, lowest first, as in dqlite. */
+  readonly statements: (PreparedStatement | undefined)[] = [];
+  cursor: IteratorRowSource | undefined;
+
+  constructor(id: number) {
+    this.id = id;
+  }
+
+  addStatement(prepared: PreparedStatement): number {
+    const free = this.statements.indexOf(undefined);
+    if (free >= 0) {
+      this.statements[free] = prepared;
+      return free;
+    }
+    if (this.statements.length >= statementsPerSessionMax) {
+      throw new EngineFailure(
+        ErrorCode.SQLITE_ERROR,
+        `too many prepared statements (at most ${statementsPerSessionMax} per connection)`,
+      );
+    }
+    this.statements.push(prepared);
+    return this.statements.length - 1;
+  }
+
+  /** The statement with `id`; a finalized or unknown id is SQLITE_NOTFOUND (never a crash). */
+  statement(id: number): PreparedStatement {
+    const prepared = this.statements[id];
+    if (prepared === undefined) {
+      throw new EngineFailure(ErrorCode.SQLITE_NOTFOUND, 'no statement with the given id');
+    }
+    return prepared;
+  }
+
+  finalize(id: number): void {
+    this.statement(id);
+    this.statements[id] = undefined;
+    while (this.statements.length > 0 && this.statements.at(-1) === undefined) {
+      this.statements.pop();
+    }
+  }
+
+  closeCursor(): void {
+    this.cursor?.close();
+    this.cursor = undefined;
+  }
+
+  /** The connection died with its leadership epoch: forget it and every statement on it. */
+  dropConnection(): void {
+    this.closeCursor();
+    this.connection = undefined;
+    this.statements.length = 0;
+  }
+}

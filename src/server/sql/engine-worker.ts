@@ -1,0 +1,36 @@
+/**
+ * Entry point of the SQL engine's worker thread: it hosts one SqlEngine and answers the main
+ * thread's requests in order. An error the engine does not turn into a FAILURE reply is a broken
+ * invariant (an apply or restore that failed): the worker reports it and stops taking requests.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { EngineFatal, EngineReply, EngineRequest } from './engine-messages.js';
+import { SqlEngine, type SqlEngineOptions } from './sql-engine.js';
+import { transferableBuffers } from './transfer-list.js';
+
+const port = parentPort;
+if (port === null) throw new Error('engine-worker runs only as a worker thread');
+const engine = new SqlEngine(workerData as SqlEngineOptions);
+let broken = false;
+
+port.on('message', (request: EngineRequest) => {
+  if (broken) return;
+  try {
+    engine.handle(request, (reply: EngineReply) => port.postMessage(reply, transfersOf(reply)));
+  } catch (error) {
+    broken = true;
+    const fatal: EngineFatal = {
+      id: -1,
+      fatal: error instanceof Error ? (error.stack ?? error.message) : String(error),
+    };
+    port.postMessage(fatal);
+  }
+});
+
+function transfersOf(reply: EngineReply) {
+  const value = reply.outcome.ok ? reply.outcome.value : undefined;
+  const arrays: (Uint8Array | undefined)[] = [...reply.proposals];
+  if (value !== undefined && 'rows' in value) arrays.push(value.rows);
+  if (value !== undefined && 'snapshot' in value) arrays.push(value.snapshot);
+  return transferableBuffers(arrays);
+}

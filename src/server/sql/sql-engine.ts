@@ -1,0 +1,391 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type Database from 'better-sqlite3';
+import { DatabaseSet, databaseNameProblem } from '../../fsm/database-set.js';
+import { EntryType } from '../../raft/types.js';
+import { ErrorCode, type WireValue } from '../../wire/index.js';
+import { EngineFailure, failureOf } from './engine-failure.js';
+import type {
+  EngineOutcome,
+  EngineReply,
+  EngineRequest,
+  EngineValue,
+  ExecValue,
+} from './engine-messages.js';
+import { EngineSession, type PreparedStatement } from './engine-session.js';
+import { IteratorRowSource, encodeRowBatches } from './row-batches.js';
+import { parameterSlots, splitStatements } from './sql-text.js';
+import { bindArguments, wireValueOf } from './values.js';
+import { WriteLock } from './write-lock.js';
+
+export interface SqlEngineOptions {
+  /** Where the databases live (one file each). */
+  readonly directory: string;
+  /** How long a write waits for another session's transaction before SQLITE_BUSY. */
+  readonly busyTimeoutMs: number;
+}
+
+type Reply = (reply: EngineReply) => void;
+
+/** What one request is doing: the proposals it made so far and how it answers. */
+interface Job {
+  readonly id: number;
+  readonly session: EngineSession | undefined;
+  readonly proposals: Uint8Array[];
+  readonly reply: Reply;
+}
+
+const notLeader = () => new EngineFailure(ErrorCode.SQLITE_IOERR_NOT_LEADER, 'not leader');
+
+/**
+ * The node's SQLite side: client sessions' statements on the leader, and the replicated state
+ * machine (DatabaseSet) on every node. It is synchronous and message-driven, so it runs the same
+ * in a worker thread (production) and in the test's own thread.
+ *
+ * Ordering contract: transactions commit one at a time per database (WriteLock), and every
+ * transaction's proposal leaves in the reply of the request that committed it, before the lock
+ * passes to anyone else; so the main thread proposes them in commit order.
+ */
+export class SqlEngine {
+  readonly #options: SqlEngineOptions;
+  readonly #databases: DatabaseSet;
+  readonly #sessions = new Map<number, EngineSession>();
+  readonly #locks = new Map<string, WriteLock>();
+  #epoch = 0;
+  #leading = false;
+
+  constructor(options: SqlEngineOptions) {
+    this.#options = options;
+    this.#databases = new DatabaseSet(options.directory);
+  }
+
+  handle(request: EngineRequest, reply: Reply): void {
+    const session = 'session' in request ? this.#session(request.session) : undefined;
+    const job: Job = { id: request.id, session, proposals: [], reply };
+    try {
+      this.#dispatch(request, job);
+    } catch (error) {
+      this.#finish(job, { ok: false, ...failureFields(error) });
+    }
+  }
+
+  #dispatch(request: EngineRequest, job: Job): void {
+    const session = job.session;
+    switch (request.op) {
+      case 'open':
+        return this.#finish(job, ok(this.#open(required(session), request.database)));
+      case 'prepare':
+        return this.#finish(job, ok(this.#prepare(required(session), request.sql)));
+      case 'exec':
+      case 'query': {
+        const prepared = this.#liveStatement(required(session), request.statement);
+        return this.#runStatements(job, [prepared], request.parameters, request.op);
+      }
+      case 'exec-sql':
+      case 'query-sql':
+        return this.#runText(job, request.sql, request.parameters, request.op);
+      case 'more-rows':
+        return this.#finish(job, ok(this.#moreRows(required(session))));
+      case 'interrupt':
+        required(session).closeCursor();
+        return this.#finish(job, ok(undefined));
+      case 'finalize':
+        required(session).finalize(request.statement);
+        return this.#finish(job, ok(undefined));
+      case 'close':
+        this.#close(required(session));
+        return this.#finish(job, ok(undefined));
+      case 'lead':
+        this.#databases.lead();
+        this.#epoch += 1;
+        this.#leading = true;
+        return this.#finish(job, ok(undefined));
+      case 'step-down':
+        this.#stepDown();
+        return this.#finish(job, ok(undefined));
+      case 'apply':
+        this.#databases.apply({ ...request, type: EntryType.command });
+        return this.#finish(job, ok(undefined));
+      case 'proposed':
+        this.#databases.proposed(request.index, request.term);
+        return this.#finish(job, ok(undefined));
+      case 'snapshot':
+        return this.#finish(job, ok({ snapshot: this.#databases.snapshot() }));
+      case 'restore':
+        this.#databases.restore(
+          { index: 0, term: 0, configuration: { servers: [] }, configurationIndex: 0, bytes: 0 },
+          request.data,
+        );
+        return this.#finish(job, ok(undefined));
+      case 'dump':
+        return this.#finish(job, ok({ files: this.#dump(request.database) }));
+    }
+  }
+
+  #session(id: number): EngineSession {
+    let session = this.#sessions.get(id);
+    if (session === undefined) {
+      session = new EngineSession(id);
+      this.#sessions.set(id, session);
+    }
+    return session;
+  }
+
+  #open(session: EngineSession, database: string): undefined {
+    if (session.database !== undefined) {
+      throw new EngineFailure(
+        ErrorCode.SQLITE_BUSY,
+        'a database for this connection is already open',
+      );
+    }
+    const problem = databaseNameProblem(database);
+    if (problem !== undefined) throw new EngineFailure(ErrorCode.SQLITE_CANTOPEN, problem);
+    session.database = database;
+    return undefined;
+  }
+
+  /** The session's connection, opened on first use; only a leader has connections. */
+  #connection(session: EngineSession): Database.Database {
+    if (session.database === undefined) {
+      throw new EngineFailure(ErrorCode.SQLITE_NOTFOUND, 'no database opened');
+    }
+    if (!this.#leading) throw notLeader();
+    if (session.connection !== undefined && session.epoch === this.#epoch) {
+      return session.connection;
+    }
+    session.dropConnection();
+    session.connection = this.#databases.openSessionConnection(session.database);
+    session.epoch = this.#epoch;
+    return session.connection;
+  }
+
+  #prepare(session: EngineSession, sql: string): EngineValue {
+    const first = splitStatements(sql)[0];
+    if (first === undefined) throw new EngineFailure(0, 'empty statement');
+    const prepared = this.#compile(this.#connection(session), first.sql);
+    return { statement: session.addStatement(prepared), parameterCount: prepared.slots.length };
+  }
+
+  #compile(connection: Database.Database, sql: string): PreparedStatement {
+    const statement = connection.prepare(sql);
+    if (statement.reader) statement.raw(true);
+    statement.safeIntegers(true);
+    return { statement, slots: parameterSlots(sql) };
+  }
+
+  /** A statement prepared in this leadership epoch; older ones died with their connection. */
+  #liveStatement(session: EngineSession, id: number): PreparedStatement {
+    if (!this.#leading) throw notLeader();
+    if (session.connection !== undefined && session.epoch !== this.#epoch) {
+      session.dropConnection();
+      throw new EngineFailure(
+        ErrorCode.SQLITE_IOERR_NOT_LEADER,
+        'not leader: the statement was closed when leadership changed; reconnect',
+      );
+    }
+    return session.statement(id);
+  }
+
+  /** EXEC_SQL runs every statement of the text; QUERY_SQL only the first (as dqlite 1.11). */
+  #runText(
+    job: Job,
+    sql: string,
+    parameters: readonly WireValue[],
+    op: 'exec-sql' | 'query-sql',
+  ): void {
+    const session = required(job.session);
+    const connection = this.#connection(session);
+    const texts = splitStatements(sql);
+    if (texts.length === 0) {
+      if (op === 'query-sql') throw new EngineFailure(0, 'empty statement');
+      return this.#finish(job, ok({ lastInsertId: 0n, rowsAffected: 0 }));
+    }
+    if (op === 'query-sql') {
+      const first = this.#compile(connection, (texts[0] as { sql: string }).sql);
+      return this.#runStatements(job, [first], parameters, 'query');
+    }
+    // Statements are compiled one at a time, right before each runs: a later one may name a
+    // table an earlier one creates.
+    const pending = texts.map((text) => () => this.#compile(connection, text.sql));
+    return this.#runStatements(job, pending, parameters, 'exec');
+  }
+
+  /**
+   * Runs statements in order (parameters bind to the first only). A statement that writes waits
+   * for the database's write lock first; the job then continues when the lock is granted.
+   */
+  #runStatements(
+    job: Job,
+    statements: readonly (PreparedStatement | (() => PreparedStatement))[],
+    parameters: readonly WireValue[],
+    mode: 'exec' | 'query',
+    position = 0,
+    last: ExecValue = { lastInsertId: 0n, rowsAffected: 0 },
+  ): void {
+    const session = required(job.session);
+    let result = last;
+    for (let i = position; i < statements.length; i++) {
+      const entry = statements[i] as PreparedStatement | (() => PreparedStatement);
+      let prepared: PreparedStatement;
+      try {
+        prepared = typeof entry === 'function' ? entry() : entry;
+      } catch (error) {
+        return this.#finish(job, { ok: false, ...failureFields(error) });
+      }
+      if (!prepared.statement.readonly && !this.#holdsLock(session)) {
+        const resume = () => {
+          if (!this.#leading || session.connection === undefined) {
+            return this.#finish(job, { ok: false, ...failureFields(notLeader()) });
+          }
+          const again = [...statements];
+          again[i] = prepared;
+          this.#runStatements(job, again, parameters, mode, i, result);
+        };
+        const granted = this.#lock(session).acquire(
+          session.id,
+          this.#options.busyTimeoutMs,
+          resume,
+          (reason) =>
+            this.#finish(job, { ok: false, code: ErrorCode.SQLITE_BUSY, message: reason }),
+        );
+        if (!granted) return;
+      }
+      const values = i === 0 ? parameters : [];
+      try {
+        if (mode === 'query') return this.#startQuery(job, prepared, values);
+        result = this.#execute(prepared, values);
+      } catch (error) {
+        this.#capture(job);
+        return this.#finish(job, { ok: false, ...failureFields(error) });
+      }
+      this.#capture(job);
+    }
+    this.#finish(job, ok(result));
+  }
+
+  #execute(prepared: PreparedStatement, values: readonly WireValue[]): ExecValue {
+    if (prepared.statement.reader) {
+      throw new EngineFailure(ErrorCode.SQLITE_ROW, 'another row available');
+    }
+    const info = prepared.statement.run(...bindArguments(prepared.slots, values));
+    return { lastInsertId: BigInt(info.lastInsertRowid), rowsAffected: info.changes };
+  }
+
+  #startQuery(job: Job, prepared: PreparedStatement, values: readonly WireValue[]): void {
+    const session = required(job.session);
+    const { statement } = prepared;
+    if (!statement.reader) throw new EngineFailure(ErrorCode.SQLITE_ERROR, 'not an error');
+    const declared = statement.columns().map((column) => column.type);
+    const toWire = (row: unknown[]) => row.map((value, i) => wireValueOf(value, declared[i] ?? null));
+    const args = bindArguments(prepared.slots, values);
+    const columns = statement.columns().map((column) => column.name);
+    session.closeCursor();
+    // A query that writes (RETURNING) runs to the end at once, so its transaction ends and its
+    // write lock is released within this request; a read streams lazily.
+    const rows: Iterator<unknown[]> = statement.readonly
+      ? (statement.iterate(...args) as Iterator<unknown[]>)
+      : (statement.all(...args) as unknown[][])[Symbol.iterator]();
+    const mapped: Iterator<WireValue[]> = {
+      next: () => {
+        const step = rows.next();
+        return step.done === true ? { done: true, value: undefined } : { value: toWire(step.value) };
+      },
+      return: () => {
+        rows.return?.();
+        return { done: true, value: undefined };
+      },
+    };
+    session.cursor = new IteratorRowSource(columns, mapped);
+    this.#capture(job);
+    this.#finish(job, ok(this.#moreRows(session)));
+  }
+
+  #moreRows(session: EngineSession): EngineValue {
+    const cursor = session.cursor;
+    if (cursor === undefined) throw new EngineFailure(ErrorCode.SQLITE_MISUSE, 'no query running');
+    try {
+      const { bytes, done } = encodeRowBatches(cursor);
+      if (done) session.cursor = undefined;
+      return { rows: bytes, done };
+    } catch (error) {
+      session.closeCursor();
+      throw error;
+    }
+  }
+
+  #holdsLock(session: EngineSession): boolean {
+    return this.#lock(session).holder === session.id;
+  }
+
+  #lock(session: EngineSession): WriteLock {
+    const database = session.database as string;
+    let lock = this.#locks.get(database);
+    if (lock === undefined) {
+      lock = new WriteLock();
+      this.#locks.set(database, lock);
+    }
+    return lock;
+  }
+
+  /** After a statement: a transaction that ended is captured for Raft. */
+  #capture(job: Job): void {
+    const session = job.session;
+    if (session?.connection === undefined || session.database === undefined) return;
+    if (!this.#holdsLock(session) || session.connection.inTransaction) return;
+    const proposal = this.#databases.capture(session.database);
+    if (proposal !== undefined) job.proposals.push(proposal);
+  }
+
+  /** Replies, then passes the write lock on if the session's transaction ended. */
+  #finish(job: Job, outcome: EngineOutcome): void {
+    job.reply({ id: job.id, epoch: this.#epoch, proposals: job.proposals, outcome });
+    const session = job.session;
+    if (session === undefined || session.database === undefined) return;
+    const inTransaction = session.connection?.inTransaction === true;
+    if (!inTransaction && this.#holdsLock(session)) this.#lock(session).release(session.id);
+  }
+
+  #close(session: EngineSession): void {
+    session.closeCursor();
+    if (session.connection !== undefined && session.epoch === this.#epoch && this.#leading) {
+      // Closing rolls back a transaction left open; nothing of it was captured or proposed.
+      this.#databases.closeSessionConnection(session.connection);
+    }
+    if (session.database !== undefined) this.#lock(session).forget(session.id);
+    this.#sessions.delete(session.id);
+  }
+
+  #stepDown(): void {
+    if (!this.#leading) return;
+    this.#leading = false;
+    for (const session of this.#sessions.values()) session.dropConnection();
+    this.#databases.stepDown();
+    for (const lock of this.#locks.values()) lock.clear();
+  }
+
+  /** DUMP: the local database file and its WAL, as they are on disk (wire-protocol.md §6.1). */
+  #dump(database: string): { name: string; data: Uint8Array }[] {
+    const problem = databaseNameProblem(database);
+    if (problem !== undefined) throw new EngineFailure(ErrorCode.SQLITE_CANTOPEN, problem);
+    const file = path.join(this.#options.directory, database);
+    const read = (name: string) => (fs.existsSync(name) ? fs.readFileSync(name) : Buffer.alloc(0));
+    return [
+      { name: database, data: read(file) },
+      { name: `${database}-wal`, data: read(`${file}-wal`) },
+    ];
+  }
+}
+
+function ok(value: EngineValue): EngineOutcome {
+  return { ok: true, value };
+}
+
+function required(session: EngineSession | undefined): EngineSession {
+  if (session === undefined) throw new TypeError('request without a session');
+  return session;
+}
+
+function failureFields(error: unknown): { code: number; message: string } {
+  const failure = failureOf(error);
+  return { code: failure.code, message: failure.message };
+}
