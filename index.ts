@@ -9,3 +9,5 @@
  */
 export * from './drivers/client/index.js';
 export * from './drivers/pool/index.js';
+export { createNode } from './src/node.js';
+export type { DqliteNode, NodeInfo, NodeOptions } from './src/node.js';

@@ -56,6 +56,7 @@ export class DatabaseSet {
   /** Extra connections, one per client session; closed with the others on stepDown. */
   readonly #sessionConnections = new Set<Database.Database>();
   #pending: PendingWrite[] = [];
+  #appliedIndex = 0;
 
   constructor(directory: string) {
     this.#directory = directory;
@@ -168,8 +169,19 @@ export class DatabaseSet {
     });
   }
 
+  /** The index of the last entry applied or restored. */
+  get appliedIndex(): number {
+    return this.#appliedIndex;
+  }
+
+  /** Transactions captured on this leader and not yet applied. */
+  get pendingWrites(): number {
+    return this.#pending.length;
+  }
+
   /** Raft's apply: our own committed writes release their clients; others are written out. */
   apply(entry: Entry): void {
+    this.#appliedIndex = entry.index;
     if (entry.type !== EntryType.command) return;
     const mine = this.#pending[0];
     if (mine !== undefined && mine.index === entry.index && mine.term === entry.term) {
@@ -221,7 +233,12 @@ export class DatabaseSet {
    */
   snapshot(): Uint8Array | undefined {
     if (this.#pending.length > 0) return undefined;
-    for (const open of this.#open.values()) open.connection.pragma('wal_checkpoint(TRUNCATE)');
+    for (const open of this.#open.values()) {
+      // A reader still using old frames stops the checkpoint short; the file would then miss
+      // committed transactions, so no snapshot now.
+      if (!checkpointed(open.connection)) return undefined;
+      open.framesSinceCheckpoint = 0;
+    }
     const parts: Buffer[] = [];
     const names = this.#databaseNames();
     const count = Buffer.alloc(4);
@@ -243,7 +260,7 @@ export class DatabaseSet {
    * written beside its database, fsynced and renamed over it, so a crash leaves every database
    * either old or new, never torn; Raft restores the snapshot again at the next start.
    */
-  restore(_metadata: SnapshotMetadata, data: Uint8Array): void {
+  restore(metadata: SnapshotMetadata, data: Uint8Array): void {
     assert(!this.#leading && this.#open.size === 0, 'only a follower restores a snapshot');
     const databases = parseSnapshot(data);
     for (const name of fs.readdirSync(this.#directory)) {
@@ -258,6 +275,7 @@ export class DatabaseSet {
     const kept = new Set(databases.map((database) => database.name));
     for (const name of this.#databaseNames()) if (!kept.has(name)) fs.rmSync(this.#file(name));
     syncDirectorySync(this.#directory);
+    this.#appliedIndex = metadata.index;
   }
 
   #databaseNames(): string[] {
@@ -266,6 +284,16 @@ export class DatabaseSet {
       .filter((name) => !isLeftover(name) && !name.endsWith('-journal'))
       .sort();
   }
+}
+
+/** Checkpoints every frame of the WAL into the database file and empties the WAL. */
+function checkpointed(connection: Database.Database): boolean {
+  const [result] = connection.pragma('wal_checkpoint(TRUNCATE)') as {
+    busy: number;
+    log: number;
+    checkpointed: number;
+  }[];
+  return result !== undefined && result.busy === 0 && result.checkpointed === result.log;
 }
 
 /** Why `name` cannot name a database (it must be a plain file name), or undefined. */

@@ -22,6 +22,12 @@ export interface StateMachine {
    */
   snapshot(): Uint8Array | undefined;
   restore(metadata: SnapshotMetadata, data: Uint8Array): void;
+  /**
+   * For a state machine on another thread, used instead of `snapshot` when present: resolves
+   * with the state and the index it reflects (at least the applied index when it was called,
+   * since applies reach the machine in order), or undefined when it cannot take one now.
+   */
+  snapshotAsync?(): Promise<{ readonly data: Uint8Array; readonly index: number } | undefined>;
 }
 
 export interface RaftDriverOptions {
@@ -256,11 +262,34 @@ export class RaftDriver {
     // Storage stages one snapshot at a time, and an incoming one may be half staged.
     if (status.receivingSnapshot) return;
     if (status.appliedIndex - status.snapshotIndex < this.#snapshotThreshold) return;
-    const data = this.#options.stateMachine.snapshot();
+    const { stateMachine } = this.#options;
+    if (stateMachine.snapshotAsync !== undefined) {
+      this.#snapshotInProgress = true;
+      stateMachine.snapshotAsync().then(
+        (taken) => {
+          if (this.#stopped) return;
+          if (taken === undefined) {
+            this.#snapshotInProgress = false;
+            return;
+          }
+          this.#storeSnapshot(
+            this.core.snapshotMetadata(taken.data.byteLength, taken.index),
+            taken.data,
+          );
+        },
+        (error: unknown) => this.#fatal(error instanceof Error ? error : new Error(String(error))),
+      );
+      return;
+    }
+    const data = stateMachine.snapshot();
     if (data === undefined) return;
-    const metadata = this.core.snapshotMetadata(data.byteLength);
-    const trailingEntries = this.core.config.snapshotTrailingEntries;
     this.#snapshotInProgress = true;
+    this.#storeSnapshot(this.core.snapshotMetadata(data.byteLength), data);
+  }
+
+  /** Writes and installs a snapshot this node took, then lets the core compact its log. */
+  #storeSnapshot(metadata: SnapshotMetadata, data: Uint8Array): void {
+    const trailingEntries = this.core.config.snapshotTrailingEntries;
     const { storage } = this.#options;
     storage.writeSnapshotChunk(metadata, 0, data, (error) => {
       if (this.#stopped) return;

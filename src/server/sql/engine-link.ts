@@ -1,18 +1,12 @@
 import { Worker } from 'node:worker_threads';
 import type {
+  EngineCall,
   EngineFatal,
   EngineReply,
   EngineRequest,
   EngineValue,
 } from './engine-messages.js';
 import { SqlEngine, type SqlEngineOptions } from './sql-engine.js';
-
-/** A request before the link numbers it. */
-export type EngineCall = EngineRequest extends infer R
-  ? R extends { readonly id: number }
-    ? Omit<R, 'id'>
-    : never
-  : never;
 
 export interface EngineLinkOptions extends SqlEngineOptions {
   /**

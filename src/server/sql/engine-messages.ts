@@ -1,3 +1,4 @@
+import type { EntryType } from '../../raft/types.js';
 import type { WireValue } from '../../wire/index.js';
 
 /**
@@ -27,16 +28,29 @@ export type EngineRequest = { readonly id: number } & (
   | { readonly op: 'lead' }
   /** Leadership is gone: close connections, undo what did not commit. */
   | { readonly op: 'step-down' }
-  /** A committed command entry, in log order. */
-  | { readonly op: 'apply'; readonly index: number; readonly term: number; readonly data: Uint8Array }
+  /** A committed entry, in log order (every type, so the engine knows its applied index). */
+  | {
+      readonly op: 'apply';
+      readonly index: number;
+      readonly term: number;
+      readonly type: EntryType;
+      readonly data: Uint8Array;
+    }
   /** The oldest captured transaction was proposed as this entry. */
   | { readonly op: 'proposed'; readonly index: number; readonly term: number }
   | { readonly op: 'snapshot' }
-  | { readonly op: 'restore'; readonly data: Uint8Array }
+  | { readonly op: 'restore'; readonly index: number; readonly data: Uint8Array }
   | { readonly op: 'dump'; readonly database: string }
 );
 
 export type EngineOp = EngineRequest['op'];
+
+/** A request before it is numbered. */
+export type EngineCall = EngineRequest extends infer R
+  ? R extends { readonly id: number }
+    ? Omit<R, 'id'>
+    : never
+  : never;
 
 export interface ExecValue {
   readonly lastInsertId: bigint;
@@ -54,7 +68,7 @@ export type EngineValue =
   | ExecValue
   | RowsValue
   | { readonly statement: number; readonly parameterCount: number }
-  | { readonly snapshot: Uint8Array | undefined }
+  | { readonly snapshot: Uint8Array | undefined; readonly index: number }
   | { readonly files: { readonly name: string; readonly data: Uint8Array }[] };
 
 export type EngineOutcome =

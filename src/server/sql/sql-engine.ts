@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
 import { DatabaseSet, databaseNameProblem } from '../../fsm/database-set.js';
-import { EntryType } from '../../raft/types.js';
 import { ErrorCode, type WireValue } from '../../wire/index.js';
 import { EngineFailure, failureOf } from './engine-failure.js';
 import type {
@@ -104,16 +103,23 @@ export class SqlEngine {
         this.#stepDown();
         return this.#finish(job, ok(undefined));
       case 'apply':
-        this.#databases.apply({ ...request, type: EntryType.command });
+        this.#databases.apply(request);
+        if (this.#databases.pendingWrites === 0) this.#resumeWriters();
         return this.#finish(job, ok(undefined));
       case 'proposed':
         this.#databases.proposed(request.index, request.term);
         return this.#finish(job, ok(undefined));
       case 'snapshot':
-        return this.#finish(job, ok({ snapshot: this.#databases.snapshot() }));
+        return this.#finish(job, ok(this.#snapshot()));
       case 'restore':
         this.#databases.restore(
-          { index: 0, term: 0, configuration: { servers: [] }, configurationIndex: 0, bytes: 0 },
+          {
+            index: request.index,
+            term: 0,
+            configuration: { servers: [] },
+            configurationIndex: 0,
+            bytes: request.data.byteLength,
+          },
           request.data,
         );
         return this.#finish(job, ok(undefined));
@@ -361,6 +367,22 @@ export class SqlEngine {
     for (const session of this.#sessions.values()) session.dropConnection();
     this.#databases.stepDown();
     for (const lock of this.#locks.values()) lock.clear();
+  }
+
+  /**
+   * A copy of every database at the applied index. While transactions await their commit it
+   * cannot be taken (their frames are in the WAL), so new writers are held back until those
+   * commit, and Raft asks again: under a steady write load a snapshot still happens.
+   */
+  #snapshot(): EngineValue {
+    const snapshot = this.#databases.snapshot();
+    if (snapshot !== undefined) this.#resumeWriters();
+    else if (this.#leading) for (const lock of this.#locks.values()) lock.pause();
+    return { snapshot, index: this.#databases.appliedIndex };
+  }
+
+  #resumeWriters(): void {
+    for (const lock of this.#locks.values()) lock.resume();
   }
 
   /** DUMP: the local database file and its WAL, as they are on disk (wire-protocol.md §6.1). */

@@ -19,6 +19,8 @@ interface Waiter {
 export class WriteLock {
   #holder: number | undefined;
   readonly #waiters: Waiter[] = [];
+  /** While paused the lock is granted to nobody new (a snapshot waits for commits to drain). */
+  #paused = false;
 
   get holder(): number | undefined {
     return this.#holder;
@@ -34,7 +36,7 @@ export class WriteLock {
     granted: () => void,
     timedOut: (reason: string) => void,
   ): boolean {
-    if (this.#holder === undefined || this.#holder === session) {
+    if (this.#holder === session || (this.#holder === undefined && !this.#paused)) {
       this.#holder = session;
       return true;
     }
@@ -56,6 +58,21 @@ export class WriteLock {
   release(session: number): void {
     if (this.#holder !== session) return;
     this.#holder = undefined;
+    this.#grantNext();
+  }
+
+  pause(): void {
+    this.#paused = true;
+  }
+
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    if (this.#holder === undefined) this.#grantNext();
+  }
+
+  #grantNext(): void {
+    if (this.#paused) return;
     const next = this.#waiters.shift();
     if (next === undefined) return;
     clearTimeout(next.timer);
@@ -79,6 +96,7 @@ export class WriteLock {
    */
   clear(): void {
     this.#holder = undefined;
+    this.#paused = false;
     for (const waiter of this.#waiters.splice(0)) {
       clearTimeout(waiter.timer);
       waiter.granted();

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqlEngine } from '../../../src/server/sql/sql-engine.js';
-import type { EngineReply, EngineRequest } from '../../../src/server/sql/engine-messages.js';
+import type { EngineCall, EngineReply, EngineRequest } from '../../../src/server/sql/engine-messages.js';
 import { FrameDecoder, ValueType, decodeResponse, type Response } from '../../../src/wire/index.js';
 
 const directories: string[] = [];
@@ -17,7 +17,7 @@ function startEngine(busyTimeoutMs = 200) {
   directories.push(directory);
   const engine = new SqlEngine({ directory, busyTimeoutMs });
   let id = 0;
-  const send = (request: Omit<EngineRequest, 'id'>): Promise<EngineReply> =>
+  const send = (request: EngineCall): Promise<EngineReply> =>
     new Promise((resolve) => engine.handle({ ...request, id: ++id } as EngineRequest, resolve));
   return { engine, send, directory };
 }

@@ -1,0 +1,256 @@
+import type { RaftConfig } from './raft/index.js';
+import { Role } from './raft/index.js';
+import { probeOnline, requestLeader } from './server/cluster-client.js';
+import type { NodeMetadata } from './server/client-session.js';
+import { loadOrCreateIdentity } from './server/node-identity.js';
+import { NodeListener } from './server/node-listener.js';
+import { ReplicatedEngine } from './server/replicated-engine.js';
+import { nextRoleChange, type RoleTargets } from './server/role-manager.js';
+
+export interface NodeOptions {
+  /** "host:port" the node listens on and other nodes and clients dial. */
+  readonly address: string;
+  /** Where the node keeps its identity, Raft log and databases. */
+  readonly dataDir: string;
+  /**
+   * Addresses of existing nodes. Empty (the default) on a brand-new cluster's first node, which
+   * bootstraps it. Ignored on a restart: the node already knows its cluster.
+   */
+  readonly join?: readonly string[];
+  /** Voters the cluster keeps (promoting standbys and spares as needed). Default 3. */
+  readonly voters?: number;
+  /** Standbys the cluster keeps. Default 0. */
+  readonly standbys?: number;
+  /** A fixed node id (a positive safe integer); default a random one, kept in dataDir. */
+  readonly id?: number;
+  /** Listen here instead of `address` ("host:port", or a Unix socket path). */
+  readonly listen?: string;
+  /** How long a write waits for another transaction before SQLITE_BUSY. Default 5000 ms. */
+  readonly busyTimeoutMs?: number;
+  /** Reported by DESCRIBE; dqlite uses it to spread voters over failure domains. Default 0. */
+  readonly failureDomain?: number;
+  /** Reported by DESCRIBE and changed by WEIGHT. Default 0. */
+  readonly weight?: number;
+  /** Raft tunables (timings in ticks of `tickMilliseconds`). */
+  readonly raft?: Partial<RaftConfig>;
+  /** Take a snapshot (and compact the log) every this many entries. Default 8192. */
+  readonly snapshotThresholdEntries?: number;
+  /** How often the leader checks roles against `voters` and `standbys`. Default 1000 ms. */
+  readonly roleCheckIntervalMs?: number;
+  /** How long to keep trying to join before createNode fails. Default 30 s. */
+  readonly joinTimeoutMs?: number;
+  /**
+   * The node hit an error it cannot survive safely (its disk failed, or its SQL engine broke an
+   * invariant) and stopped. Default: print it to stderr.
+   */
+  readonly onFatal?: (error: Error) => void;
+}
+
+export interface NodeInfo {
+  readonly id: number;
+  readonly address: string;
+  readonly role: 'voter' | 'standby' | 'spare';
+}
+
+/** One running dqlite-ts node, embedded in this process. */
+export interface DqliteNode {
+  readonly id: number;
+  readonly address: string;
+  /** This node is the leader and serves SQL. */
+  isLeader(): boolean;
+  /** The leader this node knows, or undefined during an election. */
+  leader(): NodeInfo | undefined;
+  /** The cluster's members as this node knows them. */
+  cluster(): NodeInfo[];
+  /** Stops the node; a leader first hands leadership to another voter. */
+  close(): Promise<void>;
+}
+
+/** How long a node has to answer the leader's liveness probe before role checks count it down. */
+const roleProbeTimeoutMs = 500;
+
+const roleNames = { [Role.voter]: 'voter', [Role.standby]: 'standby', [Role.spare]: 'spare' } as const;
+const knownOptions = new Set([
+  'address',
+  'dataDir',
+  'join',
+  'voters',
+  'standbys',
+  'id',
+  'listen',
+  'busyTimeoutMs',
+  'failureDomain',
+  'weight',
+  'raft',
+  'snapshotThresholdEntries',
+  'roleCheckIntervalMs',
+  'joinTimeoutMs',
+  'onFatal',
+  'inProcessEngine',
+]);
+
+/**
+ * Starts a node: the first node of a new cluster bootstraps it; a new node with `join` asks the
+ * leader to add it (as a spare, which the leader's role management then promotes); a restarted
+ * node rejoins with its identity and data from `dataDir`.
+ *
+ * @example
+ * const node = await createNode({ address: '127.0.0.1:9001', dataDir: './data/1' });
+ */
+export async function createNode(options: NodeOptions): Promise<DqliteNode> {
+  checkOptions(options);
+  const join = (options.join ?? []).filter((address) => address !== options.address);
+  const { identity } = loadOrCreateIdentity(options.dataDir, options.address, options.id);
+  const targets: RoleTargets = { voters: options.voters ?? 3, standbys: options.standbys ?? 0 };
+  let stopped: (() => Promise<void>) | undefined;
+  const onFatal = (error: Error) => {
+    void stopped?.();
+    (options.onFatal ?? ((e: Error) => console.error(`dqlite-ts node ${identity.id}: ${e.stack}`)))(
+      error,
+    );
+  };
+  const engine = await ReplicatedEngine.start({
+    id: identity.id,
+    address: identity.address,
+    dataDir: options.dataDir,
+    raft: options.raft,
+    busyTimeoutMs: options.busyTimeoutMs ?? 5000,
+    snapshotThresholdEntries: options.snapshotThresholdEntries,
+    inProcessEngine: (options as { inProcessEngine?: boolean }).inProcessEngine,
+    onFatal,
+    ...(join.length === 0
+      ? { bootstrap: { servers: [{ id: identity.id, address: identity.address, role: Role.voter }] } }
+      : {}),
+  });
+  const metadata: NodeMetadata = {
+    failureDomain: BigInt(options.failureDomain ?? 0),
+    weight: BigInt(options.weight ?? 0),
+  };
+  let listener: NodeListener;
+  try {
+    listener = await NodeListener.start({
+      engine,
+      listen: options.listen ?? identity.address,
+      session: {
+        metadata,
+        heartbeatTimeoutMs: 15_000,
+        messageBytesMax: 64 * 1024 * 1024,
+        queuedRequestsMax: 64,
+      },
+    });
+  } catch (error) {
+    await engine.close({ handover: false });
+    throw error;
+  }
+  const roleTimer = setInterval(() => void adjustRoles(), options.roleCheckIntervalMs ?? 1000);
+  let adjusting = false;
+  const adjustRoles = async () => {
+    if (adjusting || !engine.isServing()) return;
+    adjusting = true;
+    try {
+      const servers = engine.configuration().servers;
+      const others = servers.filter((server) => server.id !== engine.id);
+      const online = await probeOnline(others, roleProbeTimeoutMs);
+      online.add(engine.id);
+      const change = nextRoleChange(servers, online, engine.id, targets);
+      // A refusal (another change in flight, a lost leadership) is retried at the next check.
+      if (change !== undefined && engine.isServing()) {
+        await engine.changeMembership(change).catch(() => {});
+      }
+    } finally {
+      adjusting = false;
+    }
+  };
+  let closing: Promise<void> | undefined;
+  stopped = () => {
+    closing ??= (async () => {
+      clearInterval(roleTimer);
+      await engine.close();
+      await listener.close();
+    })();
+    return closing;
+  };
+  const isMember = engine.configuration().servers.some((server) => server.id === identity.id);
+  if (!isMember && join.length > 0) {
+    try {
+      await joinCluster(join, identity, options.joinTimeoutMs ?? 30_000);
+    } catch (error) {
+      await stopped();
+      throw error;
+    }
+  }
+  const info = (server: { id: number; address: string; role: Role }): NodeInfo => ({
+    id: server.id,
+    address: server.address,
+    role: roleNames[server.role],
+  });
+  return {
+    id: identity.id,
+    address: identity.address,
+    isLeader: () => engine.isServing(),
+    leader: () => {
+      const leader = engine.leader();
+      return leader === undefined ? undefined : info(leader);
+    },
+    cluster: () => engine.configuration().servers.map(info),
+    close: () => stopped?.() ?? Promise.resolve(),
+  };
+}
+
+/** Asks the leader, found through `join`, to add this node; retries until `timeoutMs`. */
+async function joinCluster(
+  join: readonly string[],
+  self: { id: number; address: string },
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let delayMs = 50;
+  for (;;) {
+    let problem: string;
+    try {
+      const answer = await requestLeader(join, {
+        type: 'ADD',
+        id: BigInt(self.id),
+        address: self.address,
+      });
+      if (answer.type === 'EMPTY') return;
+      // Added before a restart (a spare keeps no log, so it cannot tell): already a member.
+      if (answer.type === 'FAILURE' && answer.message === 'server ID already in use') return;
+      problem = answer.type === 'FAILURE' ? `${answer.message} (${answer.code})` : answer.type;
+    } catch (error) {
+      problem = error instanceof Error ? error.message : String(error);
+    }
+    if (Date.now() + delayMs > deadline) {
+      throw new Error(`could not join the cluster through ${join.join(', ')}: ${problem}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    delayMs = Math.min(delayMs * 2, 1000);
+  }
+}
+
+function checkOptions(options: NodeOptions): void {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError('createNode: options must be an object');
+  }
+  for (const key of Object.keys(options)) {
+    if (!knownOptions.has(key)) throw new TypeError(`createNode: unknown option "${key}"`);
+  }
+  if (typeof options.address !== 'string' || !/^.+:\d{1,5}$/.test(options.address)) {
+    throw new TypeError('createNode: address must be "host:port"');
+  }
+  if (typeof options.dataDir !== 'string' || options.dataDir === '') {
+    throw new TypeError('createNode: dataDir must be a directory path');
+  }
+  if (options.join !== undefined && !Array.isArray(options.join)) {
+    throw new TypeError('createNode: join must be an array of "host:port" addresses');
+  }
+  for (const name of ['voters', 'standbys'] as const) {
+    const value = options[name];
+    if (value !== undefined && (!Number.isSafeInteger(value) || value < (name === 'voters' ? 1 : 0))) {
+      throw new RangeError(`createNode: ${name} must be an integer >= ${name === 'voters' ? 1 : 0}`);
+    }
+  }
+  if (options.id !== undefined && (!Number.isSafeInteger(options.id) || options.id < 1)) {
+    throw new RangeError('createNode: id must be a positive safe integer');
+  }
+}

@@ -1,0 +1,96 @@
+import net from 'node:net';
+import { PEER_HANDSHAKE_BYTES_MAX, parsePeerHandshake } from '../transport/index.js';
+import { ClientSession, type ClientSessionContext } from './client-session.js';
+import type { ReplicatedEngine } from './replicated-engine.js';
+
+export interface NodeListenerOptions {
+  readonly engine: ReplicatedEngine;
+  /** "host:port" for TCP; a path for a Unix socket. */
+  readonly listen: string;
+  readonly session: Omit<ClientSessionContext, 'engine' | 'sessionId'>;
+  /** A connection that has not said who it is within this time is closed. */
+  readonly handshakeTimeoutMs?: number;
+  /** Most connections open at once (clients and peers); more are closed at once. */
+  readonly connectionsMax?: number;
+}
+
+/**
+ * The node's one listener: Raft peers and clients dial the same address. The first bytes tell
+ * them apart (a peer sends CONNECT right after the version word, wire-protocol.md §11): a peer's
+ * socket goes to the Raft transport, anyone else's to a ClientSession.
+ */
+export class NodeListener {
+  readonly #options: NodeListenerOptions;
+  readonly #server: net.Server;
+  readonly #sockets = new Set<net.Socket>();
+  #nextSessionId = 1;
+
+  private constructor(options: NodeListenerOptions) {
+    this.#options = options;
+    this.#server = net.createServer((socket) => this.#accept(socket));
+  }
+
+  static async start(options: NodeListenerOptions): Promise<NodeListener> {
+    const listener = new NodeListener(options);
+    await new Promise<void>((resolve, reject) => {
+      listener.#server.once('error', reject);
+      const done = () => {
+        listener.#server.off('error', reject);
+        resolve();
+      };
+      const endpoint = tcpEndpoint(options.listen);
+      if (endpoint === undefined) listener.#server.listen(options.listen, done);
+      else listener.#server.listen(endpoint.port, endpoint.host, done);
+    });
+    return listener;
+  }
+
+  #accept(socket: net.Socket): void {
+    if (this.#sockets.size >= (this.#options.connectionsMax ?? 4096)) {
+      socket.destroy();
+      return;
+    }
+    this.#sockets.add(socket);
+    socket.on('close', () => this.#sockets.delete(socket));
+    socket.on('error', () => socket.destroy()); // until the hand-over, nobody else listens
+    let buffered = Buffer.alloc(0);
+    const timer = setTimeout(() => socket.destroy(), this.#options.handshakeTimeoutMs ?? 10_000);
+    const onData = (chunk: Buffer): void => {
+      buffered = Buffer.concat([buffered, chunk]);
+      // Bounded: parsePeerHandshake decides within PEER_HANDSHAKE_BYTES_MAX bytes.
+      const handshake = parsePeerHandshake(buffered);
+      if (handshake.kind === 'need-more-bytes' && buffered.length < PEER_HANDSHAKE_BYTES_MAX) {
+        return;
+      }
+      clearTimeout(timer);
+      socket.pause();
+      socket.off('data', onData);
+      if (handshake.kind === 'peer') {
+        this.#options.engine.acceptPeer(socket, handshake.rest, handshake);
+      } else if (handshake.kind === 'malformed') {
+        socket.destroy();
+      } else {
+        new ClientSession(socket, buffered, {
+          ...this.#options.session,
+          engine: this.#options.engine,
+          sessionId: this.#nextSessionId++,
+        });
+      }
+    };
+    socket.on('data', onData);
+  }
+
+  /** Stops accepting and closes every connection it accepted. */
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const socket of this.#sockets) socket.destroy();
+    await closed;
+  }
+}
+
+/** "host:port" as a TCP endpoint, or undefined for a Unix socket path. */
+function tcpEndpoint(listen: string): { host: string; port: number } | undefined {
+  const match = /^(\[[^\]]+\]|[^:/]+):(\d{1,5})$/.exec(listen);
+  if (match === null) return undefined;
+  return { host: (match[1] as string).replace(/^\[|\]$/g, ''), port: Number(match[2]) };
+}

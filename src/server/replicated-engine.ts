@@ -1,0 +1,502 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type net from 'node:net';
+import {
+  RaftCore,
+  RaftDriver,
+  bootstrapState,
+  type Configuration,
+  type Entry,
+  type MembershipChange,
+  type NodeId,
+  type RaftConfig,
+  type RaftEvent,
+  type RaftStatus,
+  type Server,
+  type SnapshotMetadata,
+  type StateMachine,
+  EntryType,
+  Role,
+} from '../raft/index.js';
+import { FileStorage } from '../storage/index.js';
+import { PeerTransport, type PeerAddress } from '../transport/index.js';
+import { ErrorCode } from '../wire/index.js';
+import { LeadershipConfirmations } from './leadership-confirmations.js';
+import { EngineLink, valueOf } from './sql/engine-link.js';
+import type { EngineCall, EngineOutcome, EngineReply } from './sql/engine-messages.js';
+
+export interface ReplicatedEngineOptions {
+  readonly id: NodeId;
+  readonly address: string;
+  readonly dataDir: string;
+  /** The configuration a brand-new cluster starts with; only its first node passes it. */
+  readonly bootstrap?: Configuration;
+  readonly raft?: Partial<RaftConfig>;
+  readonly busyTimeoutMs: number;
+  readonly snapshotThresholdEntries?: number;
+  /** Run SQL on the main thread (tests only; see EngineLink). */
+  readonly inProcessEngine?: boolean;
+  /** The node cannot go on safely (storage or engine failure); the host must stop it. */
+  readonly onFatal: (error: Error) => void;
+}
+
+/** Longest a request waits for a node that just won an election to be ready to serve. */
+const leadReadyWaitMs = 2000;
+/** Longest a leadership transfer may take before TRANSFER fails. */
+const transferWaitMs = 5000;
+
+const leadershipLost = (why: string): EngineOutcome => ({
+  ok: false,
+  code: ErrorCode.SQLITE_IOERR_LEADERSHIP_LOST,
+  message: `leadership lost: ${why}`,
+});
+const notLeader: EngineOutcome = {
+  ok: false,
+  code: ErrorCode.SQLITE_IOERR_NOT_LEADER,
+  message: 'not leader',
+};
+
+class LeadershipLost extends Error {}
+
+interface IndexWaiter {
+  readonly index: number;
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+}
+
+/**
+ * The SQL engine behind Raft, on the node's main thread: Raft (core, driver, log storage, peer
+ * transport, the tick) runs here, SQL runs in the engine's worker, and only a transaction's pages
+ * and commit notices cross between them.
+ *
+ * No answer leaves before what it could reflect is committed (DESIGN.md "Replication" step 3):
+ * `execute` proposes what a request committed locally, then holds its answer until the newest
+ * proposal so far is applied, and a read's answer also until a ReadIndex round confirmed this node
+ * was still leader after the read ran. When leadership is lost, held answers fail with
+ * LEADERSHIP_LOST and the engine undoes what never committed.
+ */
+export class ReplicatedEngine {
+  readonly id: NodeId;
+  readonly address: string;
+  readonly #options: ReplicatedEngineOptions;
+  readonly #storage: FileStorage;
+  readonly #transport: PeerTransport;
+  readonly #driver: RaftDriver;
+  readonly #link: EngineLink;
+  readonly #confirmations: LeadershipConfirmations;
+  readonly #timer: NodeJS.Timeout;
+  readonly #eventListeners = new Set<(event: RaftEvent) => void>();
+  /** Nodes that dialled us with CONNECT, by id, until our configuration names them. */
+  readonly #announcedPeers = new Map<NodeId, string>();
+  /** The engine's leadership epoch while this node serves SQL as leader; undefined otherwise. */
+  #leadingEpoch: number | undefined;
+  #epochs = 0;
+  #appliedIndex = 0;
+  #lastProposedIndex = 0;
+  #indexWaiters: IndexWaiter[] = [];
+  #leadReadyWaiters: (() => void)[] = [];
+  /** The term in which this node last proposed a barrier of its own to serve SQL again. */
+  #barrierTerm = 0;
+  #closed = false;
+
+  private constructor(
+    options: ReplicatedEngineOptions,
+    storage: FileStorage,
+    core: RaftCore,
+    link: EngineLink,
+  ) {
+    this.id = options.id;
+    this.address = options.address;
+    this.#options = options;
+    this.#storage = storage;
+    this.#link = link;
+    this.#transport = new PeerTransport({
+      id: options.id,
+      address: options.address,
+      onMessage: (message) => {
+        if (!this.#closed) this.#driver.receive(message);
+      },
+    });
+    this.#confirmations = new LeadershipConfirmations((requestId) => {
+      const started = this.#driver.readIndex(requestId);
+      return started.ok ? undefined : new LeadershipLost(started.message);
+    });
+    this.#driver = new RaftDriver({
+      core,
+      storage,
+      transport: this.#transport,
+      stateMachine: this.#stateMachine(),
+      snapshotThresholdEntries: options.snapshotThresholdEntries,
+      onReadState: (read) => this.#confirmations.confirmed(read.requestId),
+      onEvent: (event) => this.#onEvent(event),
+      onFatal: (error) => this.#fatal(error),
+    });
+    this.#transport.setPeers(this.#peers());
+    this.#timer = setInterval(() => this.#tick(), core.config.tickMilliseconds);
+  }
+
+  static async start(options: ReplicatedEngineOptions): Promise<ReplicatedEngine> {
+    const raftDirectory = path.join(options.dataDir, 'raft');
+    fs.mkdirSync(raftDirectory, { recursive: true });
+    const storage = FileStorage.open({ directory: raftDirectory });
+    let initial = storage.load();
+    const fresh = initial.entries.length === 0 && initial.snapshot === undefined;
+    if (fresh && options.bootstrap !== undefined) {
+      const boot = bootstrapState(options.bootstrap);
+      await new Promise<void>((resolve, reject) =>
+        storage.persist({ hardState: boot.hardState, entries: boot.entries }, (error) =>
+          error ? reject(error) : resolve(),
+        ),
+      );
+      initial = boot;
+    }
+    const core = new RaftCore({
+      id: options.id,
+      initialState: initial,
+      config: options.raft,
+      random: Math.random,
+    });
+    let engine: ReplicatedEngine | undefined;
+    const link = EngineLink.start({
+      directory: path.join(options.dataDir, 'db'),
+      busyTimeoutMs: options.busyTimeoutMs,
+      inProcess: options.inProcessEngine,
+      onFatal: (error) => {
+        if (engine === undefined) options.onFatal(error);
+        else engine.#fatal(error);
+      },
+    });
+    engine = new ReplicatedEngine(options, storage, core, link);
+    return engine;
+  }
+
+  status(): RaftStatus {
+    return this.#driver.core.status();
+  }
+
+  configuration(): Configuration {
+    return this.status().configuration;
+  }
+
+  /** Raft leader (it may still be getting ready to serve SQL). */
+  isLeader(): boolean {
+    return !this.#closed && this.status().role === 'leader';
+  }
+
+  /** The leader this node knows, or undefined during an election. */
+  leader(): Server | undefined {
+    const status = this.status();
+    if (status.leaderId === 0) return undefined;
+    return status.configuration.servers.find((server) => server.id === status.leaderId);
+  }
+
+  /** Serves SQL as leader now (Raft leader whose term's barrier is applied). */
+  isServing(): boolean {
+    return this.#leadingEpoch !== undefined && !this.#closed;
+  }
+
+  onEvent(listener: (event: RaftEvent) => void): () => void {
+    this.#eventListeners.add(listener);
+    return () => this.#eventListeners.delete(listener);
+  }
+
+  /** A peer dialled us (the listener read its CONNECT): the socket now carries Raft messages. */
+  acceptPeer(socket: net.Socket, rest: Buffer, peer: PeerAddress): void {
+    if (this.#closed) {
+      socket.destroy();
+      return;
+    }
+    this.#announcedPeers.set(peer.id, peer.address);
+    this.#transport.accept(socket, rest, peer);
+    this.#transport.setPeers(this.#peers());
+  }
+
+  /** Requests any node answers from its own state (OPEN, FINALIZE, INTERRUPT, close, DUMP). */
+  local(call: EngineCall): Promise<EngineReply> {
+    return this.#link.call(call);
+  }
+
+  /**
+   * A leader-only request. `hold` (statements) keeps the answer back until everything it could
+   * reflect is committed; PREPARE needs the leader but reflects no data.
+   */
+  async execute(call: EngineCall, hold: 'commit' | 'none' = 'commit'): Promise<EngineOutcome> {
+    if (!(await this.#leadReady())) return notLeader;
+    const reply = await this.#link.call(call);
+    if (reply.proposals.length > 0) {
+      const lost = this.#propose(reply);
+      if (lost !== undefined) return lost;
+    }
+    if (hold === 'none' || isNotLeader(reply.outcome)) return reply.outcome;
+    try {
+      if (reply.proposals.length === 0 && call.op !== 'more-rows') {
+        await this.#confirmations.confirm();
+      }
+      await this.#applied(this.#lastProposedIndex);
+    } catch (error) {
+      if (error instanceof LeadershipLost) return leadershipLost(error.message);
+      throw error;
+    }
+    // The read ran in an older leadership whose uncommitted writes were undone since.
+    if (reply.epoch !== this.#leadingEpoch) return leadershipLost('leadership changed');
+    return reply.outcome;
+  }
+
+  /** Proposes a reply's transactions in commit order; an outcome when they cannot be. */
+  #propose(reply: EngineReply): EngineOutcome | undefined {
+    if (this.#leadingEpoch === undefined || reply.epoch !== this.#leadingEpoch) {
+      // The engine undid them at its step-down, which it handled after running this request.
+      return leadershipLost('leadership changed before the transaction was replicated');
+    }
+    for (const data of reply.proposals) {
+      const proposal = this.#driver.propose(data);
+      if (!proposal.ok) {
+        this.#stepDownEngine(`the transaction could not be proposed: ${proposal.message}`);
+        return leadershipLost(proposal.message);
+      }
+      this.#link.post({ op: 'proposed', index: proposal.index, term: proposal.term });
+      this.#lastProposedIndex = proposal.index;
+    }
+    return undefined;
+  }
+
+  /** Resolves true once this node serves SQL as leader; false if it is not (or stops being). */
+  async #leadReady(): Promise<boolean> {
+    if (this.#leadingEpoch !== undefined) return true;
+    if (!this.isLeader()) return false;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, leadReadyWaitMs);
+      this.#leadReadyWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    return this.#leadingEpoch !== undefined;
+  }
+
+  /** Resolves once entry `index` is applied here; rejects with LeadershipLost on step-down. */
+  #applied(index: number): Promise<void> {
+    if (index <= this.#appliedIndex) return Promise.resolve();
+    return new Promise((resolve, reject) => this.#indexWaiters.push({ index, resolve, reject }));
+  }
+
+  /** Applies a membership change through Raft; resolves once it is in force here. */
+  async changeMembership(change: MembershipChange): Promise<void> {
+    const result = this.#driver.changeMembership(change);
+    if (!result.ok) throw new MembershipError(result.code, result.message);
+    if ('catchingUp' in result) {
+      await this.#promoted(change.id);
+      return;
+    }
+    try {
+      await this.#applied(result.index);
+    } catch (error) {
+      if (error instanceof LeadershipLost) {
+        throw new MembershipError('not-leader', `leadership lost: ${error.message}`);
+      }
+      throw error;
+    }
+  }
+
+  /** Waits for a promotion's catch-up rounds and the configuration entry they end with. */
+  #promoted(id: NodeId): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const server = this.configuration().servers.find((candidate) => candidate.id === id);
+        if (server?.role === Role.voter && this.status().configurationIndex <= this.#appliedIndex) {
+          stop();
+          resolve();
+        }
+      };
+      const timer = setInterval(check, this.#driver.core.config.tickMilliseconds);
+      const unsubscribe = this.onEvent((event) => {
+        if (event.type === 'promotion-failed' && event.id === id) {
+          stop();
+          reject(new MembershipError('bad-change', `promotion failed: ${event.reason}`));
+        }
+        if (event.type === 'role-changed' && event.role !== 'leader') {
+          stop();
+          reject(new MembershipError('not-leader', 'leadership lost during the promotion'));
+        }
+      });
+      const stop = () => {
+        clearInterval(timer);
+        unsubscribe();
+      };
+    });
+  }
+
+  /** Hands leadership to `target` (or the best voter); resolves once this node stepped down. */
+  async transferLeadership(target?: NodeId): Promise<void> {
+    const result = this.#driver.transferLeadership(target);
+    if (!result.ok) throw new MembershipError(result.code, result.message);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        stop();
+        reject(new MembershipError('bad-target', 'leadership transfer failed: timed out'));
+      }, transferWaitMs);
+      const unsubscribe = this.onEvent((event) => {
+        if (event.type === 'role-changed' && event.role !== 'leader') {
+          stop();
+          resolve();
+        } else if (event.type === 'transfer-failed') {
+          stop();
+          reject(new MembershipError('bad-target', `leadership transfer failed: ${event.reason}`));
+        }
+      });
+      const stop = () => {
+        clearTimeout(timer);
+        unsubscribe();
+      };
+    });
+  }
+
+  /** Stops the node. With `handover`, a leader first passes leadership to another voter. */
+  async close(options: { handover?: boolean } = {}): Promise<void> {
+    if (this.#closed) return;
+    const others = this.configuration().servers.filter(
+      (server) => server.role === Role.voter && server.id !== this.id,
+    );
+    if (options.handover !== false && this.isLeader() && others.length > 0) {
+      await this.transferLeadership().catch(() => {}); // closing anyway; a new election follows
+    }
+    this.#shutDown();
+    await this.#storage.close().catch(() => {}); // a write in flight may fail: we are stopping
+    await this.#link.close();
+  }
+
+  /** Stops everything at once, like kill -9 but inside the process (tests and fatal errors). */
+  #shutDown(): void {
+    this.#closed = true;
+    clearInterval(this.#timer);
+    this.#driver.stop();
+    this.#transport.close();
+    this.#failWaiters('the node is closing');
+    for (const wake of this.#leadReadyWaiters.splice(0)) wake();
+  }
+
+  #tick(): void {
+    if (this.#closed) return;
+    this.#driver.tick();
+    this.#transport.setPeers(this.#peers());
+    this.#reLead();
+  }
+
+  /**
+   * A leader whose engine stepped down while Raft kept it leader (a proposal was refused) serves
+   * SQL again once a new barrier of its term is applied.
+   */
+  #reLead(): void {
+    const status = this.status();
+    if (status.role !== 'leader' || this.#leadingEpoch !== undefined) return;
+    if (this.#barrierTerm === status.term) return;
+    if (status.lastIndex > status.commitIndex) return; // the term's own barrier is still pending
+    if (this.#driver.proposeBarrier().ok) this.#barrierTerm = status.term;
+  }
+
+  /**
+   * Who the transport may send to: the configuration's servers, and nodes that dialled us but
+   * are not in our configuration yet. A node that just joined knows no configuration until the
+   * leader's first entries arrive, and must still answer them.
+   */
+  #peers(): PeerAddress[] {
+    const servers = this.configuration().servers;
+    const peers: PeerAddress[] = servers.map((server) => ({ id: server.id, address: server.address }));
+    for (const [id, address] of this.#announcedPeers) {
+      if (servers.some((server) => server.id === id)) this.#announcedPeers.delete(id);
+      else peers.push({ id, address });
+    }
+    return peers;
+  }
+
+  #stateMachine(): StateMachine {
+    return {
+      apply: (entry: Entry) => {
+        this.#link.post({ op: 'apply', ...entry });
+        this.#afterApply(entry);
+      },
+      snapshot: () => undefined,
+      snapshotAsync: async () => {
+        const reply = await this.#link.call({ op: 'snapshot' });
+        const { snapshot, index } = valueOf<{ snapshot: Uint8Array | undefined; index: number }>(
+          reply,
+        );
+        return snapshot === undefined ? undefined : { data: snapshot, index };
+      },
+      restore: (metadata: SnapshotMetadata, data: Uint8Array) => {
+        this.#link.post({ op: 'restore', index: metadata.index, data });
+        this.#appliedIndex = metadata.index;
+      },
+    };
+  }
+
+  #afterApply(entry: Entry): void {
+    this.#appliedIndex = entry.index;
+    const status = this.status();
+    // A new leader's barrier of its own term applied: everything committed before the term is
+    // in the databases, so SQL may start (DatabaseSet.lead's precondition).
+    if (
+      entry.type === EntryType.barrier &&
+      entry.term === status.term &&
+      status.role === 'leader' &&
+      this.#leadingEpoch === undefined
+    ) {
+      this.#link.post({ op: 'lead' });
+      this.#leadingEpoch = ++this.#epochs;
+      for (const wake of this.#leadReadyWaiters.splice(0)) wake();
+    }
+    if (this.#indexWaiters.length === 0) return;
+    const ready = this.#indexWaiters.filter((waiter) => waiter.index <= entry.index);
+    if (ready.length === 0) return;
+    this.#indexWaiters = this.#indexWaiters.filter((waiter) => waiter.index > entry.index);
+    for (const waiter of ready) waiter.resolve();
+  }
+
+  #onEvent(event: RaftEvent): void {
+    if (event.type === 'role-changed' && event.role !== 'leader') {
+      this.#stepDownEngine(`this node became ${event.role} in term ${event.term}`);
+    }
+    if (event.type === 'read-failed') {
+      this.#confirmations.failAll(new LeadershipLost(event.reason));
+    }
+    for (const listener of this.#eventListeners) listener(event);
+  }
+
+  /** Leadership is gone: the engine undoes what did not commit; held answers fail. */
+  #stepDownEngine(why: string): void {
+    if (this.#leadingEpoch !== undefined) {
+      this.#leadingEpoch = undefined;
+      this.#link.post({ op: 'step-down' });
+    }
+    this.#failWaiters(why);
+  }
+
+  #failWaiters(why: string): void {
+    const error = new LeadershipLost(why);
+    const waiters = this.#indexWaiters;
+    this.#indexWaiters = [];
+    for (const waiter of waiters) waiter.reject(error);
+    this.#confirmations.failAll(error);
+  }
+
+  #fatal(error: Error): void {
+    if (this.#closed) return;
+    this.#shutDown();
+    void this.#link.close();
+    this.#options.onFatal(error);
+  }
+}
+
+/** A membership change or transfer Raft refused, with its refusal code. */
+export class MembershipError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'MembershipError';
+    this.code = code;
+  }
+}
+
+function isNotLeader(outcome: EngineOutcome): boolean {
+  return !outcome.ok && outcome.code === ErrorCode.SQLITE_IOERR_NOT_LEADER;
+}

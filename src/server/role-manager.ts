@@ -1,0 +1,49 @@
+import { Role, type MembershipChange, type NodeId, type Server } from '../raft/index.js';
+
+/** How many voters and standbys the cluster should keep (go-dqlite app's defaults: 3 and 0). */
+export interface RoleTargets {
+  readonly voters: number;
+  readonly standbys: number;
+}
+
+/**
+ * The next role change that moves the cluster toward `targets`, or undefined when none helps now
+ * (go-dqlite app's role adjustment). One change at a time, since Raft applies them one by one:
+ *
+ * 1. too few online voters: promote an online standby, else an online spare;
+ * 2. more voters than wanted: demote an offline voter (never the leader) to spare;
+ * 3. too few online standbys: promote an online spare;
+ * 4. more standbys than wanted: demote an offline one, else any, to spare.
+ *
+ * A replacement is promoted before the offline voter is demoted, so the number of online voters
+ * never drops below what it was.
+ */
+export function nextRoleChange(
+  servers: readonly Server[],
+  online: ReadonlySet<NodeId>,
+  leaderId: NodeId,
+  targets: RoleTargets,
+): MembershipChange | undefined {
+  const withRole = (role: Role) => servers.filter((server) => server.role === role);
+  const isOnline = (server: Server) => online.has(server.id);
+  const voters = withRole(Role.voter);
+  const standbys = withRole(Role.standby);
+  const spares = withRole(Role.spare);
+  if (voters.filter(isOnline).length < targets.voters) {
+    const candidate = standbys.find(isOnline) ?? spares.find(isOnline);
+    if (candidate !== undefined) return { type: 'assign', id: candidate.id, role: Role.voter };
+  }
+  if (voters.length > targets.voters) {
+    const offline = voters.find((server) => !isOnline(server) && server.id !== leaderId);
+    if (offline !== undefined) return { type: 'assign', id: offline.id, role: Role.spare };
+  }
+  if (standbys.filter(isOnline).length < targets.standbys) {
+    const candidate = spares.find(isOnline);
+    if (candidate !== undefined) return { type: 'assign', id: candidate.id, role: Role.standby };
+  }
+  if (standbys.length > targets.standbys) {
+    const surplus = standbys.find((server) => !isOnline(server)) ?? standbys[0];
+    if (surplus !== undefined) return { type: 'assign', id: surplus.id, role: Role.spare };
+  }
+  return undefined;
+}
