@@ -1,87 +1,44 @@
 #!/usr/bin/env node
-// The dqlite-ts command line. For now it is a client shell for any Dqlite cluster (dqlite-ts or
-// canonical's C server); later issues add `node`, `demo` and `bench`.
+// The dqlite-ts command line: run a node, a local demo cluster, an SQL shell, or one client
+// command against any Dqlite cluster (dqlite-ts or canonical's C server).
 
-import { parseArgs } from 'node:util';
-import { connect } from '../drivers/client/index.js';
-import type { DqliteClient, Parameter } from '../drivers/client/index.js';
+import { CLIENT_USAGE, clientCommands, runClientCommand } from './commands/client.js';
+import { DEMO_USAGE, runDemo } from './commands/demo.js';
+import { NODE_USAGE, runNode } from './commands/node.js';
+import { SHELL_USAGE, runShell } from './commands/shell.js';
+import { UsageError } from './commands/usage-error.js';
 
-const USAGE = `usage: dqlite-ts <command> --cluster HOST:PORT[,HOST:PORT...] [--database NAME] [args]
+const USAGE = `usage: dqlite-ts <command> [options]
 
-commands:
-  query SQL [JSON_PARAMS]   run a query on the leader and print its rows as JSON lines
-  exec SQL [JSON_PARAMS]    run statements on the leader and print the result
-  leader                    print the leader's id and address
-  cluster                   print every node: id, address, role
-  help                      print this text
+${NODE_USAGE}
 
-JSON_PARAMS is a JSON array of positional parameters, e.g. '[1, "x", null]'.`;
+${SHELL_USAGE}
 
-type Command = (client: DqliteClient, args: string[]) => Promise<void>;
+${DEMO_USAGE}
 
-const commands: Record<string, Command> = {
-  query: async (client, [sql, params]) => {
-    const { columns, rows } = await client.query(required(sql, 'SQL'), parseParameters(params));
-    console.log(JSON.stringify(columns));
-    for (const row of rows) console.log(JSON.stringify(row, jsonValue));
-  },
-  exec: async (client, [sql, params]) => {
-    const result = await client.exec(required(sql, 'SQL'), parseParameters(params));
-    console.log(JSON.stringify(result, jsonValue));
-  },
-  leader: async (client) => {
-    const leader = await client.leader();
-    console.log(leader ? `${leader.id.toString(16)} ${leader.address}` : 'no leader');
-  },
-  cluster: async (client) => {
-    for (const node of await client.cluster())
-      console.log(`${node.id.toString(16)} ${node.address} ${node.role}`);
-  },
-};
+${CLIENT_USAGE}
 
-function required(value: string | undefined, name: string): string {
-  if (value === undefined) throw new UsageError(`missing ${name}`);
-  return value;
-}
-
-function parseParameters(text: string | undefined): Parameter[] | undefined {
-  if (text === undefined) return undefined;
-  const parsed: unknown = JSON.parse(text);
-  if (!Array.isArray(parsed)) throw new UsageError('JSON_PARAMS must be a JSON array');
-  return parsed as Parameter[]; // the client rejects nested arrays and objects with a TypeError
-}
-
-/** JSON has no bigint or bytes: print them as decimal strings and hex. */
-function jsonValue(_key: string, value: unknown): unknown {
-  if (typeof value === 'bigint') return value.toString();
-  if (value && typeof value === 'object' && (value as { type?: string }).type === 'Buffer') {
-    return `x'${Buffer.from((value as { data: number[] }).data).toString('hex')}'`;
-  }
-  return value;
-}
-
-class UsageError extends Error {}
+dqlite-ts help   print this text`;
 
 async function main(argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { cluster: { type: 'string' }, database: { type: 'string', default: 'main' } },
-  });
-  const [name, ...args] = positionals;
-  const command = name === undefined ? undefined : commands[name];
-  if (!command) {
-    console.log(USAGE);
-    return name === undefined || name === 'help' ? 0 : 2;
+  const [name, ...args] = argv;
+  switch (name) {
+    case 'node':
+      return runNode(args);
+    case 'shell':
+      return runShell(args);
+    case 'demo':
+      return runDemo(args);
+    case undefined:
+    case 'help':
+    case '--help':
+      console.log(USAGE);
+      return 0;
+    default:
+      if (name in clientCommands) return runClientCommand(name, args);
+      console.log(USAGE);
+      return 2;
   }
-  const cluster = required(values.cluster, '--cluster').split(',');
-  const client = await connect({ cluster, database: values.database });
-  try {
-    await command(client, args);
-  } finally {
-    await client.close();
-  }
-  return 0;
 }
 
 main(process.argv.slice(2)).then(

@@ -1,0 +1,65 @@
+import { parseArgs } from 'node:util';
+import { createNode } from '../../index.js';
+import { UsageError } from './usage-error.js';
+
+export const NODE_USAGE = `dqlite-ts node --address HOST:PORT --data DIR [--join HOST:PORT,...]
+                [--voters N] [--standbys N] [--listen HOST:PORT|PATH]
+                [--busy-timeout MS] [--snapshot-entries N]
+  Runs one node in the foreground. The first node of a new cluster starts without --join; the
+  others join through any existing node. A restart with the same --data keeps the node's
+  identity and data (--join is then ignored). SIGTERM or SIGINT hands leadership over and exits.`;
+
+/** `dqlite-ts node`: one node in the foreground until a signal stops it. */
+export async function runNode(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      address: { type: 'string' },
+      data: { type: 'string' },
+      join: { type: 'string' },
+      voters: { type: 'string' },
+      standbys: { type: 'string' },
+      listen: { type: 'string' },
+      'busy-timeout': { type: 'string' },
+      'snapshot-entries': { type: 'string' },
+    },
+  });
+  if (values.address === undefined) throw new UsageError('missing --address');
+  if (values.data === undefined) throw new UsageError('missing --data');
+  let fatal: Error | undefined;
+  let stop: () => void = () => {};
+  const stopped = new Promise<void>((resolve) => (stop = resolve));
+  const node = await createNode({
+    address: values.address,
+    dataDir: values.data,
+    join: values.join?.split(',').filter((address) => address !== '') ?? [],
+    voters: integerOption(values.voters, '--voters'),
+    standbys: integerOption(values.standbys, '--standbys'),
+    listen: values.listen,
+    busyTimeoutMs: integerOption(values['busy-timeout'], '--busy-timeout'),
+    snapshotThresholdEntries: integerOption(values['snapshot-entries'], '--snapshot-entries'),
+    onFatal: (error) => {
+      fatal = error;
+      stop();
+    },
+  });
+  console.log(`dqlite-ts node ${node.id} serving at ${node.address} (data in ${values.data})`);
+  const onSignal = () => stop();
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  await stopped;
+  if (fatal !== undefined) {
+    console.error(`dqlite-ts node ${node.id} stopped: ${fatal.stack ?? fatal.message}`);
+    return 1;
+  }
+  await node.close();
+  console.log(`dqlite-ts node ${node.id} closed`);
+  return 0;
+}
+
+function integerOption(text: string | undefined, name: string): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value)) throw new UsageError(`${name} must be an integer, got "${text}"`);
+  return value;
+}

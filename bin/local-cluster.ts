@@ -1,0 +1,242 @@
+// A local dqlite-ts cluster of child processes, one `dqlite-ts node` each, on loopback. The demo
+// runs one; the interop suites run theirs through it. Only processes this module spawned are ever
+// signalled, by the pid it holds.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { connect } from '../index.js';
+
+export interface LocalClusterOptions {
+  /** Nodes to start; all become voters up to `voters` (default 3), the rest standbys/spares. */
+  readonly nodes?: number;
+  readonly voters?: number;
+  /** Parent directory for the nodes' data; default a new temporary directory. */
+  readonly directory?: string;
+  /** Extra `dqlite-ts node` flags for every node. */
+  readonly nodeArgs?: readonly string[];
+  /** Longest the cluster may take to have its voters and a leader. Default 30 s. */
+  readonly startTimeoutMs?: number;
+}
+
+/** One node: fixed address and data directory, a process that comes and goes. */
+export interface LocalNode {
+  readonly address: string;
+  readonly dataDir: string;
+  /** The current process's pid; undefined while the node is down. */
+  readonly pid: number | undefined;
+  /** Recent output of the node's processes (for failure messages). */
+  logs(): string;
+}
+
+const logBytesMax = 64 * 1024;
+const exitWaitMs = 5000;
+const terminateGraceMs = 3000;
+
+class NodeProcess implements LocalNode {
+  #child: ChildProcess | undefined;
+  #log = '';
+  constructor(
+    readonly address: string,
+    readonly dataDir: string,
+    private readonly nodeArgs: readonly string[],
+  ) {}
+
+  get pid(): number | undefined {
+    const child = this.#child;
+    return child !== undefined && child.exitCode === null && child.signalCode === null
+      ? child.pid
+      : undefined;
+  }
+
+  get child(): ChildProcess | undefined {
+    return this.#child;
+  }
+
+  logs(): string {
+    return this.#log;
+  }
+
+  #append(text: string): void {
+    this.#log = (this.#log + text).slice(-logBytesMax);
+  }
+
+  /** Spawns the node and resolves once it prints that it serves (or rejects if it exits). */
+  start(join: readonly string[]): Promise<void> {
+    const args = ['node', '--address', this.address, '--data', this.dataDir, ...this.nodeArgs];
+    if (join.length > 0) args.push('--join', join.join(','));
+    const child = spawn(process.execPath, [...cliCommand(), ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.#child = child;
+    liveChildren.add(child);
+    child.on('exit', () => liveChildren.delete(child));
+    this.#append(`[local-cluster] pid ${child.pid}: dqlite-ts ${args.join(' ')}\n`);
+    child.stderr?.on('data', (chunk: Buffer) => this.#append(chunk.toString()));
+    return new Promise((resolve, reject) => {
+      child.stdout?.on('data', (chunk: Buffer) => {
+        this.#append(chunk.toString());
+        if (this.#log.includes(`serving at ${this.address}`)) resolve();
+      });
+      child.once('exit', (code, signal) => {
+        this.#append(`[local-cluster] pid ${child.pid} exited (code ${code}, signal ${signal})\n`);
+        reject(new Error(`node ${this.address} exited before serving\n${this.#log}`));
+      });
+    });
+  }
+
+  async signal(signal: NodeJS.Signals, waitMs: number): Promise<boolean> {
+    const child = this.#child;
+    if (child === undefined || this.pid === undefined) return true;
+    const exited = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), waitMs);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+    child.kill(signal);
+    return exited;
+  }
+}
+
+/** Children still running, killed if this process exits without stopping its clusters. */
+const liveChildren = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of liveChildren) child.kill('SIGKILL');
+});
+
+/** The command that runs this CLI: compiled JavaScript directly, TypeScript through tsx. */
+function cliCommand(): string[] {
+  const self = import.meta.url;
+  if (self.endsWith('.js')) return [fileURLToPath(new URL('./dqlite-ts.js', self))];
+  return ['--import', import.meta.resolve('tsx'), fileURLToPath(new URL('./dqlite-ts.ts', self))];
+}
+
+export class LocalCluster {
+  readonly nodes: readonly NodeProcess[];
+  readonly directory: string;
+  readonly #ownsDirectory: boolean;
+  #stopping: Promise<void> | undefined;
+
+  private constructor(nodes: NodeProcess[], directory: string, ownsDirectory: boolean) {
+    this.nodes = nodes;
+    this.directory = directory;
+    this.#ownsDirectory = ownsDirectory;
+  }
+
+  get addresses(): string[] {
+    return this.nodes.map((node) => node.address);
+  }
+
+  /** Starts node 1 (which bootstraps), then the others joining it; resolves with `voters` voters. */
+  static async start(options: LocalClusterOptions = {}): Promise<LocalCluster> {
+    const count = options.nodes ?? 3;
+    const voters = Math.min(options.voters ?? 3, count);
+    const ownsDirectory = options.directory === undefined;
+    const directory = options.directory ?? fs.mkdtempSync(path.join(os.tmpdir(), 'dqlite-ts-'));
+    const ports = await freePorts(count);
+    const nodeArgs = ['--voters', String(voters), ...(options.nodeArgs ?? [])];
+    const nodes = ports.map(
+      (port, i) => new NodeProcess(`127.0.0.1:${port}`, path.join(directory, `node${i + 1}`), nodeArgs),
+    );
+    const cluster = new LocalCluster(nodes, directory, ownsDirectory);
+    try {
+      const [first, ...others] = nodes;
+      if (first === undefined) throw new RangeError('a cluster needs at least one node');
+      await first.start([]);
+      await Promise.all(others.map((node) => node.start([first.address])));
+      await cluster.waitForVoters(voters, options.startTimeoutMs ?? 30_000);
+      return cluster;
+    } catch (error) {
+      await cluster.stop();
+      throw error;
+    }
+  }
+
+  node(address: string): NodeProcess {
+    const node = this.nodes.find((candidate) => candidate.address === address);
+    if (node === undefined) throw new Error(`no node ${address} in this cluster`);
+    return node;
+  }
+
+  /** Waits until the leader reports `voters` voters among our nodes. */
+  async waitForVoters(voters: number, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last = 'no answer yet';
+    while (Date.now() < deadline) {
+      try {
+        const client = await connect({
+          cluster: this.addresses,
+          database: 'main',
+          leaderTimeoutMs: Math.max(100, deadline - Date.now()),
+        });
+        try {
+          const members = await client.cluster();
+          const count = members.filter((member) => member.role === 'voter').length;
+          if (count === voters) return;
+          last = `${count} voters: ${JSON.stringify(members, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`;
+        } finally {
+          await client.close();
+        }
+      } catch (error) {
+        last = error instanceof Error ? error.message : String(error);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`cluster did not reach ${voters} voters in ${timeoutMs} ms: ${last}\n${this.logs()}`);
+  }
+
+  /** SIGKILLs a node's process (ours, by pid) and waits until it is gone. */
+  async kill(address: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    if (!(await this.node(address).signal(signal, exitWaitMs))) {
+      throw new Error(`node ${address} survived ${signal} for ${exitWaitMs} ms`);
+    }
+  }
+
+  /** Starts a stopped node again from its data directory. */
+  async restart(address: string): Promise<void> {
+    const node = this.node(address);
+    if (node.pid !== undefined) throw new Error(`node ${address} is still running`);
+    await node.start([]);
+  }
+
+  logs(): string {
+    return this.nodes.map((node) => `--- ${node.address} ---\n${node.logs()}`).join('\n');
+  }
+
+  /** SIGTERM every node (a clean close), SIGKILL what is left, remove our directory. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      const clean = await Promise.all(
+        this.nodes.map((node) => node.signal('SIGTERM', terminateGraceMs)),
+      );
+      await Promise.all(
+        this.nodes.map((node, i) => (clean[i] === true ? true : node.signal('SIGKILL', exitWaitMs))),
+      );
+      if (this.#ownsDirectory) fs.rmSync(this.directory, { recursive: true, force: true });
+    })();
+    return this.#stopping;
+  }
+}
+
+/** Distinct free loopback ports, all held open until every one is known. */
+async function freePorts(count: number): Promise<number[]> {
+  const servers: net.Server[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const server = net.createServer();
+      servers.push(server);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', resolve);
+      });
+    }
+    return servers.map((server) => (server.address() as net.AddressInfo).port);
+  } finally {
+    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  }
+}
