@@ -141,7 +141,8 @@ export class LocalCluster {
     const ports = await freePorts(count);
     const nodeArgs = ['--voters', String(voters), ...(options.nodeArgs ?? [])];
     const nodes = ports.map(
-      (port, i) => new NodeProcess(`127.0.0.1:${port}`, path.join(directory, `node${i + 1}`), nodeArgs),
+      (port, i) =>
+        new NodeProcess(`127.0.0.1:${port}`, path.join(directory, `node${i + 1}`), nodeArgs),
     );
     const cluster = new LocalCluster(nodes, directory, ownsDirectory);
     try {
@@ -187,7 +188,9 @@ export class LocalCluster {
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    throw new Error(`cluster did not reach ${voters} voters in ${timeoutMs} ms: ${last}\n${this.logs()}`);
+    throw new Error(
+      `cluster did not reach ${voters} voters in ${timeoutMs} ms: ${last}\n${this.logs()}`,
+    );
   }
 
   /** SIGKILLs a node's process (ours, by pid) and waits until it is gone. */
@@ -215,7 +218,9 @@ export class LocalCluster {
         this.nodes.map((node) => node.signal('SIGTERM', terminateGraceMs)),
       );
       await Promise.all(
-        this.nodes.map((node, i) => (clean[i] === true ? true : node.signal('SIGKILL', exitWaitMs))),
+        this.nodes.map((node, i) =>
+          clean[i] === true ? true : node.signal('SIGKILL', exitWaitMs),
+        ),
       );
       if (this.#ownsDirectory) fs.rmSync(this.directory, { recursive: true, force: true });
     })();

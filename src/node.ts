@@ -1,11 +1,10 @@
 import type { RaftConfig } from './raft/index.js';
 import { Role } from './raft/index.js';
-import { probeOnline, requestLeader } from './server/cluster-client.js';
-import type { NodeMetadata } from './server/client-session.js';
+import { requestLeader } from './server/cluster-client.js';
 import { loadOrCreateIdentity } from './server/node-identity.js';
 import { NodeListener } from './server/node-listener.js';
 import { ReplicatedEngine } from './server/replicated-engine.js';
-import { nextRoleChange, type RoleTargets } from './server/role-manager.js';
+import { RoleKeeper } from './server/role-manager.js';
 
 export interface NodeOptions {
   /** "host:port" the node listens on and other nodes and clients dial. */
@@ -66,10 +65,11 @@ export interface DqliteNode {
   close(): Promise<void>;
 }
 
-/** How long a node has to answer the leader's liveness probe before role checks count it down. */
-const roleProbeTimeoutMs = 500;
-
-const roleNames = { [Role.voter]: 'voter', [Role.standby]: 'standby', [Role.spare]: 'spare' } as const;
+const roleNames = {
+  [Role.voter]: 'voter',
+  [Role.standby]: 'standby',
+  [Role.spare]: 'spare',
+} as const;
 const knownOptions = new Set([
   'address',
   'dataDir',
@@ -101,14 +101,10 @@ export async function createNode(options: NodeOptions): Promise<DqliteNode> {
   checkOptions(options);
   const join = (options.join ?? []).filter((address) => address !== options.address);
   const { identity } = loadOrCreateIdentity(options.dataDir, options.address, options.id);
-  const targets: RoleTargets = { voters: options.voters ?? 3, standbys: options.standbys ?? 0 };
-  let stopped: (() => Promise<void>) | undefined;
-  const onFatal = (error: Error) => {
-    void stopped?.();
-    (options.onFatal ?? ((e: Error) => console.error(`dqlite-ts node ${identity.id}: ${e.stack}`)))(
-      error,
-    );
-  };
+  const stop: { node?: () => Promise<void> } = {};
+  const reportFatal =
+    options.onFatal ??
+    ((error: Error) => console.error(`dqlite-ts node ${identity.id}: ${error.stack}`));
   const engine = await ReplicatedEngine.start({
     id: identity.id,
     address: identity.address,
@@ -117,54 +113,44 @@ export async function createNode(options: NodeOptions): Promise<DqliteNode> {
     busyTimeoutMs: options.busyTimeoutMs ?? 5000,
     snapshotThresholdEntries: options.snapshotThresholdEntries,
     inProcessEngine: (options as { inProcessEngine?: boolean }).inProcessEngine,
-    onFatal,
+    onFatal: (error) => {
+      void stop.node?.();
+      reportFatal(error);
+    },
+    // Only a brand-new node without anyone to join starts a cluster; a restart ignores this.
     ...(join.length === 0
-      ? { bootstrap: { servers: [{ id: identity.id, address: identity.address, role: Role.voter }] } }
+      ? {
+          bootstrap: {
+            servers: [{ id: identity.id, address: identity.address, role: Role.voter }],
+          },
+        }
       : {}),
   });
-  const metadata: NodeMetadata = {
-    failureDomain: BigInt(options.failureDomain ?? 0),
-    weight: BigInt(options.weight ?? 0),
-  };
-  let listener: NodeListener;
-  try {
-    listener = await NodeListener.start({
-      engine,
-      listen: options.listen ?? identity.address,
-      session: {
-        metadata,
-        heartbeatTimeoutMs: 15_000,
-        messageBytesMax: 64 * 1024 * 1024,
-        queuedRequestsMax: 64,
+  const listener = await NodeListener.start({
+    engine,
+    listen: options.listen ?? identity.address,
+    session: {
+      metadata: {
+        failureDomain: BigInt(options.failureDomain ?? 0),
+        weight: BigInt(options.weight ?? 0),
       },
-    });
-  } catch (error) {
+      heartbeatTimeoutMs: 15_000,
+      messageBytesMax: 64 * 1024 * 1024,
+      queuedRequestsMax: 64,
+    },
+  }).catch(async (error: unknown) => {
     await engine.close({ handover: false });
     throw error;
-  }
-  const roleTimer = setInterval(() => void adjustRoles(), options.roleCheckIntervalMs ?? 1000);
-  let adjusting = false;
-  const adjustRoles = async () => {
-    if (adjusting || !engine.isServing()) return;
-    adjusting = true;
-    try {
-      const servers = engine.configuration().servers;
-      const others = servers.filter((server) => server.id !== engine.id);
-      const online = await probeOnline(others, roleProbeTimeoutMs);
-      online.add(engine.id);
-      const change = nextRoleChange(servers, online, engine.id, targets);
-      // A refusal (another change in flight, a lost leadership) is retried at the next check.
-      if (change !== undefined && engine.isServing()) {
-        await engine.changeMembership(change).catch(() => {});
-      }
-    } finally {
-      adjusting = false;
-    }
-  };
+  });
+  const roles = new RoleKeeper(
+    engine,
+    { voters: options.voters ?? 3, standbys: options.standbys ?? 0 },
+    options.roleCheckIntervalMs ?? 1000,
+  );
   let closing: Promise<void> | undefined;
-  stopped = () => {
+  stop.node = () => {
     closing ??= (async () => {
-      clearInterval(roleTimer);
+      roles.stop();
       await engine.close();
       await listener.close();
     })();
@@ -172,13 +158,21 @@ export async function createNode(options: NodeOptions): Promise<DqliteNode> {
   };
   const isMember = engine.configuration().servers.some((server) => server.id === identity.id);
   if (!isMember && join.length > 0) {
-    try {
-      await joinCluster(join, identity, options.joinTimeoutMs ?? 30_000);
-    } catch (error) {
-      await stopped();
-      throw error;
-    }
+    await joinCluster(join, identity, options.joinTimeoutMs ?? 30_000).catch(
+      async (error: unknown) => {
+        await stop.node?.();
+        throw error;
+      },
+    );
   }
+  return embeddedNode(identity, engine, stop.node);
+}
+
+function embeddedNode(
+  identity: { id: number; address: string },
+  engine: ReplicatedEngine,
+  close: () => Promise<void>,
+): DqliteNode {
   const info = (server: { id: number; address: string; role: Role }): NodeInfo => ({
     id: server.id,
     address: server.address,
@@ -193,7 +187,7 @@ export async function createNode(options: NodeOptions): Promise<DqliteNode> {
       return leader === undefined ? undefined : info(leader);
     },
     cluster: () => engine.configuration().servers.map(info),
-    close: () => stopped?.() ?? Promise.resolve(),
+    close,
   };
 }
 
@@ -246,8 +240,13 @@ function checkOptions(options: NodeOptions): void {
   }
   for (const name of ['voters', 'standbys'] as const) {
     const value = options[name];
-    if (value !== undefined && (!Number.isSafeInteger(value) || value < (name === 'voters' ? 1 : 0))) {
-      throw new RangeError(`createNode: ${name} must be an integer >= ${name === 'voters' ? 1 : 0}`);
+    if (
+      value !== undefined &&
+      (!Number.isSafeInteger(value) || value < (name === 'voters' ? 1 : 0))
+    ) {
+      throw new RangeError(
+        `createNode: ${name} must be an integer >= ${name === 'voters' ? 1 : 0}`,
+      );
     }
   }
   if (options.id !== undefined && (!Number.isSafeInteger(options.id) || options.id < 1)) {

@@ -53,8 +53,6 @@ function jsonValue(_key: string, value: unknown): unknown {
   return value;
 }
 
-
-
 /** Runs one client command against any Dqlite cluster (dqlite-ts or canonical's C server). */
 export async function runClientCommand(name: string, argv: string[]): Promise<number> {
   const command = clientCommands[name] as Command;

@@ -54,9 +54,13 @@ export async function runDemo(argv: string[]): Promise<number> {
         const begun = Date.now();
         // seq is UNIQUE, so running the INSERT twice is harmless: the pool may then retry it
         // after an unknown outcome (the leader died with it in flight) instead of failing.
-        await pool.exec("INSERT OR IGNORE INTO events (seq, at) VALUES (?, datetime('now'))", [seq], {
-          idempotent: true,
-        });
+        await pool.exec(
+          "INSERT OR IGNORE INTO events (seq, at) VALUES (?, datetime('now'))",
+          [seq],
+          {
+            idempotent: true,
+          },
+        );
         acknowledged.push(seq);
         latencies.push({ at: Date.now(), ms: Date.now() - begun });
       }
@@ -66,7 +70,9 @@ export async function runDemo(argv: string[]): Promise<number> {
     const before = acknowledged.length;
     const killedAt = Date.now();
     await cluster.kill(leader.address);
-    say(`killed the leader, node ${leader.id} at ${leader.address}, with SIGKILL (${before} rows acknowledged so far)`);
+    say(
+      `killed the leader, node ${leader.id} at ${leader.address}, with SIGKILL (${before} rows acknowledged so far)`,
+    );
     while (!latencies.some((write) => write.at > killedAt) && Date.now() - killedAt < 30_000) {
       await sleep(5);
     }
@@ -93,10 +99,16 @@ export async function runDemo(argv: string[]): Promise<number> {
     console.log('what happened');
     console.log(`  old leader        node ${leader.id} at ${leader.address} (killed)`);
     console.log(`  new leader        node ${newLeader?.id ?? '?'} at ${newLeader?.address ?? '?'}`);
-    console.log(`  time to recover   ${recoveryMs ?? 'did not recover'} ms (kill -> next acknowledged write)`);
-    console.log(`  rows acknowledged ${acknowledged.length} (about ${Math.round(rate)} writes/s, one client)`);
+    console.log(
+      `  time to recover   ${recoveryMs ?? 'did not recover'} ms (kill -> next acknowledged write)`,
+    );
+    console.log(
+      `  rows acknowledged ${acknowledged.length} (about ${Math.round(rate)} writes/s, one client)`,
+    );
     console.log(`  rows in the table ${stored.size}`);
-    console.log(`  rows lost         ${lost.length}${lost.length > 0 ? ` (${lost.slice(0, 10).join(', ')})` : ''}`);
+    console.log(
+      `  rows lost         ${lost.length}${lost.length > 0 ? ` (${lost.slice(0, 10).join(', ')})` : ''}`,
+    );
     return lost.length === 0 && recoveryMs !== undefined ? 0 : 1;
   } finally {
     await pool.close();

@@ -60,6 +60,7 @@ export async function runNode(argv: string[]): Promise<number> {
 function integerOption(text: string | undefined, name: string): number | undefined {
   if (text === undefined) return undefined;
   const value = Number(text);
-  if (!Number.isSafeInteger(value)) throw new UsageError(`${name} must be an integer, got "${text}"`);
+  if (!Number.isSafeInteger(value))
+    throw new UsageError(`${name} must be an integer, got "${text}"`);
   return value;
 }

@@ -72,12 +72,19 @@ async function runSql(client: DqliteClient, sql: string, format: Format): Promis
     result = await client.query(sql);
   } catch (error) {
     // Dqlite answers QUERY of a statement without rows with "not an error" and runs nothing.
-    if (!(error instanceof DqliteError) || error.code !== 1 || !/not an error/.test(error.message)) {
+    if (
+      !(error instanceof DqliteError) ||
+      error.code !== 1 ||
+      !/not an error/.test(error.message)
+    ) {
       throw error;
     }
     const outcome = await client.exec(sql);
     print(
-      { columns: ['rows_affected', 'last_insert_id'], rows: [[outcome.rowsAffected, outcome.lastInsertId]] },
+      {
+        columns: ['rows_affected', 'last_insert_id'],
+        rows: [[outcome.rowsAffected, outcome.lastInsertId]],
+      },
       format,
     );
     return;
@@ -95,12 +102,18 @@ async function dotCommand(client: DqliteClient, text: string, state: { format: F
     }
     case '.leader': {
       const leader = await client.leader();
-      return print({ columns: ['id', 'address'], rows: leader ? [[leader.id, leader.address]] : [] }, state.format);
+      return print(
+        { columns: ['id', 'address'], rows: leader ? [[leader.id, leader.address]] : [] },
+        state.format,
+      );
     }
     case '.describe': {
       const { failureDomain, weight } = await client.describe();
       return print(
-        { columns: ['address', 'failure_domain', 'weight'], rows: [[client.address, failureDomain, weight]] },
+        {
+          columns: ['address', 'failure_domain', 'weight'],
+          rows: [[client.address, failureDomain, weight]],
+        },
         state.format,
       );
     }
@@ -133,10 +146,15 @@ async function dotCommand(client: DqliteClient, text: string, state: { format: F
   }
 }
 
-function print(result: { columns: readonly string[]; rows: readonly (readonly unknown[])[] }, format: Format) {
+function print(
+  result: { columns: readonly string[]; rows: readonly (readonly unknown[])[] },
+  format: Format,
+) {
   if (format === 'json') {
     for (const row of result.rows) {
-      const object = Object.fromEntries(result.columns.map((column, i) => [column, jsonValue(row[i])]));
+      const object = Object.fromEntries(
+        result.columns.map((column, i) => [column, jsonValue(row[i])]),
+      );
       console.log(JSON.stringify(object));
     }
     return;
@@ -146,7 +164,10 @@ function print(result: { columns: readonly string[]; rows: readonly (readonly un
     Math.max(column.length, ...cells.map((row) => (row[i] ?? '').length)),
   );
   const line = (values: readonly string[]) =>
-    values.map((value, i) => value.padEnd(widths[i] ?? 0)).join(' | ').trimEnd();
+    values
+      .map((value, i) => value.padEnd(widths[i] ?? 0))
+      .join(' | ')
+      .trimEnd();
   console.log(line(result.columns));
   console.log(widths.map((width) => '-'.repeat(width)).join('-+-'));
   for (const row of cells) console.log(line(row));

@@ -188,7 +188,11 @@ export class ClientSession {
         );
         if (!outcome.ok) return failure(outcome);
         const value = outcome.value as ExecValue;
-        return { type: 'RESULT', lastInsertId: value.lastInsertId, rowsAffected: value.rowsAffected };
+        return {
+          type: 'RESULT',
+          lastInsertId: value.lastInsertId,
+          rowsAffected: value.rowsAffected,
+        };
       }
       case 'QUERY':
       case 'QUERY_SQL': {
@@ -196,7 +200,12 @@ export class ClientSession {
         if (missing) return missing;
         const first = await engine.execute(
           request.type === 'QUERY'
-            ? { op: 'query', session, statement: request.stmt, parameters: request.parameters ?? [] }
+            ? {
+                op: 'query',
+                session,
+                statement: request.stmt,
+                parameters: request.parameters ?? [],
+              }
             : { op: 'query-sql', session, sql: request.sql, parameters: request.parameters ?? [] },
         );
         await this.#streamRows(first);
@@ -361,7 +370,11 @@ const notLeaderOutcome = {
   code: ErrorCode.SQLITE_IOERR_NOT_LEADER,
   message: 'not leader',
 } as const;
-const invalidId = { ok: false, code: ErrorCode.SQLITE_ERROR, message: 'server ID is not valid' } as const;
+const invalidId = {
+  ok: false,
+  code: ErrorCode.SQLITE_ERROR,
+  message: 'server ID is not valid',
+} as const;
 
 function empty(): Response {
   return { type: 'EMPTY', unused: 0n };

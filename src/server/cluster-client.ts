@@ -53,7 +53,10 @@ export function requestOnce(
 }
 
 /** Sends `request` to the current leader, found through any of `addresses`. */
-export async function requestLeader(addresses: readonly string[], request: Request): Promise<Response> {
+export async function requestLeader(
+  addresses: readonly string[],
+  request: Request,
+): Promise<Response> {
   let lastError: Error = new Error('no address to try');
   for (const address of addresses) {
     try {
@@ -93,7 +96,11 @@ export async function probeOnline(
   const answers = await Promise.all(
     servers.map(async (server) => {
       try {
-        const answer = await requestOnce(server.address, { type: 'DESCRIBE', format: 0n }, timeoutMs);
+        const answer = await requestOnce(
+          server.address,
+          { type: 'DESCRIBE', format: 0n },
+          timeoutMs,
+        );
         return answer.type === 'METADATA' ? server.id : undefined;
       } catch {
         return undefined; // down or unreachable: that is what the probe asks

@@ -156,18 +156,19 @@ export class ReplicatedEngine {
       config: options.raft,
       random: Math.random,
     });
-    let engine: ReplicatedEngine | undefined;
+    // The link reports a failure to the engine, which exists only once the link does.
+    const created: { engine?: ReplicatedEngine } = {};
     const link = EngineLink.start({
       directory: path.join(options.dataDir, 'db'),
       busyTimeoutMs: options.busyTimeoutMs,
       inProcess: options.inProcessEngine,
       onFatal: (error) => {
-        if (engine === undefined) options.onFatal(error);
-        else engine.#fatal(error);
+        if (created.engine === undefined) options.onFatal(error);
+        else created.engine.#fatal(error);
       },
     });
-    engine = new ReplicatedEngine(options, storage, core, link);
-    return engine;
+    created.engine = new ReplicatedEngine(options, storage, core, link);
+    return created.engine;
   }
 
   status(): RaftStatus {
@@ -326,7 +327,10 @@ export class ReplicatedEngine {
     });
   }
 
-  /** Hands leadership to `target` (or the best voter); resolves once this node stepped down. */
+  /**
+   * Hands leadership to `target` (or the best voter); resolves once this node stepped down and
+   * knows the new leader, so a LEADER request right after names it (as dqlite's does).
+   */
   async transferLeadership(target?: NodeId): Promise<void> {
     const result = this.#driver.transferLeadership(target);
     if (!result.ok) throw new MembershipError(result.code, result.message);
@@ -335,8 +339,12 @@ export class ReplicatedEngine {
         stop();
         reject(new MembershipError('bad-target', 'leadership transfer failed: timed out'));
       }, transferWaitMs);
+      const handedOver = () => {
+        const status = this.status();
+        return status.role !== 'leader' && status.leaderId !== 0 && status.leaderId !== this.id;
+      };
       const unsubscribe = this.onEvent((event) => {
-        if (event.type === 'role-changed' && event.role !== 'leader') {
+        if (handedOver()) {
           stop();
           resolve();
         } else if (event.type === 'transfer-failed') {
@@ -401,7 +409,10 @@ export class ReplicatedEngine {
    */
   #peers(): PeerAddress[] {
     const servers = this.configuration().servers;
-    const peers: PeerAddress[] = servers.map((server) => ({ id: server.id, address: server.address }));
+    const peers: PeerAddress[] = servers.map((server) => ({
+      id: server.id,
+      address: server.address,
+    }));
     for (const [id, address] of this.#announcedPeers) {
       if (servers.some((server) => server.id === id)) this.#announcedPeers.delete(id);
       else peers.push({ id, address });

@@ -1,4 +1,9 @@
 import { Role, type MembershipChange, type NodeId, type Server } from '../raft/index.js';
+import { probeOnline } from './cluster-client.js';
+import type { ReplicatedEngine } from './replicated-engine.js';
+
+/** How long a node has to answer the leader's liveness probe before role checks count it down. */
+const probeTimeoutMs = 500;
 
 /** How many voters and standbys the cluster should keep (go-dqlite app's defaults: 3 and 0). */
 export interface RoleTargets {
@@ -46,4 +51,44 @@ export function nextRoleChange(
     if (surplus !== undefined) return { type: 'assign', id: surplus.id, role: Role.spare };
   }
   return undefined;
+}
+
+/**
+ * Runs on every node and acts on the leader: every `intervalMs` it probes the members and makes
+ * the next role change toward `targets`, one at a time.
+ */
+export class RoleKeeper {
+  readonly #engine: ReplicatedEngine;
+  readonly #targets: RoleTargets;
+  readonly #timer: NodeJS.Timeout;
+  #busy = false;
+
+  constructor(engine: ReplicatedEngine, targets: RoleTargets, intervalMs: number) {
+    this.#engine = engine;
+    this.#targets = targets;
+    this.#timer = setInterval(() => void this.#check(), intervalMs);
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  async #check(): Promise<void> {
+    const engine = this.#engine;
+    if (this.#busy || !engine.isServing()) return;
+    this.#busy = true;
+    try {
+      const servers = engine.configuration().servers;
+      const others = servers.filter((server) => server.id !== engine.id);
+      const online = await probeOnline(others, probeTimeoutMs);
+      online.add(engine.id);
+      const change = nextRoleChange(servers, online, engine.id, this.#targets);
+      if (change !== undefined && engine.isServing()) {
+        // A refusal (another change in flight, a lost leadership) is retried at the next check.
+        await engine.changeMembership(change).catch(() => {});
+      }
+    } finally {
+      this.#busy = false;
+    }
+  }
 }

@@ -15,6 +15,12 @@ export interface ClusterHandle {
 
 export interface ClusterProvider {
   readonly name: string; // e.g. 'c-dqlite'
+  /**
+   * The server queues a write behind another connection's transaction for its busy timeout
+   * (dqlite-ts; `PRAGMA busy_timeout` sets it per connection) instead of answering SQLITE_BUSY at
+   * once (C dqlite).
+   */
+  readonly queuesWriters?: boolean;
   /** null when available, else a sentence saying what is missing. */
   unavailableReason(): string | null;
   /** Start an n-node cluster (default 3) and resolve once it has n voters and a leader. */

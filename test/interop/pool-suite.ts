@@ -196,7 +196,10 @@ export function definePoolSuite(provider: ClusterProvider): void {
         });
         try {
           await holder.exec('BEGIN IMMEDIATE');
-          const pool = openPool({ busyTimeoutMs: 3000 });
+          // A server that queues writers (dqlite-ts) answers SQLITE_BUSY only after the
+          // connection's busy timeout; a short one makes it answer within the holder's 300 ms.
+          const serverWait = provider.queuesWriters ? { pragmas: { busy_timeout: 100 } } : {};
+          const pool = openPool({ busyTimeoutMs: 3000, ...serverWait });
           const retries = retriesOf(pool);
           const waiting = pool.exec("INSERT INTO items (name) VALUES ('waited')");
           await new Promise((resolve) => setTimeout(resolve, 300));
@@ -205,7 +208,7 @@ export function definePoolSuite(provider: ClusterProvider): void {
           expect(retries.some((retry) => retry.error instanceof BusyError)).toBe(true);
 
           await holder.exec('BEGIN IMMEDIATE');
-          const impatient = openPool({ busyTimeoutMs: 200 });
+          const impatient = openPool({ busyTimeoutMs: 200, ...serverWait });
           await expect(impatient.exec("INSERT INTO items (name) VALUES ('never')")).rejects.toThrow(
             BusyError,
           );

@@ -81,7 +81,9 @@ export function definePoolTransactionSuite(provider: ClusterProvider): void {
       const holder = await connect({ cluster: [...fixture.cluster.addresses], database: DATABASE });
       try {
         await holder.exec('BEGIN IMMEDIATE');
-        const pool = openPool();
+        // A server that queues writers (dqlite-ts) answers SQLITE_BUSY only after the
+        // connection's busy timeout; a short one makes it answer within the holder's 300 ms.
+        const pool = openPool(provider.queuesWriters ? { pragmas: { busy_timeout: 100 } } : {});
         const retries: RetryEvent[] = [];
         pool.on('retry', (event: RetryEvent) => retries.push(event));
         const runs = { count: 0 };

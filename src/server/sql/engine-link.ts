@@ -92,7 +92,8 @@ export class EngineLink {
   post(call: EngineCall): void {
     void this.call(call).then(
       (reply) => {
-        if (!reply.outcome.ok) this.#fail(new Error(`SQL engine ${call.op}: ${reply.outcome.message}`));
+        if (!reply.outcome.ok)
+          this.#fail(new Error(`SQL engine ${call.op}: ${reply.outcome.message}`));
       },
       () => {}, // the link failed; #fail already reported it
     );
@@ -137,4 +138,3 @@ function startWorker(options: SqlEngineOptions): Worker {
   const bootstrap = `import(${JSON.stringify(tsxApiUrl)}).then((api) => api.tsImport(${JSON.stringify(workerUrl)}, ${JSON.stringify(self)}));`;
   return new Worker(bootstrap, { eval: true, workerData: options });
 }
-

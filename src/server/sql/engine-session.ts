@@ -27,6 +27,8 @@ export class EngineSession {
   /** Slot table: a finalized id is reused by the next PREPARE, lowest first, as in dqlite. */
   readonly statements: (PreparedStatement | undefined)[] = [];
   cursor: IteratorRowSource | undefined;
+  /** Set by PRAGMA busy_timeout; undefined means the node's default. */
+  busyTimeoutMs: number | undefined;
 
   constructor(id: number) {
     this.id = id;

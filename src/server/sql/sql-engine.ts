@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
 import { DatabaseSet, databaseNameProblem } from '../../fsm/database-set.js';
-import { ErrorCode, type WireValue } from '../../wire/index.js';
+import { ErrorCode, ValueType, type WireValue } from '../../wire/index.js';
 import { EngineFailure, failureOf } from './engine-failure.js';
 import type {
   EngineOutcome,
@@ -33,6 +33,12 @@ interface Job {
   readonly proposals: Uint8Array[];
   readonly reply: Reply;
 }
+
+/** PRAGMA busy_timeout, read (no value) or set (= N or (N)). */
+const busyTimeoutPragma =
+  /^\s*PRAGMA\s+(?:main\.)?busy_timeout\s*(?:=\s*(\d+)|\(\s*(\d+)\s*\))?\s*;?\s*$/i;
+/** The longest wait a client may ask for: one hour. */
+const busyTimeoutMsMax = 3_600_000;
 
 const notLeader = () => new EngineFailure(ErrorCode.SQLITE_IOERR_NOT_LEADER, 'not leader');
 
@@ -173,6 +179,10 @@ export class SqlEngine {
   }
 
   #compile(connection: Database.Database, sql: string): PreparedStatement {
+    if (busyTimeoutPragma.test(sql)) {
+      // SQLite's own busy handler would block the engine's thread; the engine waits instead.
+      throw new EngineFailure(ErrorCode.SQLITE_ERROR, 'PRAGMA busy_timeout must be sent alone');
+    }
     const statement = connection.prepare(sql);
     if (statement.reader) statement.raw(true);
     statement.safeIntegers(true);
@@ -202,6 +212,9 @@ export class SqlEngine {
     const session = required(job.session);
     const connection = this.#connection(session);
     const texts = splitStatements(sql);
+    const pragma =
+      texts.length === 1 ? busyTimeoutPragma.exec((texts[0] as { sql: string }).sql) : null;
+    if (pragma !== null) return this.#busyTimeout(job, session, pragma, op);
     if (texts.length === 0) {
       if (op === 'query-sql') throw new EngineFailure(0, 'empty statement');
       return this.#finish(job, ok({ lastInsertId: 0n, rowsAffected: 0 }));
@@ -249,7 +262,7 @@ export class SqlEngine {
         };
         const granted = this.#lock(session).acquire(
           session.id,
-          this.#options.busyTimeoutMs,
+          session.busyTimeoutMs ?? this.#options.busyTimeoutMs,
           resume,
           (reason) =>
             this.#finish(job, { ok: false, code: ErrorCode.SQLITE_BUSY, message: reason }),
@@ -269,6 +282,25 @@ export class SqlEngine {
     this.#finish(job, ok(result));
   }
 
+  /**
+   * PRAGMA busy_timeout sets how long this connection's writes wait for another transaction,
+   * as in SQLite; the wait happens in the engine's write queue, never in SQLite.
+   */
+  #busyTimeout(
+    job: Job,
+    session: EngineSession,
+    pragma: RegExpExecArray,
+    op: 'exec-sql' | 'query-sql',
+  ): void {
+    const value = pragma[1] ?? pragma[2];
+    if (value !== undefined) session.busyTimeoutMs = Math.min(Number(value), busyTimeoutMsMax);
+    const timeout = BigInt(session.busyTimeoutMs ?? this.#options.busyTimeoutMs);
+    if (op === 'exec-sql') return this.#finish(job, ok({ lastInsertId: 0n, rowsAffected: 0 }));
+    const row: WireValue[] = [{ type: ValueType.INTEGER, value: timeout }];
+    session.cursor = new IteratorRowSource(['timeout'], [row][Symbol.iterator]());
+    this.#finish(job, ok(this.#moreRows(session)));
+  }
+
   #execute(prepared: PreparedStatement, values: readonly WireValue[]): ExecValue {
     if (prepared.statement.reader) {
       throw new EngineFailure(ErrorCode.SQLITE_ROW, 'another row available');
@@ -282,7 +314,8 @@ export class SqlEngine {
     const { statement } = prepared;
     if (!statement.reader) throw new EngineFailure(ErrorCode.SQLITE_ERROR, 'not an error');
     const declared = statement.columns().map((column) => column.type);
-    const toWire = (row: unknown[]) => row.map((value, i) => wireValueOf(value, declared[i] ?? null));
+    const toWire = (row: unknown[]) =>
+      row.map((value, i) => wireValueOf(value, declared[i] ?? null));
     const args = bindArguments(prepared.slots, values);
     const columns = statement.columns().map((column) => column.name);
     session.closeCursor();
@@ -294,7 +327,9 @@ export class SqlEngine {
     const mapped: Iterator<WireValue[]> = {
       next: () => {
         const step = rows.next();
-        return step.done === true ? { done: true, value: undefined } : { value: toWire(step.value) };
+        return step.done === true
+          ? { done: true, value: undefined }
+          : { value: toWire(step.value) };
       },
       return: () => {
         rows.return?.();

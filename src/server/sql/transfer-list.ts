@@ -5,7 +5,9 @@ import type { TransferListItem } from 'node:worker_threads';
  * own their whole ArrayBuffer. Node's small Buffers share a pooled slab, and moving a slab would
  * detach every other Buffer cut from it.
  */
-export function transferableBuffers(arrays: readonly (Uint8Array | undefined)[]): TransferListItem[] {
+export function transferableBuffers(
+  arrays: readonly (Uint8Array | undefined)[],
+): TransferListItem[] {
   const list: TransferListItem[] = [];
   for (const array of arrays) {
     if (array === undefined) continue;

@@ -3,12 +3,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqlEngine } from '../../../src/server/sql/sql-engine.js';
-import type { EngineCall, EngineReply, EngineRequest } from '../../../src/server/sql/engine-messages.js';
+import type {
+  EngineCall,
+  EngineReply,
+  EngineRequest,
+} from '../../../src/server/sql/engine-messages.js';
 import { FrameDecoder, ValueType, decodeResponse, type Response } from '../../../src/wire/index.js';
 
 const directories: string[] = [];
 afterEach(() => {
-  for (const directory of directories.splice(0)) fs.rmSync(directory, { recursive: true, force: true });
+  for (const directory of directories.splice(0))
+    fs.rmSync(directory, { recursive: true, force: true });
 });
 
 /** An engine on this thread, with a helper that sends one request and waits for its reply. */
@@ -36,20 +41,38 @@ describe('SqlEngine', () => {
   it('refuses statements while following, runs them once leading, and captures each commit', async () => {
     const { send } = startEngine();
     expect((await send({ op: 'open', session: 1, database: 'app' })).outcome.ok).toBe(true);
-    const refused = await send({ op: 'exec-sql', session: 1, sql: 'CREATE TABLE t (x)', parameters: [] });
+    const refused = await send({
+      op: 'exec-sql',
+      session: 1,
+      sql: 'CREATE TABLE t (x)',
+      parameters: [],
+    });
     expect(refused.outcome).toMatchObject({ ok: false, code: 10250 });
     await send({ op: 'lead' });
-    await send({ op: 'exec-sql', session: 1, sql: 'CREATE TABLE t (x INTEGER, d DATETIME)', parameters: [] });
+    await send({
+      op: 'exec-sql',
+      session: 1,
+      sql: 'CREATE TABLE t (x INTEGER, d DATETIME)',
+      parameters: [],
+    });
     const created = await send({
       op: 'exec-sql',
       session: 1,
       sql: 'INSERT INTO t VALUES (?, 5); INSERT INTO t VALUES (2, 6)',
       parameters: [{ type: ValueType.INTEGER, value: 7n }],
     });
-    expect(created.outcome).toMatchObject({ ok: true, value: { lastInsertId: 2n, rowsAffected: 1 } });
+    expect(created.outcome).toMatchObject({
+      ok: true,
+      value: { lastInsertId: 2n, rowsAffected: 1 },
+    });
     expect(created.proposals).toHaveLength(2);
     const rows = rowsOf(
-      await send({ op: 'query-sql', session: 1, sql: 'SELECT x, d FROM t ORDER BY x', parameters: [] }),
+      await send({
+        op: 'query-sql',
+        session: 1,
+        sql: 'SELECT x, d FROM t ORDER BY x',
+        parameters: [],
+      }),
     );
     expect(rows).toEqual([
       {
@@ -75,15 +98,28 @@ describe('SqlEngine', () => {
     await send({ op: 'lead' });
     for (const session of [1, 2, 3]) await send({ op: 'open', session, database: 'app' });
     await send({ op: 'exec-sql', session: 1, sql: 'CREATE TABLE t (x)', parameters: [] });
-    await send({ op: 'exec-sql', session: 1, sql: 'BEGIN; INSERT INTO t VALUES (1)', parameters: [] });
+    await send({
+      op: 'exec-sql',
+      session: 1,
+      sql: 'BEGIN; INSERT INTO t VALUES (1)',
+      parameters: [],
+    });
     const order: string[] = [];
-    const second = send({ op: 'exec-sql', session: 2, sql: 'INSERT INTO t VALUES (2)', parameters: [] }).then(
-      (reply) => {
-        order.push('second');
-        return reply;
-      },
-    );
-    const read = await send({ op: 'query-sql', session: 3, sql: 'SELECT count(*) FROM t', parameters: [] });
+    const second = send({
+      op: 'exec-sql',
+      session: 2,
+      sql: 'INSERT INTO t VALUES (2)',
+      parameters: [],
+    }).then((reply) => {
+      order.push('second');
+      return reply;
+    });
+    const read = await send({
+      op: 'query-sql',
+      session: 3,
+      sql: 'SELECT count(*) FROM t',
+      parameters: [],
+    });
     expect(rowsOf(read)[0]).toMatchObject({ rows: [[{ value: 0n }]] });
     order.push('commit');
     const commit = await send({ op: 'exec-sql', session: 1, sql: 'COMMIT', parameters: [] });
@@ -93,9 +129,19 @@ describe('SqlEngine', () => {
     expect(secondReply.proposals).toHaveLength(1);
     expect(order).toEqual(['commit', 'second']);
 
-    await send({ op: 'exec-sql', session: 1, sql: 'BEGIN; INSERT INTO t VALUES (3)', parameters: [] });
+    await send({
+      op: 'exec-sql',
+      session: 1,
+      sql: 'BEGIN; INSERT INTO t VALUES (3)',
+      parameters: [],
+    });
     const started = Date.now();
-    const busy = await send({ op: 'exec-sql', session: 2, sql: 'INSERT INTO t VALUES (4)', parameters: [] });
+    const busy = await send({
+      op: 'exec-sql',
+      session: 2,
+      sql: 'INSERT INTO t VALUES (4)',
+      parameters: [],
+    });
     expect(busy.outcome).toMatchObject({ ok: false, code: 5 });
     expect(Date.now() - started).toBeGreaterThanOrEqual(140);
   });
@@ -104,26 +150,39 @@ describe('SqlEngine', () => {
     const { send } = startEngine();
     await send({ op: 'lead' });
     await send({ op: 'open', session: 1, database: 'app' });
-    expect((await send({ op: 'open', session: 1, database: 'app' })).outcome).toMatchObject({ code: 5 });
+    expect((await send({ op: 'open', session: 1, database: 'app' })).outcome).toMatchObject({
+      code: 5,
+    });
     expect((await send({ op: 'prepare', session: 1, sql: ' -- nothing' })).outcome).toMatchObject({
       code: 0,
       message: 'empty statement',
     });
     const prepared = await send({ op: 'prepare', session: 1, sql: 'SELECT ?, ?2' });
-    expect(prepared.outcome).toMatchObject({ ok: true, value: { statement: 0, parameterCount: 2 } });
+    expect(prepared.outcome).toMatchObject({
+      ok: true,
+      value: { statement: 0, parameterCount: 2 },
+    });
     await send({ op: 'prepare', session: 1, sql: 'SELECT 1' });
     await send({ op: 'finalize', session: 1, statement: 0 });
     await send({ op: 'finalize', session: 1, statement: 1 });
-    expect((await send({ op: 'exec', session: 1, statement: 0, parameters: [] })).outcome).toMatchObject({
+    expect(
+      (await send({ op: 'exec', session: 1, statement: 0, parameters: [] })).outcome,
+    ).toMatchObject({
       code: 12,
     });
     expect(
       (await send({ op: 'exec-sql', session: 1, sql: 'SELECT 1', parameters: [] })).outcome,
     ).toMatchObject({ code: 100 });
     expect(
-      (await send({ op: 'query-sql', session: 1, sql: 'CREATE TABLE u (x)', parameters: [] })).outcome,
+      (await send({ op: 'query-sql', session: 1, sql: 'CREATE TABLE u (x)', parameters: [] }))
+        .outcome,
     ).toMatchObject({ code: 1, message: 'not an error' });
-    await send({ op: 'exec-sql', session: 1, sql: 'CREATE TABLE k (id PRIMARY KEY)', parameters: [] });
+    await send({
+      op: 'exec-sql',
+      session: 1,
+      sql: 'CREATE TABLE k (id PRIMARY KEY)',
+      parameters: [],
+    });
     expect(
       (
         await send({
@@ -139,7 +198,8 @@ describe('SqlEngine', () => {
     ).toMatchObject({ code: 25 });
     await send({ op: 'exec-sql', session: 1, sql: 'INSERT INTO k VALUES (1)', parameters: [] });
     expect(
-      (await send({ op: 'exec-sql', session: 1, sql: 'INSERT INTO k VALUES (1)', parameters: [] })).outcome,
+      (await send({ op: 'exec-sql', session: 1, sql: 'INSERT INTO k VALUES (1)', parameters: [] }))
+        .outcome,
     ).toMatchObject({ code: 1555 });
   });
 });
