@@ -20,6 +20,11 @@ export interface LocalClusterOptions {
   readonly nodeArgs?: readonly string[];
   /** Longest the cluster may take to have its voters and a leader. Default 30 s. */
   readonly startTimeoutMs?: number;
+  /**
+   * Puts something in front of each node: given the address a node listens on, returns the
+   * address the node advertises (and everyone dials), e.g. a fault-injecting proxy's.
+   */
+  readonly interpose?: (listenAddress: string) => Promise<string>;
 }
 
 /** One node: fixed address and data directory, a process that comes and goes. */
@@ -43,6 +48,7 @@ class NodeProcess implements LocalNode {
     readonly address: string,
     readonly dataDir: string,
     private readonly nodeArgs: readonly string[],
+    readonly listenAddress: string = address,
   ) {}
 
   get pid(): number | undefined {
@@ -67,6 +73,7 @@ class NodeProcess implements LocalNode {
   /** Spawns the node and resolves once it prints that it serves (or rejects if it exits). */
   start(join: readonly string[]): Promise<void> {
     const args = ['node', '--address', this.address, '--data', this.dataDir, ...this.nodeArgs];
+    if (this.listenAddress !== this.address) args.push('--listen', this.listenAddress);
     if (join.length > 0) args.push('--join', join.join(','));
     const child = spawn(process.execPath, [...cliCommand(), ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -117,14 +124,15 @@ function cliCommand(): string[] {
 }
 
 export class LocalCluster {
-  readonly nodes: readonly NodeProcess[];
+  readonly nodes: NodeProcess[] = [];
   readonly directory: string;
+  readonly #options: LocalClusterOptions;
   readonly #ownsDirectory: boolean;
   #stopping: Promise<void> | undefined;
 
-  private constructor(nodes: NodeProcess[], directory: string, ownsDirectory: boolean) {
-    this.nodes = nodes;
+  private constructor(directory: string, options: LocalClusterOptions, ownsDirectory: boolean) {
     this.directory = directory;
+    this.#options = options;
     this.#ownsDirectory = ownsDirectory;
   }
 
@@ -138,14 +146,10 @@ export class LocalCluster {
     const voters = Math.min(options.voters ?? 3, count);
     const ownsDirectory = options.directory === undefined;
     const directory = options.directory ?? fs.mkdtempSync(path.join(os.tmpdir(), 'dqlite-ts-'));
-    const ports = await freePorts(count);
-    const nodeArgs = ['--voters', String(voters), ...(options.nodeArgs ?? [])];
-    const nodes = ports.map(
-      (port, i) =>
-        new NodeProcess(`127.0.0.1:${port}`, path.join(directory, `node${i + 1}`), nodeArgs),
-    );
-    const cluster = new LocalCluster(nodes, directory, ownsDirectory);
+    const cluster = new LocalCluster(directory, { ...options, voters }, ownsDirectory);
     try {
+      const nodes: NodeProcess[] = [];
+      for (let i = 0; i < count; i++) nodes.push(await cluster.#newNode());
       const [first, ...others] = nodes;
       if (first === undefined) throw new RangeError('a cluster needs at least one node');
       await first.start([]);
@@ -156,6 +160,38 @@ export class LocalCluster {
       await cluster.stop();
       throw error;
     }
+  }
+
+  async #newNode(): Promise<NodeProcess> {
+    const [port] = await freePorts(1);
+    const listen = `127.0.0.1:${port}`;
+    const advertised = (await this.#options.interpose?.(listen)) ?? listen;
+    const nodeArgs = [
+      '--voters',
+      String(this.#options.voters ?? 3),
+      ...(this.#options.nodeArgs ?? []),
+    ];
+    const dataDir = path.join(this.directory, `node${this.nodes.length + 1}`);
+    const node = new NodeProcess(advertised, dataDir, nodeArgs, listen);
+    this.nodes.push(node);
+    return node;
+  }
+
+  /** Starts one more node, joining through the running ones; resolves once it was added. */
+  async addNode(): Promise<LocalNode> {
+    const running = this.nodes.filter((other) => other.pid !== undefined);
+    const node = await this.#newNode();
+    await node.start(running.map((other) => other.address));
+    return node;
+  }
+
+  /** Stops a node's process without ending it (SIGSTOP), as a long pause would. */
+  pause(address: string): void {
+    this.node(address).child?.kill('SIGSTOP');
+  }
+
+  resume(address: string): void {
+    this.node(address).child?.kill('SIGCONT');
   }
 
   node(address: string): NodeProcess {
@@ -200,11 +236,14 @@ export class LocalCluster {
     }
   }
 
-  /** Starts a stopped node again from its data directory. */
-  async restart(address: string): Promise<void> {
+  /**
+   * Starts a stopped node again from its data directory. `join` matters only for a node that no
+   * longer belongs to the cluster (it was removed): it then asks to be added again.
+   */
+  async restart(address: string, join: readonly string[] = []): Promise<void> {
     const node = this.node(address);
     if (node.pid !== undefined) throw new Error(`node ${address} is still running`);
-    await node.start([]);
+    await node.start(join);
   }
 
   logs(): string {

@@ -157,12 +157,18 @@ export async function createNode(options: NodeOptions): Promise<DqliteNode> {
     return closing;
   };
   const isMember = engine.configuration().servers.some((server) => server.id === identity.id);
+  const joinTimeoutMs = options.joinTimeoutMs ?? 30_000;
   if (!isMember && join.length > 0) {
-    await joinCluster(join, identity, options.joinTimeoutMs ?? 30_000).catch(
-      async (error: unknown) => {
-        await stop.node?.();
-        throw error;
-      },
+    await joinCluster(join, identity, joinTimeoutMs).catch(async (error: unknown) => {
+      await stop.node?.();
+      throw error;
+    });
+  } else if (join.length > 0) {
+    // A node removed while it was away still finds itself in its own configuration (the leader
+    // stops writing to a node once it removes it). Given peers to join, it asks the cluster and
+    // rejoins if it is no longer a member; a cluster still restarting is tried again later.
+    void joinCluster(join, identity, joinTimeoutMs, { onlyIfAbsent: true }).catch((error: Error) =>
+      console.error(`dqlite-ts node ${identity.id}: ${error.message}`),
     );
   }
   return embeddedNode(identity, engine, stop.node);
@@ -196,12 +202,18 @@ async function joinCluster(
   join: readonly string[],
   self: { id: number; address: string },
   timeoutMs: number,
+  options: { onlyIfAbsent?: boolean } = {},
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let delayMs = 50;
   for (;;) {
     let problem: string;
     try {
+      if (options.onlyIfAbsent === true) {
+        const members = await requestLeader(join, { type: 'CLUSTER', format: 1n });
+        if (members.type !== 'SERVERS') throw new Error(`CLUSTER answered ${members.type}`);
+        if (members.servers.some((server) => server.id === BigInt(self.id))) return;
+      }
       const answer = await requestLeader(join, {
         type: 'ADD',
         id: BigInt(self.id),

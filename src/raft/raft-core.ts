@@ -325,14 +325,10 @@ export class RaftCore {
     this.#afterInput();
   }
 
-  /**
-   * Metadata for a snapshot of the state machine at `index` (default: the applied index). A host
-   * whose state machine answers asynchronously passes the index the snapshot really reflects;
-   * it must be applied and not yet compacted.
-   */
-  snapshotMetadata(bytes: number, index: number = this.#state.log.appliedIndex): SnapshotMetadata {
+  /** Metadata for a snapshot of the state machine as it is now (at the applied index). */
+  snapshotMetadata(bytes: number): SnapshotMetadata {
     const state = this.#state;
-    assert(index <= state.log.appliedIndex, 'a snapshot covers only applied entries');
+    const index = state.log.appliedIndex;
     const term = state.log.term(index);
     assert(term !== undefined, `term of applied index ${index} is known`);
     const configuration = state.configurationAt(index);

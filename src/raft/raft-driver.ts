@@ -24,8 +24,8 @@ export interface StateMachine {
   restore(metadata: SnapshotMetadata, data: Uint8Array): void;
   /**
    * For a state machine on another thread, used instead of `snapshot` when present: resolves
-   * with the state and the index it reflects (at least the applied index when it was called,
-   * since applies reach the machine in order), or undefined when it cannot take one now.
+   * with the state and the index it reflects, which must be the index applied when it was called
+   * (applies reach the machine in order before the request), or undefined when it cannot now.
    */
   snapshotAsync?(): Promise<{ readonly data: Uint8Array; readonly index: number } | undefined>;
 }
@@ -264,6 +264,9 @@ export class RaftDriver {
     if (status.appliedIndex - status.snapshotIndex < this.#snapshotThreshold) return;
     const { stateMachine } = this.#options;
     if (stateMachine.snapshotAsync !== undefined) {
+      // Metadata now, while the core still knows the configuration at the applied index (it
+      // forgets superseded ones as it applies more); the machine answers for that same index.
+      const metadata = this.core.snapshotMetadata(0);
       this.#snapshotInProgress = true;
       stateMachine.snapshotAsync().then(
         (taken) => {
@@ -272,10 +275,8 @@ export class RaftDriver {
             this.#snapshotInProgress = false;
             return;
           }
-          this.#storeSnapshot(
-            this.core.snapshotMetadata(taken.data.byteLength, taken.index),
-            taken.data,
-          );
+          assert(taken.index === metadata.index, 'the snapshot reflects the requested index');
+          this.#storeSnapshot({ ...metadata, bytes: taken.data.byteLength }, taken.data);
         },
         (error: unknown) => this.#fatal(error instanceof Error ? error : new Error(String(error))),
       );

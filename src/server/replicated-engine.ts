@@ -464,6 +464,8 @@ export class ReplicatedEngine {
   }
 
   #onEvent(event: RaftEvent): void {
+    if (process.env.DQLITE_TS_DEBUG)
+      console.error(`${Date.now() % 100000} node ${this.id}: ${JSON.stringify(event)}`);
     if (event.type === 'role-changed' && event.role !== 'leader') {
       this.#stepDownEngine(`this node became ${event.role} in term ${event.term}`);
     }

@@ -1,0 +1,80 @@
+// What one node's copy of a database holds, read through DUMP (its local files, wire-protocol.md
+// §6.1) and opened with SQLite: the integrity check and a hash of every table's rows. Equal hashes
+// on every node are the convergence invariant of DESIGN.md.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { requestOnce } from '../../src/server/cluster-client.js';
+
+export interface NodeContent {
+  readonly integrity: string;
+  readonly hash: string;
+  readonly rows: Readonly<Record<string, number>>;
+}
+
+export async function nodeContent(address: string, database: string): Promise<NodeContent> {
+  const answer = await requestOnce(address, { type: 'DUMP', name: database });
+  if (answer.type !== 'FILES') throw new Error(`DUMP on ${address}: ${JSON.stringify(answer)}`);
+  const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'node-content-'));
+  try {
+    for (const file of answer.files) {
+      if (file.data.length > 0) fs.writeFileSync(path.join(directory, file.name), file.data);
+    }
+    const db = new Database(path.join(directory, database));
+    try {
+      const integrity = (db.pragma('integrity_check', { simple: true }) as string) ?? 'empty';
+      const hash = createHash('sha256');
+      const rows: Record<string, number> = {};
+      const tables = db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .pluck()
+        .all() as string[];
+      for (const table of tables) {
+        const all = db.prepare(`SELECT * FROM "${table}" ORDER BY rowid`).raw().all();
+        rows[table] = all.length;
+        hash.update(table);
+        hash.update(
+          JSON.stringify(all, (_key, value: unknown) =>
+            Buffer.isBuffer(value) ? value.toString('hex') : value,
+          ),
+        );
+      }
+      return { integrity, hash: hash.digest('hex'), rows };
+    } finally {
+      db.close();
+    }
+  } finally {
+    fs.rmSync(directory, { recursive: true, force: true });
+  }
+}
+
+/** Polls until every node's copy is equal and intact; returns the common content. */
+export async function converged(
+  addresses: readonly string[],
+  database: string,
+  timeoutMs = 15_000,
+): Promise<NodeContent> {
+  const deadline = Date.now() + timeoutMs;
+  let last: (NodeContent | string)[] = [];
+  while (Date.now() < deadline) {
+    last = await Promise.all(
+      addresses.map((address) =>
+        nodeContent(address, database).catch((error: Error) => `${address}: ${error.message}`),
+      ),
+    );
+    const first = last[0];
+    if (
+      typeof first === 'object' &&
+      last.every(
+        (content) =>
+          typeof content === 'object' && content.hash === first.hash && content.integrity === 'ok',
+      )
+    ) {
+      return first;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`nodes did not converge within ${timeoutMs} ms: ${JSON.stringify(last)}`);
+}
