@@ -37,6 +37,8 @@ export async function goShell(
   database: string,
   command: string,
   timeoutMs = 10_000,
+  /** Where the shell runs; `.dump` writes the database's files there. */
+  cwd?: string,
 ): Promise<string> {
   const argumentsList = ['-s', addresses.join(','), database, command];
   return new Promise((resolve, reject) => {
@@ -45,6 +47,7 @@ export async function goShell(
       timeout: timeoutMs,
       killSignal: 'SIGKILL' as const,
       maxBuffer: MAX_OUTPUT_BYTES,
+      ...(cwd === undefined ? {} : { cwd }),
     };
     execFile(GO_SHELL_BINARY, argumentsList, options, (error, stdout, stderr) => {
       if (error === null) {
