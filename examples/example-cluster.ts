@@ -1,7 +1,12 @@
-// Shared by the examples: use the cluster named by DQLITE_CLUSTER (and DQLITE_DATABASE), or start
-// a local 3-node C dqlite cluster for the run and stop it afterwards.
+// Shared by the examples: use the cluster named by DQLITE_CLUSTER (and DQLITE_DATABASE), which
+// may be dqlite-ts or canonical's C dqlite; or else embed a 3-node dqlite-ts cluster in this very
+// process, as an application would (each node in production lives in its own process or machine).
 
-import { cDqliteProvider } from '../test/interop/c-cluster.js';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { createNode, type DqliteNode } from '../index.js';
 
 export async function withExampleCluster(
   name: string,
@@ -13,12 +18,34 @@ export async function withExampleCluster(
     await run(given.split(','), database);
     return;
   }
-  const missing = cDqliteProvider.unavailableReason();
-  if (missing) throw new Error(`set DQLITE_CLUSTER, or install the C peer: ${missing}`);
-  const cluster = await cDqliteProvider.start({ nodes: 3 });
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `dqlite-ts-example-${name}-`));
+  const nodes: DqliteNode[] = [];
   try {
-    await run(cluster.addresses, database);
+    const addresses = (await freePorts(3)).map((port) => `127.0.0.1:${port}`);
+    const [first, ...others] = addresses as [string, ...string[]];
+    // The first node bootstraps the cluster; the others join it and are promoted to voters.
+    nodes.push(await createNode({ address: first, dataDir: path.join(dataDir, '1') }));
+    for (const [i, address] of others.entries()) {
+      nodes.push(
+        await createNode({ address, dataDir: path.join(dataDir, String(i + 2)), join: [first] }),
+      );
+    }
+    await run(addresses, database);
   } finally {
-    await cluster.stop();
+    await Promise.all(nodes.map((node) => node.close()));
+    fs.rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: count }, async () => {
+      const server = net.createServer();
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return server;
+    }),
+  );
+  const ports = servers.map((server) => (server.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
 }

@@ -3,7 +3,7 @@
 //
 // Run against your cluster:  DQLITE_CLUSTER=10.0.0.1:9001,10.0.0.2:9001 DQLITE_DATABASE=app \
 //                            npx tsx examples/drizzle/main.ts
-// or let it start (and stop) a local 3-node cluster of canonical's C dqlite:
+// or let it embed three dqlite-ts nodes in this process for the run:
 //                            npx tsx examples/drizzle/main.ts
 
 import path from 'node:path';
@@ -11,31 +11,14 @@ import { fileURLToPath } from 'node:url';
 import { eq, sql } from 'drizzle-orm';
 import { drizzle, migrate } from '../../adapters/drizzle/index.js';
 import { createPool } from '../../drivers/pool/index.js';
-import type { ClusterHandle } from '../../test/interop/cluster-provider.js';
-import { cDqliteProvider } from '../../test/interop/c-cluster.js';
+import { withExampleCluster } from '../example-cluster.js';
 import * as schema from './schema.js';
 import { authors, books } from './schema.js';
 
 const MIGRATIONS_FOLDER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
 
-/** The cluster from DQLITE_CLUSTER, or a local one this example starts and stops. */
-async function clusterAddresses(): Promise<{ addresses: string[]; own?: ClusterHandle }> {
-  const fromEnvironment = process.env.DQLITE_CLUSTER?.trim();
-  if (fromEnvironment) return { addresses: fromEnvironment.split(',').map((a) => a.trim()) };
-  const missing = cDqliteProvider.unavailableReason();
-  if (missing) throw new Error(`DQLITE_CLUSTER is not set and no local cluster: ${missing}`);
-  console.log('DQLITE_CLUSTER is not set: starting a local 3-node C dqlite cluster...');
-  const own = await cDqliteProvider.start({ nodes: 3 });
-  return { addresses: [...own.addresses], own };
-}
-
-async function main(): Promise<void> {
-  const { addresses, own } = await clusterAddresses();
-  const pool = createPool({
-    cluster: addresses,
-    database: process.env.DQLITE_DATABASE ?? 'drizzle-example',
-    pragmas: { foreign_keys: true },
-  });
+async function main(addresses: readonly string[], database: string): Promise<void> {
+  const pool = createPool({ cluster: addresses, database, pragmas: { foreign_keys: true } });
   try {
     const db = drizzle(pool, { schema });
 
@@ -86,14 +69,10 @@ async function main(): Promise<void> {
     }
   } finally {
     await pool.close();
-    if (own) {
-      await own.stop();
-      console.log('Local cluster stopped.');
-    }
   }
 }
 
-main().then(
+withExampleCluster('drizzle', main).then(
   () => {
     process.exitCode = 0;
   },

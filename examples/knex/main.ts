@@ -1,7 +1,7 @@
 // Knex on a Dqlite cluster: migrations, queries, a join, a transaction and a stream.
 //
 // Run against a running cluster:  DQLITE_CLUSTER=127.0.0.1:9001,127.0.0.1:9002 npx tsx examples/knex/main.ts
-// Without DQLITE_CLUSTER it starts (and stops) a local 3-node C dqlite cluster of its own.
+// Without DQLITE_CLUSTER it embeds three dqlite-ts nodes in this process for the run.
 
 import type { Knex } from 'knex';
 import { knex } from '../../adapters/knex/index.js';

@@ -2,7 +2,7 @@
 // RETURNING, a join and a transaction.
 //
 // Run against a running cluster:  DQLITE_CLUSTER=127.0.0.1:9001,127.0.0.1:9002 npx tsx examples/kysely/main.ts
-// Without DQLITE_CLUSTER it starts (and stops) a local 3-node C dqlite cluster of its own.
+// Without DQLITE_CLUSTER it embeds three dqlite-ts nodes in this process for the run.
 
 import { Kysely, Migrator } from 'kysely';
 import type { Generated, Migration } from 'kysely';

@@ -1,7 +1,7 @@
 // The raw pooled client on a Dqlite cluster: schema, a migration, queries and a transaction.
 //
 // Run against a running cluster:  DQLITE_CLUSTER=127.0.0.1:9001,127.0.0.1:9002 npx tsx examples/raw/main.ts
-// Without DQLITE_CLUSTER it starts (and stops) a local 3-node C dqlite cluster of its own.
+// Without DQLITE_CLUSTER it embeds three dqlite-ts nodes in this process for the run.
 
 import { createPool } from '../../drivers/pool/index.js';
 import type { LeaderPool } from '../../drivers/pool/index.js';

@@ -1,0 +1,30 @@
+// The runnable examples as a newcomer runs them, with no cluster given: each embeds a 3-node
+// dqlite-ts cluster in its own process (examples/example-cluster.ts) and must run to the end.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const execFileAsync = promisify(execFile);
+const timeoutMs = 60_000;
+
+describe('examples with embedded dqlite-ts nodes', () => {
+  for (const name of ['raw', 'knex', 'drizzle', 'kysely']) {
+    it(
+      `runs examples/${name} without DQLITE_CLUSTER`,
+      async () => {
+        const environment = { ...process.env };
+        delete environment.DQLITE_CLUSTER;
+        const { stdout } = await execFileAsync(
+          'node_modules/.bin/tsx',
+          [`examples/${name}/main.ts`],
+          {
+            env: environment,
+            timeout: timeoutMs,
+          },
+        );
+        expect(stdout).toMatch(/Le Guin|Lem/);
+      },
+      timeoutMs + 10_000,
+    );
+  }
+});
