@@ -1,0 +1,58 @@
+// The command line as users run it: the demo (the README's main job) and the SQL shell against a
+// cluster of `dqlite-ts node` processes.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalCluster } from '../../bin/local-cluster.js';
+
+const execFileAsync = promisify(execFile);
+const cli = (...args: string[]) =>
+  execFileAsync('node_modules/.bin/tsx', ['bin/dqlite-ts.ts', ...args], { timeout: 90_000 });
+
+describe('dqlite-ts demo', () => {
+  it('kills the leader under load and reports the recovery, with no row lost', async () => {
+    const { stdout } = await cli('demo', '--seconds', '2');
+    expect(stdout).toMatch(/time to recover +\d+ ms/);
+    expect(stdout).toMatch(/rows lost +0\n/);
+    const acknowledged = Number(/rows acknowledged (\d+)/.exec(stdout)?.[1]);
+    expect(acknowledged).toBeGreaterThan(0);
+    expect(stdout).toContain(`rows in the table ${acknowledged}`);
+  }, 100_000);
+});
+
+describe('dqlite-ts shell', () => {
+  let cluster: LocalCluster;
+  beforeAll(async () => {
+    cluster = await LocalCluster.start({ nodes: 3 });
+  }, 60_000);
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('runs SQL and dot-commands, as a table or as JSON', async () => {
+    const shell = (...args: string[]) =>
+      cli('shell', '--cluster', cluster.addresses.join(','), ...args);
+    expect((await shell('app', 'CREATE TABLE t (k INTEGER, v TEXT)')).stdout).toContain(
+      'rows_affected',
+    );
+    await shell('app', "INSERT INTO t VALUES (1, 'one'), (2, NULL)");
+    expect((await shell('app', 'SELECT k, v FROM t ORDER BY k')).stdout).toBe(
+      'k | v\n--+-----\n1 | one\n2 | NULL\n',
+    );
+    expect((await shell('--format', 'json', 'app', 'SELECT k, v FROM t ORDER BY k')).stdout).toBe(
+      '{"k":1,"v":"one"}\n{"k":2,"v":null}\n',
+    );
+    const members = (await shell('--format', 'json', 'app', '.cluster')).stdout.trim().split('\n');
+    expect(members.map((line) => (JSON.parse(line) as { address: string }).address).sort()).toEqual(
+      [...cluster.addresses].sort(),
+    );
+    expect((await shell('app', '.leader')).stdout).toMatch(/127\.0\.0\.1:\d+/);
+    expect((await shell('app', '.describe')).stdout).toContain('failure_domain');
+    expect((await shell('app', '.dump')).stdout).toMatch(/app-wal/);
+    const failed = await shell('app', 'SELEC 1').catch(
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(failed).toMatchObject({ code: 1 });
+    expect((failed as { stderr: string }).stderr).toContain('syntax error');
+  }, 60_000);
+});
