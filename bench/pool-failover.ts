@@ -1,7 +1,8 @@
-// How long the pool takes to recover from losing the leader, against the C dqlite cluster's own
-// election time measured in the same run.
+// Failover and single-client write rate, dqlite-ts against canonical's C dqlite in one run: each
+// cluster in turn, the same writer and the same kills.
 //
-// A 3-node C dqlite cluster runs under a steady writer: one `pool.exec('INSERT ...')` after
+// A 3-node cluster (dqlite-ts: `dqlite-ts node` processes; C: Debian's dqlite-demo) runs under a
+// steady writer: one `pool.exec('INSERT ...')` after
 // another, on a pool with default options. Each run SIGKILLs the leader and measures, from the
 // kill:
 // - election: until a survivor answers as leader (probed every PROBE_INTERVAL_MS with `connect`
@@ -13,17 +14,29 @@
 // again, plus SETTLE_MS, before the next kill. Per-run numbers are printed, then the median of
 // each and the ratio recovery / election (1.00 would mean the pool adds nothing to the election).
 //
-// Run: npx tsx bench/pool-failover.ts   (options: RUNS=5)
+// Before the first kill the writer runs alone for RATE_MS to measure its steady write rate. At the
+// end every acknowledged row must be in the table ("lost" counts those that are not).
+//
+// Run: npx tsx bench/pool-failover.ts   (options: RUNS=5, RATE_MS=5000, PROVIDERS=dqlite-ts,c-dqlite)
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect } from '../drivers/client/index.js';
 import { createPool } from '../drivers/pool/index.js';
 import type { LeaderChange, LeaderPool } from '../drivers/pool/index.js';
 import { cDqliteProvider } from '../test/interop/c-cluster.js';
-import type { ClusterHandle } from '../test/interop/cluster-provider.js';
+import type { ClusterHandle, ClusterProvider } from '../test/interop/cluster-provider.js';
+import { dqliteTsProvider } from '../test/interop/dqlite-ts-cluster.js';
 import { pollUntil } from '../test/interop/poll-until.js';
 
 const RUNS = Number(process.env.RUNS ?? 5);
+const RATE_MS = Number(process.env.RATE_MS ?? 5000);
+const PROVIDERS: readonly ClusterProvider[] = (process.env.PROVIDERS ?? 'dqlite-ts,c-dqlite')
+  .split(',')
+  .map((name) => {
+    const provider = [dqliteTsProvider, cDqliteProvider].find((known) => known.name === name);
+    if (provider === undefined) throw new RangeError(`unknown provider ${name}`);
+    return provider;
+  });
 const RUNS_MAX = 50;
 const DATABASE = 'failover';
 const PROBE_INTERVAL_MS = 20;
@@ -45,6 +58,8 @@ const SHUTDOWN_WAIT_MS = 35_000;
 class Writer {
   readonly failures = new Map<string, number>();
   successes = 0;
+  /** Sequence numbers of every acknowledged insert. */
+  readonly acknowledged: number[] = [];
   readonly #pool: LeaderPool;
   readonly #waiters = new Set<{ sinceMs: number; resolve: (doneMs: number) => void }>();
   #stopped = false;
@@ -83,8 +98,9 @@ class Writer {
       if (performance.now() - startedMs > WRITER_TIME_MAX_MS) return;
       const writeStartedMs = performance.now();
       try {
-        await this.#pool.exec('INSERT INTO ticks (at_ms) VALUES (?)', [Date.now()]);
+        await this.#pool.exec('INSERT INTO ticks (seq, at_ms) VALUES (?, ?)', [count, Date.now()]);
         this.successes++;
+        this.acknowledged.push(count);
         this.#notify(writeStartedMs, performance.now());
       } catch (error) {
         const name = error instanceof Error ? error.constructor.name : typeof error;
@@ -202,6 +218,14 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
+interface Summary {
+  readonly provider: string;
+  readonly writesPerSecond: number;
+  readonly electionMs: number;
+  readonly recoveryMs: number;
+  readonly lost: number;
+}
+
 function printResults(results: readonly RunResult[]): void {
   const ms = (value: number) => `${Math.round(value)} ms`.padStart(8);
   results.forEach((result, index) => {
@@ -233,12 +257,10 @@ async function within(work: Promise<unknown>, timeoutMs: number, what: string): 
   if (outcome === 'expired') console.error(`${what} still pending after ${timeoutMs} ms`);
 }
 
-async function main(): Promise<void> {
-  if (!Number.isSafeInteger(RUNS) || RUNS < 1 || RUNS > RUNS_MAX)
-    throw new RangeError(`RUNS must be an integer from 1 to ${RUNS_MAX}`);
-  const missing = cDqliteProvider.unavailableReason();
-  if (missing) throw new Error(`cannot benchmark against C dqlite: ${missing}`);
-  const cluster = await cDqliteProvider.start({ nodes: 3 });
+async function measure(provider: ClusterProvider): Promise<Summary> {
+  const missing = provider.unavailableReason();
+  if (missing) throw new Error(`cannot benchmark ${provider.name}: ${missing}`);
+  const cluster = await provider.start({ nodes: 3 });
   const pool = createPool({ cluster: [...cluster.addresses], database: DATABASE });
   pool.on('error', () => undefined); // failed connection attempts; the writer sees the outcome
   const changes: { atMs: number; change: LeaderChange }[] = [];
@@ -247,27 +269,64 @@ async function main(): Promise<void> {
   );
   let writer: Writer | undefined;
   try {
-    await pool.exec('CREATE TABLE ticks (id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL)');
+    await pool.exec(
+      'CREATE TABLE ticks (id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, at_ms INTEGER NOT NULL)',
+    );
     writer = new Writer(pool);
-    const warmStartedMs = performance.now();
     await pollUntil(async () => (writer!.successes >= WARM_UP_WRITES ? true : undefined), {
       timeoutMs: 30_000,
       intervalMs: 50,
       description: `${WARM_UP_WRITES} warm-up writes`,
     });
-    const rate = writer.successes / ((performance.now() - warmStartedMs) / 1000);
+    const before = writer.successes;
+    const rateStartedMs = performance.now();
+    await sleep(RATE_MS);
+    const rate = (writer.successes - before) / ((performance.now() - rateStartedMs) / 1000);
     console.log(
-      `pool failover against C dqlite, ${RUNS} runs; writer at ~${rate.toFixed(0)} writes/s`,
+      `${provider.name}: one client writes ${rate.toFixed(0)} rows/s; ${RUNS} failover runs`,
     );
     const results: RunResult[] = [];
     for (let run = 0; run < RUNS; run++)
       results.push(await measureRun(cluster, pool, writer, changes));
     printResults(results);
+    writer.stop();
+    await within(writer.done, SHUTDOWN_WAIT_MS, 'the writer');
+    const { rows } = await pool.query('SELECT seq FROM ticks', [], { rowMode: 'array' });
+    const stored = new Set(rows.map((row) => Number((row as unknown[])[0])));
+    return {
+      provider: provider.name,
+      writesPerSecond: rate,
+      electionMs: median(results.map((result) => result.electionMs)),
+      recoveryMs: median(results.map((result) => result.recoveryMs)),
+      lost: writer.acknowledged.filter((seq) => !stored.has(seq)).length,
+    };
   } finally {
     writer?.stop();
     await within(writer?.done ?? Promise.resolve(), SHUTDOWN_WAIT_MS, 'the writer');
     await within(pool.close(), SHUTDOWN_WAIT_MS, 'pool.close()');
     await cluster.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  if (!Number.isSafeInteger(RUNS) || RUNS < 1 || RUNS > RUNS_MAX)
+    throw new RangeError(`RUNS must be an integer from 1 to ${RUNS_MAX}`);
+  const summaries: Summary[] = [];
+  for (const provider of PROVIDERS) summaries.push(await measure(provider));
+  const baseline = summaries.find((summary) => summary.provider === 'c-dqlite');
+  console.log('');
+  console.log(
+    '| cluster | one-client writes/s | ratio | election (median) | pool recovery (median) | ratio | acknowledged writes lost |',
+  );
+  console.log('| --- | --- | --- | --- | --- | --- | --- |');
+  for (const summary of summaries) {
+    const writeRatio = baseline
+      ? (summary.writesPerSecond / baseline.writesPerSecond).toFixed(2)
+      : '-';
+    const recoveryRatio = baseline ? (summary.recoveryMs / baseline.recoveryMs).toFixed(3) : '-';
+    console.log(
+      `| ${summary.provider} | ${summary.writesPerSecond.toFixed(0)} | ${writeRatio} | ${Math.round(summary.electionMs)} ms | ${Math.round(summary.recoveryMs)} ms | ${recoveryRatio} | ${summary.lost} |`,
+    );
   }
 }
 

@@ -268,7 +268,7 @@ export class LocalCluster {
 }
 
 /** Distinct free loopback ports, all held open until every one is known. */
-async function freePorts(count: number): Promise<number[]> {
+export async function freePorts(count: number): Promise<number[]> {
   const servers: net.Server[] = [];
   try {
     for (let i = 0; i < count; i++) {

@@ -3,10 +3,10 @@
 // process, as an application would (each node in production lives in its own process or machine).
 
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createNode, type DqliteNode } from '../index.js';
+import { freePorts } from '../bin/local-cluster.js';
 
 export async function withExampleCluster(
   name: string,
@@ -35,17 +35,4 @@ export async function withExampleCluster(
     await Promise.all(nodes.map((node) => node.close()));
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
-}
-
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: count }, async () => {
-      const server = net.createServer();
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      return server;
-    }),
-  );
-  const ports = servers.map((server) => (server.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
 }

@@ -86,7 +86,6 @@ const knownOptions = new Set([
   'roleCheckIntervalMs',
   'joinTimeoutMs',
   'onFatal',
-  'inProcessEngine',
 ]);
 
 /**
@@ -112,7 +111,6 @@ export async function createNode(options: NodeOptions): Promise<DqliteNode> {
     raft: options.raft,
     busyTimeoutMs: options.busyTimeoutMs ?? 5000,
     snapshotThresholdEntries: options.snapshotThresholdEntries,
-    inProcessEngine: (options as { inProcessEngine?: boolean }).inProcessEngine,
     onFatal: (error) => {
       void stop.node?.();
       reportFatal(error);

@@ -34,8 +34,6 @@ export interface ReplicatedEngineOptions {
   readonly raft?: Partial<RaftConfig>;
   readonly busyTimeoutMs: number;
   readonly snapshotThresholdEntries?: number;
-  /** Run SQL on the main thread (tests only; see EngineLink). */
-  readonly inProcessEngine?: boolean;
   /** The node cannot go on safely (storage or engine failure); the host must stop it. */
   readonly onFatal: (error: Error) => void;
 }
@@ -57,6 +55,8 @@ const notLeader: EngineOutcome = {
 };
 
 class LeadershipLost extends Error {}
+
+const debugEvents = process.env.DQLITE_TS_DEBUG !== undefined && process.env.DQLITE_TS_DEBUG !== '';
 
 interface IndexWaiter {
   readonly index: number;
@@ -161,7 +161,6 @@ export class ReplicatedEngine {
     const link = EngineLink.start({
       directory: path.join(options.dataDir, 'db'),
       busyTimeoutMs: options.busyTimeoutMs,
-      inProcess: options.inProcessEngine,
       onFatal: (error) => {
         if (created.engine === undefined) options.onFatal(error);
         else created.engine.#fatal(error);
@@ -464,8 +463,9 @@ export class ReplicatedEngine {
   }
 
   #onEvent(event: RaftEvent): void {
-    if (process.env.DQLITE_TS_DEBUG)
-      console.error(`${Date.now() % 100000} node ${this.id}: ${JSON.stringify(event)}`);
+    // DQLITE_TS_DEBUG=1 prints every role and leader change (README, "The command line").
+    if (debugEvents)
+      console.error(`${new Date().toISOString()} node ${this.id}: ${JSON.stringify(event)}`);
     if (event.type === 'role-changed' && event.role !== 'leader') {
       this.#stepDownEngine(`this node became ${event.role} in term ${event.term}`);
     }

@@ -17,6 +17,7 @@ import {
   type Request,
   type Response,
 } from '../../src/wire/index.js';
+import { freePorts } from '../../bin/local-cluster.js';
 
 /** A raw protocol connection: send requests (or bytes), take responses in order. */
 class RawConnection {
@@ -83,7 +84,7 @@ let address: string;
 
 beforeAll(async () => {
   directory = fs.mkdtempSync(path.join(os.tmpdir(), 'node-protocol-'));
-  const port = await freePort();
+  const [port] = await freePorts(1);
   address = `127.0.0.1:${port}`;
   node = await createNode({ address, dataDir: directory, voters: 1 });
   const deadline = Date.now() + 10_000;
@@ -231,11 +232,3 @@ describe('dqlite-ts node, byte level', () => {
     connection.close();
   });
 });
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}

@@ -6,14 +6,9 @@ import type {
   EngineRequest,
   EngineValue,
 } from './engine-messages.js';
-import { SqlEngine, type SqlEngineOptions } from './sql-engine.js';
+import type { SqlEngineOptions } from './sql-engine.js';
 
 export interface EngineLinkOptions extends SqlEngineOptions {
-  /**
-   * Run the engine on the calling thread instead of a worker. Only for tests: SQL then blocks
-   * Raft's timers (DESIGN.md, "The event loop is sacred").
-   */
-  readonly inProcess?: boolean;
   /** The engine broke an invariant and stopped; the node must stop too. */
   readonly onFatal: (error: Error) => void;
 }
@@ -25,57 +20,27 @@ export interface EngineLinkOptions extends SqlEngineOptions {
  */
 export class EngineLink {
   readonly #waiting = new Map<number, (reply: EngineReply) => void>();
-  readonly #send: (request: EngineRequest) => void;
-  readonly #stop: () => Promise<void>;
+  readonly #worker: Worker;
   readonly #onFatal: (error: Error) => void;
   #nextId = 1;
   #failed: Error | undefined;
 
-  private constructor(
-    send: (link: EngineLink) => (request: EngineRequest) => void,
-    stop: () => Promise<void>,
-    onFatal: (error: Error) => void,
-  ) {
-    this.#send = send(this);
-    this.#stop = stop;
+  private constructor(worker: Worker, onFatal: (error: Error) => void) {
+    this.#worker = worker;
     this.#onFatal = onFatal;
+    worker.on('message', (message: EngineReply | EngineFatal) => {
+      if ('fatal' in message) this.#fail(new Error(`SQL engine: ${message.fatal}`));
+      else this.#received(message);
+    });
+    worker.on('error', (error) => this.#fail(error));
+    worker.on('exit', (code) =>
+      this.#fail(new Error(`SQL engine worker exited with code ${code}`)),
+    );
   }
 
   static start(options: EngineLinkOptions): EngineLink {
-    const { inProcess, onFatal, ...engineOptions } = options;
-    if (inProcess === true) {
-      const engine = new SqlEngine(engineOptions);
-      return new EngineLink(
-        (link) => (request) =>
-          queueMicrotask(() => {
-            try {
-              engine.handle(request, (reply) => link.#received(reply));
-            } catch (error) {
-              link.#fail(error instanceof Error ? error : new Error(String(error)));
-            }
-          }),
-        async () => {},
-        onFatal,
-      );
-    }
-    const worker = startWorker(engineOptions);
-    const link = new EngineLink(
-      // Nothing is moved: an entry's data is still the Raft log's, which replication reads.
-      () => (request) => worker.postMessage(request),
-      async () => {
-        await worker.terminate();
-      },
-      onFatal,
-    );
-    worker.on('message', (message: EngineReply | EngineFatal) => {
-      if ('fatal' in message) link.#fail(new Error(`SQL engine: ${message.fatal}`));
-      else link.#received(message);
-    });
-    worker.on('error', (error) => link.#fail(error));
-    worker.on('exit', (code) => {
-      link.#fail(new Error(`SQL engine worker exited with code ${code}`));
-    });
-    return link;
+    const { onFatal, ...engineOptions } = options;
+    return new EngineLink(startWorker(engineOptions), onFatal);
   }
 
   /** Sends a request; resolves with the engine's reply (FAILUREs included). */
@@ -84,7 +49,8 @@ export class EngineLink {
     const id = this.#nextId++;
     return new Promise((resolve) => {
       this.#waiting.set(id, resolve);
-      this.#send({ ...call, id } as EngineRequest);
+      // Nothing is moved: an entry's data is still the Raft log's, which replication reads.
+      this.#worker.postMessage({ ...call, id } as EngineRequest);
     });
   }
 
@@ -101,7 +67,7 @@ export class EngineLink {
 
   async close(): Promise<void> {
     this.#failed ??= new Error('the SQL engine was stopped');
-    await this.#stop();
+    await this.#worker.terminate();
   }
 
   #received(reply: EngineReply): void {
