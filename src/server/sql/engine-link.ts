@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { Worker, type TransferListItem } from 'node:worker_threads';
 import type {
   EngineCall,
   EngineFatal,
@@ -49,8 +49,7 @@ export class EngineLink {
     const id = this.#nextId++;
     return new Promise((resolve) => {
       this.#waiting.set(id, resolve);
-      // Nothing is moved: an entry's data is still the Raft log's, which replication reads.
-      this.#worker.postMessage({ ...call, id } as EngineRequest);
+      this.#worker.postMessage(...compact({ ...call, id } as EngineRequest));
     });
   }
 
@@ -103,4 +102,17 @@ function startWorker(options: SqlEngineOptions): Worker {
   const tsxApiUrl = import.meta.resolve('tsx/esm/api');
   const bootstrap = `import(${JSON.stringify(tsxApiUrl)}).then((api) => api.tsImport(${JSON.stringify(workerUrl)}, ${JSON.stringify(self)}));`;
   return new Worker(bootstrap, { eval: true, workerData: options });
+}
+
+/**
+ * The message and what to move with it. An entry's data is often a view into a much larger
+ * buffer (a log segment read at start, a network frame carrying many entries), and the structured
+ * clone of a view copies its whole buffer: megabytes per entry. So the bytes are copied out once
+ * and the copy is moved, never the log's own buffer, which replication still reads.
+ */
+function compact(request: EngineRequest): [EngineRequest, TransferListItem[]] {
+  if (request.op !== 'apply' && request.op !== 'restore') return [request, []];
+  // A copy of the bytes, never a view: Buffer's slice() would be a view of the log's buffer.
+  const data = new Uint8Array(request.data);
+  return [{ ...request, data }, [data.buffer]];
 }
