@@ -286,14 +286,18 @@ export class DatabaseSet {
   }
 }
 
-/** Checkpoints every frame of the WAL into the database file and empties the WAL. */
+/**
+ * Checkpoints the WAL into the database file; true when every committed frame is now in the
+ * file. The WAL itself may stay (another connection still has it open: `busy`); the file is
+ * complete either way.
+ */
 function checkpointed(connection: Database.Database): boolean {
   const [result] = connection.pragma('wal_checkpoint(TRUNCATE)') as {
     busy: number;
     log: number;
     checkpointed: number;
   }[];
-  return result !== undefined && result.busy === 0 && result.checkpointed === result.log;
+  return result !== undefined && result.log >= 0 && result.checkpointed === result.log;
 }
 
 /** Why `name` cannot name a database (it must be a plain file name), or undefined. */

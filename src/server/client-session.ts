@@ -122,7 +122,12 @@ export class ClientSession {
         if (this.#socket.isPaused() && this.#queue.length < this.#context.queuedRequestsMax) {
           this.#socket.resume();
         }
-        await this.#handle(frame);
+        await this.#handle(frame).catch((error: unknown) => {
+          // Not the client's doing (the node is stopping, or a bug): say so, and end this
+          // connection rather than the node.
+          const message = error instanceof Error ? error.message : String(error);
+          this.#fail(ErrorCode.SQLITE_ERROR, `internal error: ${message}`, true);
+        });
       }
     } finally {
       this.#busy = false;

@@ -407,12 +407,17 @@ export class SqlEngine {
   /**
    * A copy of every database at the applied index. While transactions await their commit it
    * cannot be taken (their frames are in the WAL), so new writers are held back until those
-   * commit, and Raft asks again: under a steady write load a snapshot still happens.
+   * commit, and Raft asks again: under a steady write load a snapshot still happens. A reader
+   * holding old frames also prevents it (the checkpoint cannot finish); Raft then asks later.
    */
   #snapshot(): EngineValue {
     const snapshot = this.#databases.snapshot();
     if (snapshot !== undefined) this.#resumeWriters();
-    else if (this.#leading) for (const lock of this.#locks.values()) lock.pause();
+    else if (this.#leading && this.#databases.pendingWrites > 0) {
+      // Only waiting commits justify holding writers back; a reader that keeps the checkpoint
+      // from finishing does not go away by itself being waited for.
+      for (const lock of this.#locks.values()) lock.pause();
+    }
     return { snapshot, index: this.#databases.appliedIndex };
   }
 

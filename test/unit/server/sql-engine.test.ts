@@ -146,6 +146,79 @@ describe('SqlEngine', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(140);
   });
 
+  it('takes a snapshot once commits drain, and never holds writers back for a reader', async () => {
+    const { send } = startEngine();
+    let index = 0;
+    /** Plays Raft: every proposal of a reply is proposed and applied, as a commit would. */
+    const commit = async (reply: EngineReply) => {
+      for (const data of reply.proposals) {
+        index += 1;
+        await send({ op: 'proposed', index, term: 1 });
+        await send({ op: 'apply', index, term: 1, type: 1, data });
+      }
+      return reply;
+    };
+    await send({ op: 'lead' });
+    for (const session of [1, 2, 3]) await send({ op: 'open', session, database: 'app' });
+    await commit(
+      await send({
+        op: 'exec-sql',
+        session: 1,
+        sql: 'CREATE TABLE t (x); WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 20000) INSERT INTO t SELECT n FROM c',
+        parameters: [],
+      }),
+    );
+    // A write that has not committed yet: no snapshot, and writers wait for the commit.
+    const pending = await send({
+      op: 'exec-sql',
+      session: 1,
+      sql: 'INSERT INTO t VALUES (0)',
+      parameters: [],
+    });
+    expect(await send({ op: 'snapshot' })).toMatchObject({
+      outcome: { value: { snapshot: undefined } },
+    });
+    let later = false;
+    const waiting = send({
+      op: 'exec-sql',
+      session: 2,
+      sql: 'INSERT INTO t VALUES (-1)',
+      parameters: [],
+    }).then((reply) => ((later = true), reply));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(later).toBe(false);
+    await commit(pending);
+    await commit(await waiting);
+    const taken = await send({ op: 'snapshot' });
+    expect(taken.outcome).toMatchObject({ ok: true, value: { index } });
+    expect((taken.outcome as { value: { snapshot?: Uint8Array } }).value.snapshot).toBeInstanceOf(
+      Uint8Array,
+    );
+
+    // A query streaming its rows keeps the checkpoint from finishing: no snapshot, but a writer
+    // still goes straight through.
+    const streaming = await send({
+      op: 'query-sql',
+      session: 3,
+      sql: 'SELECT x FROM t',
+      parameters: [],
+    });
+    expect(streaming.outcome).toMatchObject({ ok: true, value: { done: false } });
+    await commit(
+      await send({ op: 'exec-sql', session: 1, sql: 'INSERT INTO t VALUES (1)', parameters: [] }),
+    );
+    expect(await send({ op: 'snapshot' })).toMatchObject({
+      outcome: { value: { snapshot: undefined } },
+    });
+    const reply = await send({
+      op: 'exec-sql',
+      session: 2,
+      sql: 'INSERT INTO t VALUES (2)',
+      parameters: [],
+    });
+    expect(reply.outcome.ok).toBe(true);
+  });
+
   it('answers dqlite failures for misuse instead of crashing', async () => {
     const { send } = startEngine();
     await send({ op: 'lead' });
