@@ -3,16 +3,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { assert } from '../raft/assert.js';
 import { EntryType, type Entry, type SnapshotMetadata } from '../raft/types.js';
-import { syncDirectorySync, writeFileDurablySync } from '../storage/durable-file.js';
 import { LeadershipLostError } from './leadership-lost-error.js';
 import { decodePageSet, encodePageSet, type PageSet } from './page-set.js';
 import { writePageSet } from './page-writer.js';
+import { SnapshotReader, restoringSuffix, writeSnapshotBlob } from './snapshot-format.js';
 import { WalCapture } from './wal-capture.js';
 
 /** SQLite's default page size; every database of a cluster uses it. */
 export const pageSizeBytes = 4096;
-/** Marks a database file being restored; `~` cannot occur in a database name. */
-const restoringSuffix = '~restore';
+/** Names the snapshots `snapshotToFile` writes; `~` cannot occur in a database name. */
+const snapshotFilePrefix = '~snapshot-';
 /** Checkpoint a leader's WAL once it holds this many frames and nothing is uncommitted. */
 const checkpointFramesMin = 1000;
 
@@ -227,55 +227,71 @@ export class DatabaseSet {
   }
 
   /**
-   * Every database file as one blob (u32 count; per database: u8 name length, name, u64 size,
-   * bytes), reflecting exactly the applied entries; undefined while a leader has writes in flight
-   * (their frames are in the WAL), so the host retries later.
+   * Every database file as one blob (snapshot-format.ts), reflecting exactly the applied entries;
+   * undefined while a leader has writes in flight (their frames are in the WAL) or a reader keeps
+   * the checkpoint from finishing, so the host retries later. For small states and tests;
+   * `snapshotToFile` does not hold the databases in memory.
    */
   snapshot(): Uint8Array | undefined {
-    if (this.#pending.length > 0) return undefined;
-    for (const open of this.#open.values()) {
-      // A reader still using old frames stops the checkpoint short; the file would then miss
-      // committed transactions, so no snapshot now.
-      if (!checkpointed(open.connection)) return undefined;
-      open.framesSinceCheckpoint = 0;
-    }
-    const parts: Buffer[] = [];
-    const names = this.#databaseNames();
-    const count = Buffer.alloc(4);
-    count.writeUInt32LE(names.length);
-    parts.push(count);
-    for (const name of names) {
-      const data = fs.readFileSync(this.#file(name));
-      const header = Buffer.alloc(1 + Buffer.byteLength(name) + 8);
-      header.writeUInt8(Buffer.byteLength(name), 0);
-      header.write(name, 1);
-      header.writeBigUInt64LE(BigInt(data.length), 1 + Buffer.byteLength(name));
-      parts.push(header, data);
-    }
+    if (!this.#readyForSnapshot()) return undefined;
+    const parts: Uint8Array[] = [];
+    writeSnapshotBlob(this.#directory, this.#databaseNames(), (bytes) => parts.push(bytes));
     return Buffer.concat(parts);
   }
 
   /**
+   * Writes the snapshot blob to `~snapshot-<applied index>` beside the databases, copying each in
+   * chunks, and returns its path and size; undefined when `snapshot` would be. The caller removes
+   * the file (a name per index, so removing an old one never hits a newer one).
+   */
+  snapshotToFile(): { file: string; bytes: number } | undefined {
+    if (!this.#readyForSnapshot()) return undefined;
+    const file = path.join(this.#directory, `${snapshotFilePrefix}${this.#appliedIndex}`);
+    const descriptor = fs.openSync(file, 'w');
+    let bytes = 0;
+    try {
+      writeSnapshotBlob(this.#directory, this.#databaseNames(), (chunk) => {
+        fs.writeSync(descriptor, chunk);
+        bytes += chunk.byteLength;
+      });
+    } finally {
+      fs.closeSync(descriptor);
+    }
+    return { file, bytes };
+  }
+
+  /** Checkpoints every open database; false when the files would miss committed transactions. */
+  #readyForSnapshot(): boolean {
+    if (this.#pending.length > 0) return false;
+    for (const open of this.#open.values()) {
+      // A reader still using old frames stops the checkpoint short.
+      if (!checkpointed(open.connection)) return false;
+      open.framesSinceCheckpoint = 0;
+    }
+    return true;
+  }
+
+  /**
    * Replaces every database by the snapshot's copies. Only a follower restores. Each file is
-   * written beside its database, fsynced and renamed over it, so a crash leaves every database
-   * either old or new, never torn; Raft restores the snapshot again at the next start.
+   * written beside its database, fsynced and renamed over it only once the whole snapshot
+   * arrived, so a crash leaves every database either old or new, never torn; Raft restores the
+   * snapshot again at the next start.
    */
   restore(metadata: SnapshotMetadata, data: Uint8Array): void {
+    const reader = this.beginRestore();
+    reader.push(data);
+    this.finishRestore(reader, metadata.index);
+  }
+
+  /** Starts a restore that receives the snapshot in chunks (`SnapshotReader.push`). */
+  beginRestore(): SnapshotReader {
     assert(!this.#leading && this.#open.size === 0, 'only a follower restores a snapshot');
-    const databases = parseSnapshot(data);
-    for (const name of fs.readdirSync(this.#directory)) {
-      if (name.endsWith(restoringSuffix)) fs.rmSync(path.join(this.#directory, name));
-    }
-    for (const { name, bytes } of databases) {
-      const file = this.#file(name);
-      const staged = `${file}${restoringSuffix}`;
-      writeFileDurablySync(staged, bytes);
-      fs.renameSync(staged, file);
-    }
-    const kept = new Set(databases.map((database) => database.name));
-    for (const name of this.#databaseNames()) if (!kept.has(name)) fs.rmSync(this.#file(name));
-    syncDirectorySync(this.#directory);
-    this.#appliedIndex = metadata.index;
+    return new SnapshotReader(this.#directory, databaseNameProblem);
+  }
+
+  finishRestore(reader: SnapshotReader, index: number): void {
+    reader.finish(this.#databaseNames());
+    this.#appliedIndex = index;
   }
 
   #databaseNames(): string[] {
@@ -318,34 +334,14 @@ function openLeaderConnection(file: string): Database.Database {
   return connection;
 }
 
-/** Splits a snapshot blob into its databases, checking every length before anything is written. */
-function parseSnapshot(data: Uint8Array): { name: string; bytes: Buffer }[] {
-  const buffer = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  const fail = (why: string): never => {
-    throw new RangeError(`bad database snapshot: ${why}`);
-  };
-  if (buffer.length < 4) fail('truncated');
-  const databases: { name: string; bytes: Buffer }[] = [];
-  let offset = 4;
-  for (let i = 0; i < buffer.readUInt32LE(0); i++) {
-    if (offset + 1 > buffer.length) fail('truncated name');
-    const length = buffer.readUInt8(offset);
-    if (offset + 1 + length + 8 > buffer.length) fail('truncated header');
-    const name = buffer.toString('utf8', offset + 1, offset + 1 + length);
-    const size = Number(buffer.readBigUInt64LE(offset + 1 + length));
-    offset += 1 + length + 8;
-    if (offset + size > buffer.length) fail(`database ${name} is truncated`);
-    databases.push({ name, bytes: buffer.subarray(offset, offset + size) });
-    offset += size;
-  }
-  if (offset !== buffer.length) fail('trailing bytes');
-  return databases;
-}
-
 /**
  * Files beside the databases that must not outlive a process: a WAL and its index (which may hold
- * frames Raft never committed) and a restore that stopped half way.
+ * frames Raft never committed), a restore that stopped half way, and a snapshot being copied.
  */
 function isLeftover(name: string): boolean {
-  return /(-wal|-shm)$/.test(name) || name.endsWith(restoringSuffix);
+  return (
+    /(-wal|-shm)$/.test(name) ||
+    name.endsWith(restoringSuffix) ||
+    name.startsWith(snapshotFilePrefix)
+  );
 }

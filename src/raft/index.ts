@@ -14,7 +14,13 @@ export {
   type ProposeResult,
   type RaftStatus,
 } from './raft-core.js';
-export { RaftDriver, type RaftDriverOptions, type StateMachine } from './raft-driver.js';
+export {
+  RaftDriver,
+  snapshotChunkBytes,
+  type RaftDriverOptions,
+  type SnapshotSource,
+  type StateMachine,
+} from './raft-driver.js';
 export type { Done, RaftInitialState, RaftStorage } from './raft-storage.js';
 export type { RaftTransport } from './raft-transport.js';
 export type { PersistToken, RaftEvent, RaftRole, Ready, ReadState } from './ready.js';

@@ -23,12 +23,34 @@ export interface StateMachine {
   snapshot(): Uint8Array | undefined;
   restore(metadata: SnapshotMetadata, data: Uint8Array): void;
   /**
-   * For a state machine on another thread, used instead of `snapshot` when present: resolves
-   * with the state and the index it reflects, which must be the index applied when it was called
-   * (applies reach the machine in order before the request), or undefined when it cannot now.
+   * For a state machine on another thread, or larger than memory; used instead of `snapshot`
+   * when present. Resolves with a source for the state and the index it reflects, which must be
+   * the index applied when it was called (applies reach the machine in order before the
+   * request), or undefined when it cannot take one now. The driver copies the source into
+   * storage chunk by chunk, then releases it.
    */
-  snapshotAsync?(): Promise<{ readonly data: Uint8Array; readonly index: number } | undefined>;
+  snapshotAsync?(): Promise<SnapshotSource | undefined>;
+  /**
+   * Used instead of `restore` when present: restores from the current snapshot, reading it in
+   * chunks through `read`; later applies wait until it resolves.
+   */
+  restoreAsync?(
+    metadata: SnapshotMetadata,
+    read: (offset: number, length: number) => Promise<Uint8Array>,
+  ): Promise<void>;
 }
+
+/** A snapshot a state machine took, readable in chunks. */
+export interface SnapshotSource {
+  readonly index: number;
+  readonly bytes: number;
+  read(offset: number, length: number): Promise<Uint8Array>;
+  /** The driver has stored it (or given up): its resources may go. */
+  release(): void;
+}
+
+/** Bytes the driver moves at a time between a state machine's snapshot and storage. */
+export const snapshotChunkBytes = 1024 * 1024;
 
 export interface RaftDriverOptions {
   readonly core: RaftCore;
@@ -217,6 +239,10 @@ export class RaftDriver {
 
   /** Restores from the current snapshot, blocking later applies until its data is read. */
   #enqueueRestore(metadata: SnapshotMetadata): void {
+    if (this.#options.stateMachine.restoreAsync !== undefined) {
+      this.#enqueueRestoreAsync(metadata, this.#options.stateMachine.restoreAsync);
+      return;
+    }
     let data: Uint8Array | undefined;
     let requested = false;
     this.#applyQueue.push(() => {
@@ -233,6 +259,39 @@ export class RaftDriver {
           data = bytes;
           this.#process();
         });
+      }
+      return false;
+    });
+  }
+
+  /** The chunked restore: later applies wait until the state machine says it is done. */
+  #enqueueRestoreAsync(
+    metadata: SnapshotMetadata,
+    restoreAsync: NonNullable<StateMachine['restoreAsync']>,
+  ): void {
+    let state: 'idle' | 'running' | 'done' = 'idle';
+    const read = (offset: number, length: number) =>
+      new Promise<Uint8Array>((resolve, reject) =>
+        this.#options.storage.readSnapshotChunk(metadata, offset, length, (error, bytes) =>
+          error !== undefined ? reject(error) : resolve(bytes),
+        ),
+      );
+    this.#applyQueue.push(() => {
+      if (state === 'done') {
+        this.#appliedIndex = metadata.index;
+        return true;
+      }
+      if (state === 'idle') {
+        state = 'running';
+        restoreAsync.call(this.#options.stateMachine, metadata, read).then(
+          () => {
+            if (this.#stopped) return;
+            state = 'done';
+            this.#process();
+          },
+          (error: unknown) =>
+            this.#fatal(error instanceof Error ? error : new Error(String(error))),
+        );
       }
       return false;
     });
@@ -276,7 +335,7 @@ export class RaftDriver {
             return;
           }
           assert(taken.index === metadata.index, 'the snapshot reflects the requested index');
-          this.#storeSnapshot({ ...metadata, bytes: taken.data.byteLength }, taken.data);
+          this.#storeSnapshot({ ...metadata, bytes: taken.bytes }, taken);
         },
         (error: unknown) => this.#fatal(error instanceof Error ? error : new Error(String(error))),
       );
@@ -285,24 +344,57 @@ export class RaftDriver {
     const data = stateMachine.snapshot();
     if (data === undefined) return;
     this.#snapshotInProgress = true;
-    this.#storeSnapshot(this.core.snapshotMetadata(data.byteLength), data);
-  }
-
-  /** Writes and installs a snapshot this node took, then lets the core compact its log. */
-  #storeSnapshot(metadata: SnapshotMetadata, data: Uint8Array): void {
-    const trailingEntries = this.core.config.snapshotTrailingEntries;
-    const { storage } = this.#options;
-    storage.writeSnapshotChunk(metadata, 0, data, (error) => {
+    const metadata = this.core.snapshotMetadata(data.byteLength);
+    this.#options.storage.writeSnapshotChunk(metadata, 0, data, (error) => {
       if (this.#stopped) return;
       if (error !== undefined) return this.#fatal(error);
-      storage.installSnapshot(metadata, { keepLogAfter: true, trailingEntries }, (installError) => {
+      this.#installTaken(metadata, () => {});
+    });
+  }
+
+  /** Makes a snapshot this node took current, then lets the core compact its log. */
+  #installTaken(metadata: SnapshotMetadata, release: () => void): void {
+    const trailingEntries = this.core.config.snapshotTrailingEntries;
+    this.#options.storage.installSnapshot(
+      metadata,
+      { keepLogAfter: true, trailingEntries },
+      (installError) => {
+        release();
         if (this.#stopped) return;
         if (installError !== undefined) return this.#fatal(installError);
         this.#snapshotInProgress = false;
         this.#input(() => this.core.snapshotTaken(metadata));
         for (const deferred of this.#deferredWrites.splice(0)) this.#writeSnapshot(deferred);
-      });
-    });
+      },
+    );
+  }
+
+  /** Writes and installs a snapshot this node took, then lets the core compact its log. */
+  /** Copies a snapshot source into storage, one chunk in flight, then installs it. */
+  #storeSnapshot(metadata: SnapshotMetadata, source: SnapshotSource): void {
+    const { storage } = this.#options;
+    const failed = (error: Error) => {
+      source.release();
+      this.#fatal(error);
+    };
+    // Memory stays at one chunk whatever the snapshot's size.
+    const copyFrom = (offset: number): void => {
+      const length = Math.min(snapshotChunkBytes, source.bytes - offset);
+      source.read(offset, length).then(
+        (chunk) => {
+          if (this.#stopped) return source.release();
+          storage.writeSnapshotChunk(metadata, offset, chunk, (error) => {
+            if (this.#stopped) return source.release();
+            if (error !== undefined) return failed(error);
+            if (offset + length >= source.bytes)
+              this.#installTaken(metadata, () => source.release());
+            else copyFrom(offset + length);
+          });
+        },
+        (error: unknown) => failed(error instanceof Error ? error : new Error(String(error))),
+      );
+    };
+    copyFrom(0);
   }
 
   #fatal(error: Error): void {

@@ -5,6 +5,7 @@ import {
   RaftCore,
   RaftDriver,
   bootstrapState,
+  snapshotChunkBytes,
   type Configuration,
   type Entry,
   type MembershipChange,
@@ -13,7 +14,7 @@ import {
   type RaftEvent,
   type RaftStatus,
   type Server,
-  type SnapshotMetadata,
+  type SnapshotSource,
   type StateMachine,
   EntryType,
   Role,
@@ -419,6 +420,11 @@ export class ReplicatedEngine {
     return peers;
   }
 
+  /**
+   * Raft's view of the engine. Applies are posted in order; snapshots go through a file the
+   * engine writes and this thread copies into storage, and restores arrive in chunks, so neither
+   * holds a database in memory.
+   */
   #stateMachine(): StateMachine {
     return {
       apply: (entry: Entry) => {
@@ -426,15 +432,25 @@ export class ReplicatedEngine {
         this.#afterApply(entry);
       },
       snapshot: () => undefined,
-      snapshotAsync: async () => {
-        const reply = await this.#link.call({ op: 'snapshot' });
-        const { snapshot, index } = valueOf<{ snapshot: Uint8Array | undefined; index: number }>(
-          reply,
-        );
-        return snapshot === undefined ? undefined : { data: snapshot, index };
+      restore: () => {
+        throw new Error('restoreAsync is the only restore path of the SQL engine');
       },
-      restore: (metadata: SnapshotMetadata, data: Uint8Array) => {
-        this.#link.post({ op: 'restore', index: metadata.index, data });
+      snapshotAsync: async () => {
+        const taken = valueOf<{ file: string | undefined; bytes: number; index: number }>(
+          await this.#link.call({ op: 'snapshot' }),
+        );
+        return taken.file === undefined
+          ? undefined
+          : fileSource(taken.file, taken.bytes, taken.index);
+      },
+      restoreAsync: async (metadata, read) => {
+        const expect = (reply: EngineReply) => void valueOf(reply);
+        expect(await this.#link.call({ op: 'restore-begin' }));
+        for (let offset = 0; offset < metadata.bytes; offset += snapshotChunkBytes) {
+          const length = Math.min(snapshotChunkBytes, metadata.bytes - offset);
+          expect(await this.#link.call({ op: 'restore-chunk', data: await read(offset, length) }));
+        }
+        expect(await this.#link.call({ op: 'restore-end', index: metadata.index }));
         this.#appliedIndex = metadata.index;
       },
     };
@@ -498,6 +514,27 @@ export class ReplicatedEngine {
     void this.#link.close();
     this.#options.onFatal(error);
   }
+}
+
+/** A snapshot file the engine wrote, read by this thread in chunks and removed once stored. */
+function fileSource(file: string, bytes: number, index: number): SnapshotSource {
+  const handle = fs.promises.open(file, 'r');
+  handle.catch(() => {}); // read() reports it
+  return {
+    index,
+    bytes,
+    read: async (offset, length) => {
+      const chunk = Buffer.alloc(length);
+      const { bytesRead } = await (await handle).read(chunk, 0, length, offset);
+      if (bytesRead !== length)
+        throw new Error(`snapshot file ${file} ended at ${offset + bytesRead}`);
+      return chunk;
+    },
+    release: () => {
+      void handle.then((opened) => opened.close()).catch(() => {});
+      fs.rm(file, { force: true }, () => {});
+    },
+  };
 }
 
 /** A membership change or transfer Raft refused, with its refusal code. */

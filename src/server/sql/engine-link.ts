@@ -111,7 +111,7 @@ function startWorker(options: SqlEngineOptions): Worker {
  * and the copy is moved, never the log's own buffer, which replication still reads.
  */
 function compact(request: EngineRequest): [EngineRequest, TransferListItem[]] {
-  if (request.op !== 'apply' && request.op !== 'restore') return [request, []];
+  if (request.op !== 'apply' && request.op !== 'restore-chunk') return [request, []];
   // A copy of the bytes, never a view: Buffer's slice() would be a view of the log's buffer.
   const data = new Uint8Array(request.data);
   return [{ ...request, data }, [data.buffer]];

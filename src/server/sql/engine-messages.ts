@@ -38,8 +38,12 @@ export type EngineRequest = { readonly id: number } & (
     }
   /** The oldest captured transaction was proposed as this entry. */
   | { readonly op: 'proposed'; readonly index: number; readonly term: number }
+  /** Write a snapshot of every database to a file (the main thread copies it to storage). */
   | { readonly op: 'snapshot' }
-  | { readonly op: 'restore'; readonly index: number; readonly data: Uint8Array }
+  /** A snapshot arrives in chunks, in order; `restore-end` installs it as of `index`. */
+  | { readonly op: 'restore-begin' }
+  | { readonly op: 'restore-chunk'; readonly data: Uint8Array }
+  | { readonly op: 'restore-end'; readonly index: number }
   | { readonly op: 'dump'; readonly database: string }
 );
 
@@ -68,7 +72,8 @@ export type EngineValue =
   | ExecValue
   | RowsValue
   | { readonly statement: number; readonly parameterCount: number }
-  | { readonly snapshot: Uint8Array | undefined; readonly index: number }
+  /** `file` is undefined when no snapshot can be taken now. */
+  | { readonly file: string | undefined; readonly bytes: number; readonly index: number }
   | { readonly files: { readonly name: string; readonly data: Uint8Array }[] };
 
 export type EngineOutcome =

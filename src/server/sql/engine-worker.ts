@@ -31,6 +31,5 @@ function transfersOf(reply: EngineReply) {
   const value = reply.outcome.ok ? reply.outcome.value : undefined;
   const arrays: (Uint8Array | undefined)[] = [...reply.proposals];
   if (value !== undefined && 'rows' in value) arrays.push(value.rows);
-  if (value !== undefined && 'snapshot' in value) arrays.push(value.snapshot);
   return transferableBuffers(arrays);
 }

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
 import { DatabaseSet, databaseNameProblem } from '../../fsm/database-set.js';
+import type { SnapshotReader } from '../../fsm/snapshot-format.js';
 import { ErrorCode, ValueType, type WireValue } from '../../wire/index.js';
 import { EngineFailure, failureOf } from './engine-failure.js';
 import type {
@@ -58,6 +59,8 @@ export class SqlEngine {
   readonly #locks = new Map<string, WriteLock>();
   #epoch = 0;
   #leading = false;
+  /** A snapshot being received, between restore-begin and restore-end. */
+  #restoring: SnapshotReader | undefined;
 
   constructor(options: SqlEngineOptions) {
     this.#options = options;
@@ -117,17 +120,16 @@ export class SqlEngine {
         return this.#finish(job, ok(undefined));
       case 'snapshot':
         return this.#finish(job, ok(this.#snapshot()));
-      case 'restore':
-        this.#databases.restore(
-          {
-            index: request.index,
-            term: 0,
-            configuration: { servers: [] },
-            configurationIndex: 0,
-            bytes: request.data.byteLength,
-          },
-          request.data,
-        );
+      case 'restore-begin':
+        this.#restoring?.abandon();
+        this.#restoring = this.#databases.beginRestore();
+        return this.#finish(job, ok(undefined));
+      case 'restore-chunk':
+        required(this.#restoring).push(request.data);
+        return this.#finish(job, ok(undefined));
+      case 'restore-end':
+        this.#databases.finishRestore(required(this.#restoring), request.index);
+        this.#restoring = undefined;
         return this.#finish(job, ok(undefined));
       case 'dump':
         return this.#finish(job, ok({ files: this.#dump(request.database) }));
@@ -411,14 +413,17 @@ export class SqlEngine {
    * holding old frames also prevents it (the checkpoint cannot finish); Raft then asks later.
    */
   #snapshot(): EngineValue {
-    const snapshot = this.#databases.snapshot();
-    if (snapshot !== undefined) this.#resumeWriters();
-    else if (this.#leading && this.#databases.pendingWrites > 0) {
+    const snapshot = this.#databases.snapshotToFile();
+    const index = this.#databases.appliedIndex;
+    if (snapshot !== undefined) {
+      this.#resumeWriters();
+      return { ...snapshot, index };
+    } else if (this.#leading && this.#databases.pendingWrites > 0) {
       // Only waiting commits justify holding writers back; a reader that keeps the checkpoint
       // from finishing does not go away by itself being waited for.
       for (const lock of this.#locks.values()) lock.pause();
     }
-    return { snapshot, index: this.#databases.appliedIndex };
+    return { file: undefined, bytes: 0, index };
   }
 
   #resumeWriters(): void {
@@ -442,9 +447,9 @@ function ok(value: EngineValue): EngineOutcome {
   return { ok: true, value };
 }
 
-function required(session: EngineSession | undefined): EngineSession {
-  if (session === undefined) throw new TypeError('request without a session');
-  return session;
+function required<T>(value: T | undefined): T {
+  if (value === undefined) throw new TypeError('a request out of order: what it needs is missing');
+  return value;
 }
 
 function failureFields(error: unknown): { code: number; message: string } {

@@ -231,7 +231,8 @@ describe('DatabaseSet: SQLite replicated by pages through Raft', () => {
       bytes: 0,
     };
     expect(() => follower.restore(metadata, data.subarray(0, data.length - 1))).toThrow(RangeError);
-    expect(readdirSync(directory).sort()).toEqual(['app~restore', 'old']); // untouched
+    // The databases are untouched; half-written staged files, old and new, are gone.
+    expect(readdirSync(directory).sort()).toEqual(['old']);
     follower.restore(metadata, data);
     expect(readdirSync(directory)).toEqual(['app']);
     expect(fileContent(path.join(directory, 'app')).integrity).toBe('ok');

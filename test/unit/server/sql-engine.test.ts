@@ -176,7 +176,7 @@ describe('SqlEngine', () => {
       parameters: [],
     });
     expect(await send({ op: 'snapshot' })).toMatchObject({
-      outcome: { value: { snapshot: undefined } },
+      outcome: { value: { file: undefined } },
     });
     let later = false;
     const waiting = send({
@@ -191,9 +191,9 @@ describe('SqlEngine', () => {
     await commit(await waiting);
     const taken = await send({ op: 'snapshot' });
     expect(taken.outcome).toMatchObject({ ok: true, value: { index } });
-    expect((taken.outcome as { value: { snapshot?: Uint8Array } }).value.snapshot).toBeInstanceOf(
-      Uint8Array,
-    );
+    const { file, bytes } = (taken.outcome as { value: { file: string; bytes: number } }).value;
+    expect(fs.statSync(file).size).toBe(bytes);
+    expect(bytes).toBeGreaterThan(20_000 * 2);
 
     // A query streaming its rows keeps the checkpoint from finishing: no snapshot, but a writer
     // still goes straight through.
@@ -208,7 +208,7 @@ describe('SqlEngine', () => {
       await send({ op: 'exec-sql', session: 1, sql: 'INSERT INTO t VALUES (1)', parameters: [] }),
     );
     expect(await send({ op: 'snapshot' })).toMatchObject({
-      outcome: { value: { snapshot: undefined } },
+      outcome: { value: { file: undefined } },
     });
     const reply = await send({
       op: 'exec-sql',
