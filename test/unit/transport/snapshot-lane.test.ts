@@ -63,12 +63,18 @@ describe('the snapshot lane', () => {
 
     for (let position = 0; position < CHUNKS; position++) one.transport.send(chunk(position));
     one.transport.send(heartbeat);
+    // How many chunks the socket took at once depends on the kernel's buffer (a loopback socket
+    // may swallow a whole 4 MiB chunk synchronously); at least one is written, and the rest wait.
     const queued = one.transport.stats().peers[0]!;
-    expect(queued).toMatchObject({ snapshotQueuedMessages: CHUNKS - 1, queuedMessages: CHUNKS });
+    const written = CHUNKS - queued.snapshotQueuedMessages;
+    expect(written).toBeGreaterThanOrEqual(1);
+    expect(written).toBeLessThan(CHUNKS);
+    expect(queued.queuedMessages).toBe(queued.snapshotQueuedMessages + 1); // and the heartbeat
 
     await waitUntil(() => two.received.length === CHUNKS + 1, 'everything arrived');
     const types = two.received.map((message) => message.type);
-    expect(types.indexOf('AppendEntries')).toBeLessThanOrEqual(1);
+    // The heartbeat overtook every chunk still queued: only those already written precede it.
+    expect(types.indexOf('AppendEntries')).toBe(written);
     expect(two.received[types.indexOf('AppendEntries')]).toEqual(heartbeat);
     const chunks = two.received.filter((message) => message.type === 'InstallSnapshot');
     expect(chunks.map((message) => message.offset)).toEqual(
