@@ -28,6 +28,11 @@ export interface RaftConfig {
   readonly uncommittedEntriesMax: number;
   /** Entries kept in the log after a snapshot, so slightly lagging followers avoid a snapshot. */
   readonly snapshotTrailingEntries: number;
+  /**
+   * Most bytes of entries kept after a snapshot, whatever `snapshotTrailingEntries` says: the log
+   * lives in memory, and large entries must not keep megabytes each alive.
+   */
+  readonly snapshotTrailingBytes: number;
   /** Bytes of snapshot data per InstallSnapshot chunk. */
   readonly snapshotChunkBytes: number;
   /** A snapshot transfer with no acknowledgement for this many ticks is restarted. */
@@ -56,6 +61,7 @@ export const defaultRaftConfig: RaftConfig = Object.freeze({
   appendBytesMax: 1024 * 1024,
   uncommittedEntriesMax: 4096,
   snapshotTrailingEntries: 1024,
+  snapshotTrailingBytes: 64 * 1024 * 1024,
   snapshotChunkBytes: 512 * 1024,
   snapshotTimeoutTicks: 100,
   promotionRoundsMax: 10,
@@ -71,6 +77,7 @@ const integerFields = [
   'appendBytesMax',
   'uncommittedEntriesMax',
   'snapshotChunkBytes',
+  'snapshotTrailingBytes',
   'snapshotTimeoutTicks',
   'promotionRoundsMax',
 ] as const;

@@ -341,13 +341,22 @@ export class RaftCore {
     };
   }
 
+  /**
+   * Entries to keep before a snapshot at `index` (`snapshotTrailingEntries`, bounded by
+   * `snapshotTrailingBytes`); the host passes the same count to its storage.
+   */
+  trailingEntriesAt(index: number): number {
+    const { config, log } = this.#state;
+    return log.trailingCount(index, config.snapshotTrailingEntries, config.snapshotTrailingBytes);
+  }
+
   /** The host stored a snapshot taken at `metadata.index`; forget entries it covers. */
   snapshotTaken(metadata: SnapshotMetadata): void {
     const state = this.#state;
     assert(metadata.index <= state.log.appliedIndex, 'a snapshot covers only applied entries');
     if (metadata.index <= (state.snapshot?.index ?? 0)) return;
     state.snapshot = metadata;
-    state.log.compactTo(Math.max(0, metadata.index - state.config.snapshotTrailingEntries));
+    state.log.compactTo(Math.max(0, metadata.index - this.trailingEntriesAt(metadata.index)));
   }
 
   status(): RaftStatus {

@@ -59,6 +59,11 @@ export interface RaftDriverOptions {
   readonly stateMachine: StateMachine;
   /** Take a snapshot once this many entries were applied since the last one. Default 8192. */
   readonly snapshotThresholdEntries?: number;
+  /**
+   * Also take one once this many bytes of entries were applied since the last, so large entries
+   * cannot keep the in-memory log growing. Default 256 MiB.
+   */
+  readonly snapshotThresholdBytes?: number;
   readonly onReadState?: (read: ReadState) => void;
   readonly onEvent?: (event: RaftEvent) => void;
   /** Storage failed: the node cannot stay safe and must stop. Default: throw. */
@@ -76,6 +81,9 @@ export class RaftDriver {
   readonly core: RaftCore;
   readonly #options: RaftDriverOptions;
   readonly #snapshotThreshold: number;
+  readonly #snapshotThresholdBytes: number;
+  /** Bytes of entries applied since the last snapshot was taken or restored. */
+  #bytesSinceSnapshot = 0;
   #persistInFlight = false;
   #processing = false;
   #again = false;
@@ -97,6 +105,10 @@ export class RaftDriver {
     this.#snapshotThreshold = options.snapshotThresholdEntries ?? 8192;
     if (!Number.isSafeInteger(this.#snapshotThreshold) || this.#snapshotThreshold < 1) {
       throw new RangeError('snapshotThresholdEntries must be a positive integer');
+    }
+    this.#snapshotThresholdBytes = options.snapshotThresholdBytes ?? 256 * 1024 * 1024;
+    if (!Number.isSafeInteger(this.#snapshotThresholdBytes) || this.#snapshotThresholdBytes < 1) {
+      throw new RangeError('snapshotThresholdBytes must be a positive integer');
     }
     this.#process();
   }
@@ -188,6 +200,7 @@ export class RaftDriver {
       this.#applyQueue.push(() => {
         this.#options.stateMachine.apply(entry);
         this.#appliedIndex = entry.index;
+        this.#bytesSinceSnapshot += entry.data.byteLength;
         return true;
       });
     }
@@ -249,6 +262,7 @@ export class RaftDriver {
       if (data !== undefined) {
         this.#options.stateMachine.restore(metadata, data);
         this.#appliedIndex = metadata.index;
+        this.#bytesSinceSnapshot = 0;
         return true;
       }
       if (!requested) {
@@ -279,6 +293,7 @@ export class RaftDriver {
     this.#applyQueue.push(() => {
       if (state === 'done') {
         this.#appliedIndex = metadata.index;
+        this.#bytesSinceSnapshot = 0;
         return true;
       }
       if (state === 'idle') {
@@ -320,12 +335,14 @@ export class RaftDriver {
     const status = this.core.status();
     // Storage stages one snapshot at a time, and an incoming one may be half staged.
     if (status.receivingSnapshot) return;
-    if (status.appliedIndex - status.snapshotIndex < this.#snapshotThreshold) return;
+    const entriesDue = status.appliedIndex - status.snapshotIndex >= this.#snapshotThreshold;
+    if (!entriesDue && this.#bytesSinceSnapshot < this.#snapshotThresholdBytes) return;
     const { stateMachine } = this.#options;
     if (stateMachine.snapshotAsync !== undefined) {
       // Metadata now, while the core still knows the configuration at the applied index (it
       // forgets superseded ones as it applies more); the machine answers for that same index.
       const metadata = this.core.snapshotMetadata(0);
+      const bytesCovered = this.#bytesSinceSnapshot;
       this.#snapshotInProgress = true;
       stateMachine.snapshotAsync().then(
         (taken) => {
@@ -335,6 +352,7 @@ export class RaftDriver {
             return;
           }
           assert(taken.index === metadata.index, 'the snapshot reflects the requested index');
+          this.#bytesSinceSnapshot -= bytesCovered;
           this.#storeSnapshot({ ...metadata, bytes: taken.bytes }, taken);
         },
         (error: unknown) => this.#fatal(error instanceof Error ? error : new Error(String(error))),
@@ -344,6 +362,7 @@ export class RaftDriver {
     const data = stateMachine.snapshot();
     if (data === undefined) return;
     this.#snapshotInProgress = true;
+    this.#bytesSinceSnapshot = 0;
     const metadata = this.core.snapshotMetadata(data.byteLength);
     this.#options.storage.writeSnapshotChunk(metadata, 0, data, (error) => {
       if (this.#stopped) return;
@@ -354,7 +373,7 @@ export class RaftDriver {
 
   /** Makes a snapshot this node took current, then lets the core compact its log. */
   #installTaken(metadata: SnapshotMetadata, release: () => void): void {
-    const trailingEntries = this.core.config.snapshotTrailingEntries;
+    const trailingEntries = this.core.trailingEntriesAt(metadata.index);
     this.#options.storage.installSnapshot(
       metadata,
       { keepLogAfter: true, trailingEntries },

@@ -158,6 +158,21 @@ export class RaftLog {
     return entries;
   }
 
+  /**
+   * How many entries up to `index` to keep after a snapshot at `index`: at most `entriesMax`,
+   * and no more than fit in `bytesMax` (counted from `index` backwards).
+   */
+  trailingCount(index: number, entriesMax: number, bytesMax: number): number {
+    let count = 0;
+    let bytes = 0;
+    for (let at = index; at > this.baseIndex && count < entriesMax; at--) {
+      bytes += this.entry(at)?.data.byteLength ?? 0;
+      if (bytes > bytesMax) break;
+      count++;
+    }
+    return count;
+  }
+
   /** Drops entries up to `index` from memory (they are in a snapshot and applied). */
   compactTo(index: number): void {
     if (index <= this.baseIndex) return;

@@ -198,3 +198,25 @@ describe('RaftLog compaction (§7)', () => {
     expect(seen).toEqual([11]);
   });
 });
+
+describe('RaftLog.trailingCount (what a snapshot leaves in memory)', () => {
+  const sized = (sizes: number[]) =>
+    new RaftLog({
+      baseIndex: 0,
+      baseTerm: 0,
+      entries: sizes.map((bytes, i) => ({
+        index: i + 1,
+        term: 1,
+        type: EntryType.command,
+        data: new Uint8Array(bytes),
+      })),
+    });
+
+  it('keeps at most the entry count, and no more bytes than allowed, counted back from the snapshot', () => {
+    const log = sized([10, 10, 10, 10, 10]);
+    expect(log.trailingCount(5, 3, 1000)).toBe(3);
+    expect(log.trailingCount(5, 10, 25)).toBe(2);
+    expect(log.trailingCount(5, 10, 5)).toBe(0);
+    expect(log.trailingCount(2, 10, 1000)).toBe(2); // never past the start of the log
+  });
+});
