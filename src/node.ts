@@ -7,7 +7,10 @@ import { ReplicatedEngine } from './server/replicated-engine.js';
 import { RoleKeeper } from './server/role-manager.js';
 
 export interface NodeOptions {
-  /** "host:port" the node listens on and other nodes and clients dial. */
+  /**
+   * "host:port" the node listens on and other nodes and clients dial; or an absolute path, to
+   * listen on a Unix socket (every node and client then runs on this machine).
+   */
   readonly address: string;
   /** Where the node keeps its identity, Raft log and databases. */
   readonly dataDir: string;
@@ -22,7 +25,7 @@ export interface NodeOptions {
   readonly standbys?: number;
   /** A fixed node id (a positive safe integer); default a random one, kept in dataDir. */
   readonly id?: number;
-  /** Listen here instead of `address` ("host:port", or a Unix socket path). */
+  /** Listen here instead of `address` ("host:port", or a Unix socket path): behind a proxy. */
   readonly listen?: string;
   /** How long a write waits for another transaction before SQLITE_BUSY. Default 5000 ms. */
   readonly busyTimeoutMs?: number;
@@ -239,8 +242,11 @@ function checkOptions(options: NodeOptions): void {
   for (const key of Object.keys(options)) {
     if (!knownOptions.has(key)) throw new TypeError(`createNode: unknown option "${key}"`);
   }
-  if (typeof options.address !== 'string' || !/^.+:\d{1,5}$/.test(options.address)) {
-    throw new TypeError('createNode: address must be "host:port"');
+  if (
+    typeof options.address !== 'string' ||
+    !(/^.+:\d{1,5}$/.test(options.address) || options.address.startsWith('/'))
+  ) {
+    throw new TypeError('createNode: address must be "host:port" or a Unix socket path');
   }
   if (typeof options.dataDir !== 'string' || options.dataDir === '') {
     throw new TypeError('createNode: dataDir must be a directory path');

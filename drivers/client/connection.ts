@@ -76,8 +76,7 @@ export class Connection {
 
   /** Opens a TCP connection to "host:port" and sends the protocol version word. */
   static async open(address: string, options: ConnectionOptions): Promise<Connection> {
-    const { host, port } = parseAddress(address);
-    const socket = await dial(host, port, address, options.connectTimeoutMs);
+    const socket = await dial(parseAddress(address), address, options.connectTimeoutMs);
     socket.setNoDelay(true); // one small request at a time: Nagle would only add latency (§4)
     const connection = new Connection(address, socket, options);
     socket.write(encodeHandshake(options.protocolVersion ?? PROTOCOL_VERSION));
@@ -231,8 +230,15 @@ interface CloseReason {
   readonly timedOut?: boolean;
 }
 
-/** Splits "host:port" (or "[v6]:port"); a malformed address is the caller's mistake. */
-export function parseAddress(address: string): { host: string; port: number } {
+/** Where a node listens: TCP, or a Unix socket (an absolute path, for a node on this machine). */
+export type Endpoint = { host: string; port: number } | { path: string };
+
+/**
+ * Splits "host:port" (or "[v6]:port"); an absolute path names a Unix socket. A malformed address
+ * is the caller's mistake.
+ */
+export function parseAddress(address: string): Endpoint {
+  if (address.startsWith('/')) return { path: address };
   const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(address);
   const port = Number(match?.[3]);
   if (!match || port < 1 || port > 65535) {
@@ -241,9 +247,9 @@ export function parseAddress(address: string): { host: string; port: number } {
   return { host: match[1] ?? match[2] ?? '', port };
 }
 
-function dial(host: string, port: number, address: string, timeoutMs: number): Promise<net.Socket> {
+function dial(endpoint: Endpoint, address: string, timeoutMs: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port });
+    const socket = net.connect(endpoint);
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new TimeoutError(`could not connect within ${timeoutMs} ms`, address));

@@ -16,7 +16,8 @@ import {
   type RequestOf,
   type Response,
 } from '../wire/index.js';
-import { MembershipError, type ReplicatedEngine } from './replicated-engine.js';
+import { MembershipError } from './membership-error.js';
+import type { ReplicatedEngine } from './replicated-engine.js';
 import type { EngineOutcome, ExecValue, RowsValue } from './sql/engine-messages.js';
 
 /** Node-local settings a client can read (DESCRIBE) and change (WEIGHT). */

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { parsePeerAddress } from '../transport/index.js';
 import {
   ErrorCode,
   FrameDecoder,
@@ -22,9 +23,8 @@ export function requestOnce(
   request: Request,
   timeoutMs: number = requestTimeoutMs,
 ): Promise<Response> {
-  const [host, port] = splitAddress(address);
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port });
+    const socket = net.connect(parsePeerAddress(address));
     const decoder = new FrameDecoder();
     const timer = setTimeout(
       () => finish(new Error(`${address}: no answer in ${timeoutMs} ms`)),
@@ -76,12 +76,6 @@ export async function requestLeader(
     }
   }
   throw lastError;
-}
-
-function splitAddress(address: string): [string, number] {
-  const colon = address.lastIndexOf(':');
-  const host = address.slice(0, colon).replace(/^\[|\]$/g, '');
-  return [host, Number(address.slice(colon + 1))];
 }
 
 /**

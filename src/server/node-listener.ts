@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import net from 'node:net';
 import { PEER_HANDSHAKE_BYTES_MAX, parsePeerHandshake } from '../transport/index.js';
 import { ClientSession, type ClientSessionContext } from './client-session.js';
@@ -32,6 +33,7 @@ export class NodeListener {
 
   static async start(options: NodeListenerOptions): Promise<NodeListener> {
     const listener = new NodeListener(options);
+    if (tcpEndpoint(options.listen) === undefined) await removeStaleSocket(options.listen);
     await new Promise<void>((resolve, reject) => {
       listener.#server.once('error', reject);
       const done = () => {
@@ -93,4 +95,21 @@ function tcpEndpoint(listen: string): { host: string; port: number } | undefined
   const match = /^(\[[^\]]+\]|[^:/]+):(\d{1,5})$/.exec(listen);
   if (match === null) return undefined;
   return { host: (match[1] as string).replace(/^\[|\]$/g, ''), port: Number(match[2]) };
+}
+
+/**
+ * A Unix socket file outlives a process that was killed; listening on it then fails. It is
+ * removed only when nothing answers on it, so a running node's socket is never taken over.
+ */
+async function removeStaleSocket(socketPath: string): Promise<void> {
+  if (!fs.existsSync(socketPath) || !fs.statSync(socketPath).isSocket()) return;
+  const answered = await new Promise<boolean>((resolve) => {
+    const probe = net.connect({ path: socketPath });
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+  if (!answered) fs.rmSync(socketPath, { force: true });
 }

@@ -5,7 +5,6 @@ import {
   RaftCore,
   RaftDriver,
   bootstrapState,
-  snapshotChunkBytes,
   type Configuration,
   type Entry,
   type MembershipChange,
@@ -14,16 +13,17 @@ import {
   type RaftEvent,
   type RaftStatus,
   type Server,
-  type SnapshotSource,
-  type StateMachine,
   EntryType,
   Role,
 } from '../raft/index.js';
 import { FileStorage } from '../storage/index.js';
 import { PeerTransport, type PeerAddress } from '../transport/index.js';
 import { ErrorCode } from '../wire/index.js';
+import { engineStateMachine } from './engine-state-machine.js';
 import { LeadershipConfirmations } from './leadership-confirmations.js';
-import { EngineLink, valueOf } from './sql/engine-link.js';
+import { MembershipError } from './membership-error.js';
+import { handedOver, promoted, type RaftObserver } from './raft-waits.js';
+import { EngineLink } from './sql/engine-link.js';
 import type { EngineCall, EngineOutcome, EngineReply } from './sql/engine-messages.js';
 
 export interface ReplicatedEngineOptions {
@@ -43,6 +43,8 @@ export interface ReplicatedEngineOptions {
 const leadReadyWaitMs = 2000;
 /** Longest a leadership transfer may take before TRANSFER fails. */
 const transferWaitMs = 5000;
+/** Longest a closing leader waits for its handover. */
+const closeHandoverWaitMs = 1000;
 
 const leadershipLost = (why: string): EngineOutcome => ({
   ok: false,
@@ -126,7 +128,12 @@ export class ReplicatedEngine {
       core,
       storage,
       transport: this.#transport,
-      stateMachine: this.#stateMachine(),
+      stateMachine: engineStateMachine(link, {
+        applied: (entry) => this.#afterApply(entry),
+        restored: (index) => {
+          this.#appliedIndex = index;
+        },
+      }),
       snapshotThresholdEntries: options.snapshotThresholdEntries,
       onReadState: (read) => this.#confirmations.confirmed(read.requestId),
       onEvent: (event) => this.#onEvent(event),
@@ -261,6 +268,14 @@ export class ReplicatedEngine {
     return undefined;
   }
 
+  /** What the waits in raft-waits.ts watch. */
+  readonly #observer: RaftObserver = {
+    id: () => this.id,
+    status: () => this.status(),
+    appliedIndex: () => this.#appliedIndex,
+    onEvent: (listener) => this.onEvent(listener),
+  };
+
   /** Resolves true once this node serves SQL as leader; false if it is not (or stops being). */
   async #leadReady(): Promise<boolean> {
     if (this.#leadingEpoch !== undefined) return true;
@@ -286,7 +301,7 @@ export class ReplicatedEngine {
     const result = this.#driver.changeMembership(change);
     if (!result.ok) throw new MembershipError(result.code, result.message);
     if ('catchingUp' in result) {
-      await this.#promoted(change.id);
+      await promoted(this.#observer, change.id, this.#driver.core.config.tickMilliseconds);
       return;
     }
     try {
@@ -299,64 +314,14 @@ export class ReplicatedEngine {
     }
   }
 
-  /** Waits for a promotion's catch-up rounds and the configuration entry they end with. */
-  #promoted(id: NodeId): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const server = this.configuration().servers.find((candidate) => candidate.id === id);
-        if (server?.role === Role.voter && this.status().configurationIndex <= this.#appliedIndex) {
-          stop();
-          resolve();
-        }
-      };
-      const timer = setInterval(check, this.#driver.core.config.tickMilliseconds);
-      const unsubscribe = this.onEvent((event) => {
-        if (event.type === 'promotion-failed' && event.id === id) {
-          stop();
-          reject(new MembershipError('bad-change', `promotion failed: ${event.reason}`));
-        }
-        if (event.type === 'role-changed' && event.role !== 'leader') {
-          stop();
-          reject(new MembershipError('not-leader', 'leadership lost during the promotion'));
-        }
-      });
-      const stop = () => {
-        clearInterval(timer);
-        unsubscribe();
-      };
-    });
-  }
-
   /**
    * Hands leadership to `target` (or the best voter); resolves once this node stepped down and
    * knows the new leader, so a LEADER request right after names it (as dqlite's does).
    */
-  async transferLeadership(target?: NodeId): Promise<void> {
+  async transferLeadership(target?: NodeId, timeoutMs = transferWaitMs): Promise<void> {
     const result = this.#driver.transferLeadership(target);
     if (!result.ok) throw new MembershipError(result.code, result.message);
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        stop();
-        reject(new MembershipError('bad-target', 'leadership transfer failed: timed out'));
-      }, transferWaitMs);
-      const handedOver = () => {
-        const status = this.status();
-        return status.role !== 'leader' && status.leaderId !== 0 && status.leaderId !== this.id;
-      };
-      const unsubscribe = this.onEvent((event) => {
-        if (handedOver()) {
-          stop();
-          resolve();
-        } else if (event.type === 'transfer-failed') {
-          stop();
-          reject(new MembershipError('bad-target', `leadership transfer failed: ${event.reason}`));
-        }
-      });
-      const stop = () => {
-        clearTimeout(timer);
-        unsubscribe();
-      };
-    });
+    await handedOver(this.#observer, timeoutMs);
   }
 
   /** Stops the node. With `handover`, a leader first passes leadership to another voter. */
@@ -366,7 +331,9 @@ export class ReplicatedEngine {
       (server) => server.role === Role.voter && server.id !== this.id,
     );
     if (options.handover !== false && this.isLeader() && others.length > 0) {
-      await this.transferLeadership().catch(() => {}); // closing anyway; a new election follows
+      // Closing anyway: if the target is going away too (a whole cluster stopping), an election
+      // follows, so waiting longer than a few election timeouts buys nothing.
+      await this.transferLeadership(undefined, closeHandoverWaitMs).catch(() => {});
     }
     this.#shutDown();
     await this.#storage.close().catch(() => {}); // a write in flight may fail: we are stopping
@@ -418,42 +385,6 @@ export class ReplicatedEngine {
       else peers.push({ id, address });
     }
     return peers;
-  }
-
-  /**
-   * Raft's view of the engine. Applies are posted in order; snapshots go through a file the
-   * engine writes and this thread copies into storage, and restores arrive in chunks, so neither
-   * holds a database in memory.
-   */
-  #stateMachine(): StateMachine {
-    return {
-      apply: (entry: Entry) => {
-        this.#link.post({ op: 'apply', ...entry });
-        this.#afterApply(entry);
-      },
-      snapshot: () => undefined,
-      restore: () => {
-        throw new Error('restoreAsync is the only restore path of the SQL engine');
-      },
-      snapshotAsync: async () => {
-        const taken = valueOf<{ file: string | undefined; bytes: number; index: number }>(
-          await this.#link.call({ op: 'snapshot' }),
-        );
-        return taken.file === undefined
-          ? undefined
-          : fileSource(taken.file, taken.bytes, taken.index);
-      },
-      restoreAsync: async (metadata, read) => {
-        const expect = (reply: EngineReply) => void valueOf(reply);
-        expect(await this.#link.call({ op: 'restore-begin' }));
-        for (let offset = 0; offset < metadata.bytes; offset += snapshotChunkBytes) {
-          const length = Math.min(snapshotChunkBytes, metadata.bytes - offset);
-          expect(await this.#link.call({ op: 'restore-chunk', data: await read(offset, length) }));
-        }
-        expect(await this.#link.call({ op: 'restore-end', index: metadata.index }));
-        this.#appliedIndex = metadata.index;
-      },
-    };
   }
 
   #afterApply(entry: Entry): void {
@@ -513,37 +444,6 @@ export class ReplicatedEngine {
     this.#shutDown();
     void this.#link.close();
     this.#options.onFatal(error);
-  }
-}
-
-/** A snapshot file the engine wrote, read by this thread in chunks and removed once stored. */
-function fileSource(file: string, bytes: number, index: number): SnapshotSource {
-  const handle = fs.promises.open(file, 'r');
-  handle.catch(() => {}); // read() reports it
-  return {
-    index,
-    bytes,
-    read: async (offset, length) => {
-      const chunk = Buffer.alloc(length);
-      const { bytesRead } = await (await handle).read(chunk, 0, length, offset);
-      if (bytesRead !== length)
-        throw new Error(`snapshot file ${file} ended at ${offset + bytesRead}`);
-      return chunk;
-    },
-    release: () => {
-      void handle.then((opened) => opened.close()).catch(() => {});
-      fs.rm(file, { force: true }, () => {});
-    },
-  };
-}
-
-/** A membership change or transfer Raft refused, with its refusal code. */
-export class MembershipError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.name = 'MembershipError';
-    this.code = code;
   }
 }
 

@@ -110,10 +110,8 @@ export class PeerLink {
     this.#state = 'connecting';
     if (this.#dials > 0) this.#counters.reconnects += 1;
     this.#dials += 1;
-    const { host, port } = parsePeerAddress(this.address);
     const socket = net.connect({
-      host,
-      port,
+      ...parsePeerAddress(this.address),
       noDelay: true,
       keepAlive: true,
       keepAliveInitialDelay: this.#options.keepAliveDelayMilliseconds,
