@@ -32,6 +32,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePorts } from '../../bin/local-cluster.js';
 import type { ClusterHandle, ClusterProvider } from './cluster-provider.js';
 import { GO_SHELL_BINARY, goShell, parseGoShellCluster } from './go-shell.js';
 import { pollUntil } from './poll-until.js';
@@ -142,24 +143,6 @@ function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
 }
 
 // --- ports and addresses ------------------------------------------------------------------------
-
-/** Asks the kernel for `count` distinct free loopback ports (all held open until all are known). */
-async function pickFreePorts(count: number): Promise<number[]> {
-  const servers: net.Server[] = [];
-  try {
-    for (let index = 0; index < count; index += 1) {
-      const server = net.createServer();
-      servers.push(server);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', resolve);
-      });
-    }
-    return servers.map((server) => (server.address() as net.AddressInfo).port);
-  } finally {
-    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  }
-}
 
 function splitAddress(address: string): { host: string; port: number } {
   const colon = address.lastIndexOf(':');
@@ -385,7 +368,7 @@ function missingBinaryReason(): string | null {
 let cachedReason: string | null | undefined;
 
 async function createNodes(count: number): Promise<DemoNode[]> {
-  const ports = await pickFreePorts(count * 2);
+  const ports = await freePorts(count * 2);
   const nodes: DemoNode[] = [];
   for (let index = 0; index < count; index += 1) {
     const directory = await mkdtemp(path.join(os.tmpdir(), `dqlite-ts-c-node${index + 1}-`));
