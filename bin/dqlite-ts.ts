@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// The dqlite-ts command line: run a node, a local demo cluster, an SQL shell, or one client
-// command against any Dqlite cluster (dqlite-ts or canonical's C server).
+// The dqlite-ts command line: run a node, a local demo cluster, an SQL shell, the benchmark
+// against C dqlite, or one client command against any Dqlite cluster (dqlite-ts or the C server).
 
+import { BENCH_USAGE, runBench } from './commands/bench.js';
 import { CLIENT_USAGE, clientCommands, runClientCommand } from './commands/client.js';
 import { DEMO_USAGE, runDemo } from './commands/demo.js';
 import { NODE_USAGE, runNode } from './commands/node.js';
@@ -16,6 +17,8 @@ ${SHELL_USAGE}
 
 ${DEMO_USAGE}
 
+${BENCH_USAGE}
+
 ${CLIENT_USAGE}
 
 dqlite-ts help   print this text`;
@@ -29,6 +32,8 @@ async function main(argv: string[]): Promise<number> {
       return runShell(args);
     case 'demo':
       return runDemo(args);
+    case 'bench':
+      return runBench(args);
     case undefined:
     case 'help':
     case '--help':

@@ -1,4 +1,4 @@
-import { EventEmitter } from 'node:events';
+import { EventEmitter, defaultMaxListeners, setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClosedError, connect } from '../client/index.js';
 import type { DqliteClient } from '../client/index.js';
@@ -41,6 +41,8 @@ export class LeaderConnections extends EventEmitter {
   constructor(options: ResolvedPoolOptions) {
     super();
     this.#options = options;
+    // Every open() in progress listens on the signal: up to `max` at once is expected, not a leak.
+    setMaxListeners(Math.max(defaultMaxListeners, options.max * 2), this.#closing.signal);
   }
 
   get generation(): number {
