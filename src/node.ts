@@ -29,6 +29,12 @@ export interface NodeOptions {
   readonly listen?: string;
   /** How long a write waits for another transaction before SQLITE_BUSY. Default 5000 ms. */
   readonly busyTimeoutMs?: number;
+  /**
+   * Answer reads on the leader from a lease (80% of the election timeout after a heartbeat round
+   * a majority answered, on the monotonic clock) instead of a round per burst of reads. Default
+   * true; false makes every read wait for a round. See README "Guarantees".
+   */
+  readonly leaseReads?: boolean;
   /** Reported by DESCRIBE; dqlite uses it to spread voters over failure domains. Default 0. */
   readonly failureDomain?: number;
   /** Reported by DESCRIBE and changed by WEIGHT. Default 0. */
@@ -82,6 +88,7 @@ const knownOptions = new Set([
   'id',
   'listen',
   'busyTimeoutMs',
+  'leaseReads',
   'failureDomain',
   'weight',
   'raft',
@@ -113,6 +120,7 @@ export async function createNode(options: NodeOptions): Promise<DqliteNode> {
     dataDir: options.dataDir,
     raft: options.raft,
     busyTimeoutMs: options.busyTimeoutMs ?? 5000,
+    leaseReads: options.leaseReads ?? true,
     snapshotThresholdEntries: options.snapshotThresholdEntries,
     onFatal: (error) => {
       void stop.node?.();
@@ -267,5 +275,8 @@ function checkOptions(options: NodeOptions): void {
   }
   if (options.id !== undefined && (!Number.isSafeInteger(options.id) || options.id < 1)) {
     throw new RangeError('createNode: id must be a positive safe integer');
+  }
+  if (options.leaseReads !== undefined && typeof options.leaseReads !== 'boolean') {
+    throw new TypeError('createNode: leaseReads must be a boolean');
   }
 }

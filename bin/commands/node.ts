@@ -4,7 +4,7 @@ import { UsageError } from './usage-error.js';
 
 export const NODE_USAGE = `dqlite-ts node --address HOST:PORT --data DIR [--join HOST:PORT,...]
                 [--voters N] [--standbys N] [--listen HOST:PORT|PATH]
-                [--busy-timeout MS] [--snapshot-entries N]
+                [--busy-timeout MS] [--snapshot-entries N] [--no-lease-reads]
   Runs one node in the foreground. The first node of a new cluster starts without --join; the
   others join through any existing node. A restart with the same --data keeps the node's
   identity and data (--join is then ignored). SIGTERM or SIGINT hands leadership over and exits.`;
@@ -22,6 +22,7 @@ export async function runNode(argv: string[]): Promise<number> {
       listen: { type: 'string' },
       'busy-timeout': { type: 'string' },
       'snapshot-entries': { type: 'string' },
+      'no-lease-reads': { type: 'boolean', default: false },
     },
   });
   if (values.address === undefined) throw new UsageError('missing --address');
@@ -38,6 +39,7 @@ export async function runNode(argv: string[]): Promise<number> {
     listen: values.listen,
     busyTimeoutMs: integerOption(values['busy-timeout'], '--busy-timeout'),
     snapshotThresholdEntries: integerOption(values['snapshot-entries'], '--snapshot-entries'),
+    leaseReads: values['no-lease-reads'] !== true,
     onFatal: (error) => {
       fatal = error;
       stop();

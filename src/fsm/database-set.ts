@@ -5,7 +5,7 @@ import { assert } from '../raft/assert.js';
 import { EntryType, type Entry, type SnapshotMetadata } from '../raft/types.js';
 import { LeadershipLostError } from './leadership-lost-error.js';
 import { decodePageSet, encodePageSet, type PageSet } from './page-set.js';
-import { writePageSet } from './page-writer.js';
+import { PageFiles } from './page-writer.js';
 import { SnapshotReader, restoringSuffix, writeSnapshotBlob } from './snapshot-format.js';
 import { WalCapture } from './wal-capture.js';
 
@@ -57,6 +57,8 @@ export class DatabaseSet {
   readonly #sessionConnections = new Set<Database.Database>();
   #pending: PendingWrite[] = [];
   #appliedIndex = 0;
+  /** Database files a follower writes committed pages into, open across applies. */
+  readonly #pageFiles = new PageFiles();
 
   constructor(directory: string) {
     this.#directory = directory;
@@ -80,6 +82,7 @@ export class DatabaseSet {
   /** Called once this node leads and has applied everything committed before its term. */
   lead(): void {
     assert(this.#open.size === 0 && this.#pending.length === 0, 'a new leader starts clean');
+    this.#pageFiles.closeAll();
     this.#leading = true;
   }
 
@@ -196,7 +199,7 @@ export class DatabaseSet {
     );
     const set = decodePageSet(entry.data);
     assert(!this.#open.has(set.database), `a follower's copy of ${set.database} is closed`);
-    writePageSet(this.#file(set.database), set);
+    this.#pageFiles.write(this.#file(set.database), set);
   }
 
   /**
@@ -211,7 +214,7 @@ export class DatabaseSet {
     this.#open.clear();
     const pending = this.#pending.reverse();
     this.#pending = [];
-    for (const write of pending) writePageSet(this.#file(write.undo.database), write.undo);
+    for (const write of pending) this.#pageFiles.write(this.#file(write.undo.database), write.undo);
     const error = new LeadershipLostError('leadership lost before the write committed');
     for (const write of pending) write.reject?.(error);
   }
@@ -286,6 +289,8 @@ export class DatabaseSet {
   /** Starts a restore that receives the snapshot in chunks (`SnapshotReader.push`). */
   beginRestore(): SnapshotReader {
     assert(!this.#leading && this.#open.size === 0, 'only a follower restores a snapshot');
+    // The restore renames new files over the databases: writes must not go to the old ones.
+    this.#pageFiles.closeAll();
     return new SnapshotReader(this.#directory, databaseNameProblem);
   }
 

@@ -4,6 +4,20 @@ export const confirmationWaitersMax = 65_536;
 interface Round {
   readonly requestId: number;
   readonly waiters: Waiter[];
+  /** When the round was asked for (monotonic ms): its heartbeats left no earlier. */
+  readonly startedMs: number;
+}
+
+/**
+ * Lease reads (thesis §6.4.1), measured on a monotonic clock rather than in Raft ticks: a tick
+ * counter stands still while the process is paused (SIGSTOP, a long GC), so a lease in ticks would
+ * outlive a pause in which another leader was elected.
+ */
+export interface LeaseOptions {
+  /** How long after a confirmed round started reads need no round of their own; 0: never. */
+  readonly leaseMs: number;
+  /** Monotonic milliseconds; performance.now by default (it advances during a pause). */
+  readonly now?: () => number;
 }
 
 interface Waiter {
@@ -22,13 +36,46 @@ export class LeadershipConfirmations {
   #nextRequestId = 1;
   #inFlight: Round | undefined;
   #next: Waiter[] = [];
+  readonly #leaseMs: number;
+  readonly #now: () => number;
+  #leaseUntilMs = 0;
+  /** Reasons the lease is off right now, each released by whoever took it. */
+  readonly #holds = new Set<object>();
 
   /** `startRound` asks Raft for a ReadIndex round; it returns an error when Raft refuses. */
-  constructor(startRound: (requestId: number) => Error | undefined) {
+  constructor(
+    startRound: (requestId: number) => Error | undefined,
+    lease: LeaseOptions = { leaseMs: 0 },
+  ) {
     this.#startRound = startRound;
+    this.#leaseMs = lease.leaseMs;
+    this.#now = lease.now ?? (() => performance.now());
+  }
+
+  /** True while a read may be answered at once, without a round. */
+  get leased(): boolean {
+    return this.#holds.size === 0 && this.#now() < this.#leaseUntilMs;
+  }
+
+  /**
+   * Ends the lease now and keeps it off until the returned function is called (or a new
+   * leadership begins); a confirmed round then starts a new one.
+   */
+  holdLease(): () => void {
+    const hold = {};
+    this.#holds.add(hold);
+    this.#leaseUntilMs = 0;
+    return () => void this.#holds.delete(hold);
+  }
+
+  /** A new leadership began: no hold of the previous one applies, and no lease carries over. */
+  resumeLease(): void {
+    this.#holds.clear();
+    this.#leaseUntilMs = 0;
   }
 
   confirm(): Promise<void> {
+    if (this.leased) return Promise.resolve();
     if (this.#next.length >= confirmationWaitersMax) {
       return Promise.reject(new Error(`${confirmationWaitersMax} answers already wait`));
     }
@@ -43,6 +90,8 @@ export class LeadershipConfirmations {
     const round = this.#inFlight;
     if (round === undefined || round.requestId !== requestId) return;
     this.#inFlight = undefined;
+    if (this.#leaseMs > 0 && this.#holds.size === 0)
+      this.#leaseUntilMs = Math.max(this.#leaseUntilMs, round.startedMs + this.#leaseMs);
     for (const waiter of round.waiters) waiter.resolve();
     if (this.#next.length > 0) this.#start();
   }
@@ -51,12 +100,17 @@ export class LeadershipConfirmations {
   failAll(error: Error): void {
     const waiters = [...(this.#inFlight?.waiters ?? []), ...this.#next];
     this.#inFlight = undefined;
+    this.#leaseUntilMs = 0;
     this.#next = [];
     for (const waiter of waiters) waiter.reject(error);
   }
 
   #start(): void {
-    const round: Round = { requestId: this.#nextRequestId++, waiters: this.#next };
+    const round: Round = {
+      requestId: this.#nextRequestId++,
+      waiters: this.#next,
+      startedMs: this.#now(),
+    };
     this.#next = [];
     this.#inFlight = round;
     const refused = this.#startRound(round.requestId);

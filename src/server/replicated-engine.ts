@@ -35,6 +35,11 @@ export interface ReplicatedEngineOptions {
   readonly raft?: Partial<RaftConfig>;
   readonly busyTimeoutMs: number;
   readonly snapshotThresholdEntries?: number;
+  /**
+   * Answer reads from a leader lease (LeadershipConfirmations) instead of a heartbeat round each;
+   * default true. Assumes the nodes' monotonic clocks run at rates within 20% of each other.
+   */
+  readonly leaseReads?: boolean;
   /** The node cannot go on safely (storage or engine failure); the host must stop it. */
   readonly onFatal: (error: Error) => void;
 }
@@ -58,6 +63,15 @@ const notLeader: EngineOutcome = {
 };
 
 class LeadershipLost extends Error {}
+
+/**
+ * A lease of 80% of the shortest election timeout, or none. Without checkQuorum followers do not
+ * refuse candidates while they hear from a leader, and a lease would not be safe.
+ */
+function leaseMilliseconds(config: RaftConfig, enabled: boolean): number {
+  if (!enabled || !config.checkQuorum) return 0;
+  return Math.floor(0.8 * config.electionTimeoutTicks * config.tickMilliseconds);
+}
 
 const debugEvents = process.env.DQLITE_TS_DEBUG !== undefined && process.env.DQLITE_TS_DEBUG !== '';
 
@@ -120,10 +134,13 @@ export class ReplicatedEngine {
         if (!this.#closed) this.#driver.receive(message);
       },
     });
-    this.#confirmations = new LeadershipConfirmations((requestId) => {
-      const started = this.#driver.readIndex(requestId);
-      return started.ok ? undefined : new LeadershipLost(started.message);
-    });
+    this.#confirmations = new LeadershipConfirmations(
+      (requestId) => {
+        const started = this.#driver.readIndex(requestId);
+        return started.ok ? undefined : new LeadershipLost(started.message);
+      },
+      { leaseMs: leaseMilliseconds(core.config, options.leaseReads ?? true) },
+    );
     this.#driver = new RaftDriver({
       core,
       storage,
@@ -298,19 +315,23 @@ export class ReplicatedEngine {
 
   /** Applies a membership change through Raft; resolves once it is in force here. */
   async changeMembership(change: MembershipChange): Promise<void> {
-    const result = this.#driver.changeMembership(change);
-    if (!result.ok) throw new MembershipError(result.code, result.message);
-    if ('catchingUp' in result) {
-      await promoted(this.#observer, change.id, this.#driver.core.config.tickMilliseconds);
-      return;
-    }
+    // The majority a lease relies on is changing: reads confirm by rounds until it is in force.
+    const releaseLease = this.#confirmations.holdLease();
     try {
+      const result = this.#driver.changeMembership(change);
+      if (!result.ok) throw new MembershipError(result.code, result.message);
+      if ('catchingUp' in result) {
+        await promoted(this.#observer, change.id, this.#driver.core.config.tickMilliseconds);
+        return;
+      }
       await this.#applied(result.index);
     } catch (error) {
       if (error instanceof LeadershipLost) {
         throw new MembershipError('not-leader', `leadership lost: ${error.message}`);
       }
       throw error;
+    } finally {
+      releaseLease();
     }
   }
 
@@ -319,6 +340,8 @@ export class ReplicatedEngine {
    * knows the new leader, so a LEADER request right after names it (as dqlite's does).
    */
   async transferLeadership(target?: NodeId, timeoutMs = transferWaitMs): Promise<void> {
+    // The target campaigns past its peers' stickiness: no lease read for the rest of this term.
+    this.#confirmations.holdLease();
     const result = this.#driver.transferLeadership(target);
     if (!result.ok) throw new MembershipError(result.code, result.message);
     await handedOver(this.#observer, timeoutMs);
@@ -400,6 +423,7 @@ export class ReplicatedEngine {
     ) {
       this.#link.post({ op: 'lead' });
       this.#leadingEpoch = ++this.#epochs;
+      this.#confirmations.resumeLease();
       for (const wake of this.#leadReadyWaiters.splice(0)) wake();
     }
     if (this.#indexWaiters.length === 0) return;
