@@ -210,7 +210,10 @@ export class DatabaseSet {
     this.#leading = false;
     for (const connection of this.#sessionConnections) connection.close();
     this.#sessionConnections.clear();
-    for (const open of this.#open.values()) open.connection.close();
+    for (const open of this.#open.values()) {
+      open.connection.close();
+      open.capture.close();
+    }
     this.#open.clear();
     const pending = this.#pending.reverse();
     this.#pending = [];

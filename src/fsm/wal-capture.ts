@@ -10,6 +10,9 @@ import {
   type WalHeader,
 } from './wal-format.js';
 
+/** WAL frames read at a time (about 1 MiB with 4 KiB pages). */
+const framesPerRead = 256;
+
 /** One committed local transaction: the pages to replicate and the pages that undo it. */
 export interface CapturedTransaction {
   readonly redo: PageSet;
@@ -37,6 +40,9 @@ export class WalCapture {
   /** The database size in pages after the last captured commit. */
   #databasePages: number;
   #pageSize: number;
+  #walDescriptor: number | undefined;
+  #databaseDescriptor: number | undefined;
+  readonly #headerBytes = Buffer.alloc(walHeaderBytes);
 
   constructor(options: { database: string; databasePath: string; pageSize: number }) {
     this.#database = options.database;
@@ -53,18 +59,34 @@ export class WalCapture {
    * committed (a read, or a write that rolled back).
    */
   capture(): CapturedTransaction | undefined {
-    const fd = fs.openSync(this.#walPath, 'r');
-    try {
-      if (!this.#readHeader(fd)) return undefined;
-      return this.#readTransaction(fd);
-    } finally {
-      fs.closeSync(fd);
+    const fd = this.#walFd();
+    if (fd === undefined || !this.#readHeader(fd)) return undefined;
+    return this.#readTransaction(fd);
+  }
+
+  /** Closes the files this capture keeps open; it must not be used afterwards. */
+  close(): void {
+    if (this.#walDescriptor !== undefined) fs.closeSync(this.#walDescriptor);
+    if (this.#databaseDescriptor !== undefined) fs.closeSync(this.#databaseDescriptor);
+    this.#walDescriptor = undefined;
+    this.#databaseDescriptor = undefined;
+  }
+
+  /**
+   * The WAL, kept open: it is the same file for as long as the database's first connection is
+   * open (a checkpoint truncates it in place), and the DatabaseSet closes this capture with it.
+   */
+  #walFd(): number | undefined {
+    if (this.#walDescriptor === undefined) {
+      if (!fs.existsSync(this.#walPath)) return undefined; // nothing written yet
+      this.#walDescriptor = fs.openSync(this.#walPath, 'r');
     }
+    return this.#walDescriptor;
   }
 
   /** Returns false when the WAL holds no frames yet. Notices a restarted WAL (new salts). */
   #readHeader(fd: number): boolean {
-    const bytes = Buffer.alloc(walHeaderBytes);
+    const bytes = this.#headerBytes;
     if (fs.readSync(fd, bytes, 0, walHeaderBytes, 0) < walHeaderBytes) return false;
     const header = parseWalHeader(bytes);
     const restarted =
@@ -89,65 +111,71 @@ export class WalCapture {
     const header = this.#header;
     assert(header !== undefined, 'header read first');
     const size = frameBytes(header.pageSize);
-    const frames: { pageNumber: number; offset: number }[] = [];
+    const fileBytes = fs.fstatSync(fd).size;
+    const frames: { pageNumber: number; offset: number; data: Buffer }[] = [];
     let commit: { end: number; databasePages: number } | undefined;
-    const frameHeader = Buffer.alloc(walFrameHeaderBytes);
-    for (let offset = this.#offset; ; offset += size) {
-      if (fs.readSync(fd, frameHeader, 0, walFrameHeaderBytes, offset) < walFrameHeaderBytes) break;
-      const frame = parseWalFrameHeader(frameHeader);
-      if (frame.salt1 !== header.salt1 || frame.salt2 !== header.salt2) break; // stale frame
-      frames.push({ pageNumber: frame.pageNumber, offset });
-      if (frame.databasePages > 0) {
-        commit = { end: offset + size, databasePages: frame.databasePages };
+    // The new frames follow the last captured commit; read them in a few large reads. A WAL that
+    // SQLite restarted without truncating holds stale frames after them: the salts end the scan.
+    let offset = this.#offset;
+    scan: while (offset + size <= fileBytes) {
+      const frameCount = Math.min(framesPerRead, Math.floor((fileBytes - offset) / size));
+      const region = Buffer.allocUnsafe(frameCount * size);
+      const read = fs.readSync(fd, region, 0, region.length, offset);
+      for (let at = 0; at + size <= read; at += size, offset += size) {
+        const frame = parseWalFrameHeader(region.subarray(at, at + walFrameHeaderBytes));
+        if (frame.salt1 !== header.salt1 || frame.salt2 !== header.salt2) break scan;
+        const data = region.subarray(at + walFrameHeaderBytes, at + size);
+        frames.push({ pageNumber: frame.pageNumber, offset, data });
+        if (frame.databasePages > 0)
+          commit = { end: offset + size, databasePages: frame.databasePages };
       }
+      if (read < region.length) break;
     }
     if (commit === undefined) return undefined;
+    const committedEnd = commit.end;
     // A page written twice (a cache spill, then the final image) counts once: its newest frame.
-    const newest = new Map<number, number>();
+    const newest = new Map<number, (typeof frames)[number]>();
     for (const frame of frames)
-      if (frame.offset < commit.end) newest.set(frame.pageNumber, frame.offset);
-    const committed = [...newest].sort((a, b) => a[0] - b[0]);
+      if (frame.offset < committedEnd) newest.set(frame.pageNumber, frame);
+    const committed = [...newest.values()].sort((a, b) => a.pageNumber - b.pageNumber);
     const undo = this.#preImages(
       fd,
-      committed.map(([page]) => page),
+      committed.map((frame) => frame.pageNumber),
     );
     const redo: PageSet = {
       database: this.#database,
       pageSize: header.pageSize,
       databasePages: commit.databasePages,
-      pages: committed.map(([pageNumber, offset]) => ({
-        pageNumber,
-        data: readPage(fd, offset, header.pageSize),
-      })),
+      pages: committed.map(({ pageNumber, data }) => ({ pageNumber, data })),
     };
-    for (const [pageNumber, offset] of committed) this.#latestFrame.set(pageNumber, offset);
-    this.#offset = commit.end;
+    for (const frame of committed) this.#latestFrame.set(frame.pageNumber, frame.offset);
+    this.#offset = committedEnd;
     this.#databasePages = commit.databasePages;
-    const walFrames = frames.filter((frame) => frame.offset < commit.end).length;
+    const walFrames = frames.filter((frame) => frame.offset < committedEnd).length;
     return { redo, undo, walFrames };
   }
 
   /** Each page as it was before the transaction: its newest earlier frame, else the file. */
   #preImages(walFd: number, pageNumbers: readonly number[]): PageSet {
     const pages: { pageNumber: number; data: Uint8Array }[] = [];
-    const databaseFd = fs.existsSync(this.#databasePath)
-      ? fs.openSync(this.#databasePath, 'r')
-      : undefined;
-    try {
-      for (const pageNumber of pageNumbers) {
-        if (pageNumber > this.#databasePages) continue; // did not exist: truncation removes it
-        const walOffset = this.#latestFrame.get(pageNumber);
-        if (walOffset !== undefined) {
-          pages.push({ pageNumber, data: readPage(walFd, walOffset, this.#pageSize) });
-        } else {
-          assert(databaseFd !== undefined, `page ${pageNumber} exists in a database file`);
-          const data = Buffer.alloc(this.#pageSize);
-          fs.readSync(databaseFd, data, 0, this.#pageSize, (pageNumber - 1) * this.#pageSize);
-          pages.push({ pageNumber, data });
-        }
+    for (const pageNumber of pageNumbers) {
+      if (pageNumber > this.#databasePages) continue; // did not exist: truncation removes it
+      const walOffset = this.#latestFrame.get(pageNumber);
+      if (walOffset !== undefined) {
+        pages.push({ pageNumber, data: readPage(walFd, walOffset, this.#pageSize) });
+      } else {
+        const databaseFd = (this.#databaseDescriptor ??= fs.openSync(this.#databasePath, 'r'));
+        const data = Buffer.allocUnsafe(this.#pageSize);
+        const read = fs.readSync(
+          databaseFd,
+          data,
+          0,
+          this.#pageSize,
+          (pageNumber - 1) * this.#pageSize,
+        );
+        assert(read === this.#pageSize, `page ${pageNumber} exists in the database file`);
+        pages.push({ pageNumber, data });
       }
-    } finally {
-      if (databaseFd !== undefined) fs.closeSync(databaseFd);
     }
     return {
       database: this.#database,
@@ -159,7 +187,7 @@ export class WalCapture {
 }
 
 function readPage(fd: number, frameOffset: number, pageSize: number): Buffer {
-  const data = Buffer.alloc(pageSize);
+  const data = Buffer.allocUnsafe(pageSize);
   const read = fs.readSync(fd, data, 0, pageSize, frameOffset + walFrameHeaderBytes);
   assert(read === pageSize, `a whole page at WAL offset ${frameOffset}`);
   return data;

@@ -66,6 +66,13 @@ export interface RaftDriverOptions {
   readonly snapshotThresholdBytes?: number;
   readonly onReadState?: (read: ReadState) => void;
   readonly onEvent?: (event: RaftEvent) => void;
+  /**
+   * Runs a callback soon, after the current burst of input (a host passes `setImmediate`). When
+   * given, `propose` only appends and leaves the sending to one pass for the whole burst, so
+   * proposals that arrive together share one AppendEntries per peer and one persist. Default:
+   * each proposal is processed at once (the simulator, which has no event loop).
+   */
+  readonly defer?: (run: () => void) => void;
   /** Storage failed: the node cannot stay safe and must stop. Default: throw. */
   readonly onFatal?: (error: Error) => void;
 }
@@ -98,6 +105,8 @@ export class RaftDriver {
   /** Read states waiting for the state machine to reach their index. */
   #pendingReads: ReadState[] = [];
   #stopped = false;
+  /** A pass for deferred proposals is scheduled. */
+  #processDeferred = false;
 
   constructor(options: RaftDriverOptions) {
     this.core = options.core;
@@ -122,7 +131,18 @@ export class RaftDriver {
   }
 
   propose(data: Uint8Array): ProposeResult {
-    return this.#input(() => this.core.propose(data));
+    const defer = this.#options.defer;
+    if (defer === undefined) return this.#input(() => this.core.propose(data));
+    assert(!this.#stopped, 'a stopped driver takes no input');
+    const result = this.core.propose(data);
+    if (!this.#processDeferred) {
+      this.#processDeferred = true;
+      defer(() => {
+        this.#processDeferred = false;
+        if (!this.#stopped) this.#process();
+      });
+    }
+    return result;
   }
 
   proposeBarrier(): ProposeResult {

@@ -153,6 +153,7 @@ export class ReplicatedEngine {
       }),
       snapshotThresholdEntries: options.snapshotThresholdEntries,
       onReadState: (read) => this.#confirmations.confirmed(read.requestId),
+      defer: setImmediate,
       onEvent: (event) => this.#onEvent(event),
       onFatal: (error) => this.#fatal(error),
     });

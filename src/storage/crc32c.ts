@@ -2,21 +2,33 @@
  * CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum of iSCSI, ext4 metadata and
  * canonical raft's segments. Written here because `zlib.crc32` only exists from Node 22 and
  * computes the IEEE polynomial; Castagnoli's detects more error patterns in records of the sizes
- * stored here. A 256-entry table keeps it to one lookup per byte.
+ * stored here.
+ *
+ * Every log record is checksummed on every node, so this is on the write path: "slicing by 8"
+ * (eight 256-entry tables, eight bytes per step) ran 1.4 GB/s against the one-table byte loop's
+ * 0.5 GB/s on the machine of README "Benchmarks"; the byte loop stays for the last few bytes.
  */
 
 const polynomialReflected = 0x82f63b78;
+const slices = 8;
 
-const table: Uint32Array = buildTable();
+/** tables[k * 256 + b]: the CRC of byte b followed by k zero bytes. */
+const tables: Uint32Array = buildTables();
 
-function buildTable(): Uint32Array {
-  const result = new Uint32Array(256);
+function buildTables(): Uint32Array {
+  const result = new Uint32Array(slices * 256);
   for (let byte = 0; byte < 256; byte++) {
     let value = byte;
     for (let bit = 0; bit < 8; bit++) {
       value = value & 1 ? (value >>> 1) ^ polynomialReflected : value >>> 1;
     }
     result[byte] = value >>> 0;
+  }
+  for (let byte = 0; byte < 256; byte++) {
+    for (let slice = 1; slice < slices; slice++) {
+      const previous = result[(slice - 1) * 256 + byte] as number;
+      result[slice * 256 + byte] = ((result[previous & 0xff] as number) ^ (previous >>> 8)) >>> 0;
+    }
   }
   return result;
 }
@@ -26,10 +38,31 @@ function buildTable(): Uint32Array {
  * over data that arrives in pieces: `crc32c(b, crc32c(a))` equals the checksum of `a` then `b`.
  */
 export function crc32c(data: Uint8Array, previous = 0, start = 0, end = data.length): number {
+  const t = tables;
   let crc = ~previous >>> 0;
-  for (let position = start; position < end; position++) {
-    // Both lookups stay in range: the index is masked to 8 bits.
-    crc = (table[(crc ^ (data[position] as number)) & 0xff] as number) ^ (crc >>> 8);
+  let position = start;
+  // Eight bytes per step: the first four fold into the running CRC, the next four are looked up
+  // on their own, each table shifting its byte by the distance to the end of the step.
+  for (; position + 8 <= end; position += 8) {
+    const low =
+      (crc ^
+        ((data[position] as number) |
+          ((data[position + 1] as number) << 8) |
+          ((data[position + 2] as number) << 16) |
+          ((data[position + 3] as number) << 24))) >>>
+      0;
+    crc =
+      (t[7 * 256 + (low & 0xff)] as number) ^
+      (t[6 * 256 + ((low >>> 8) & 0xff)] as number) ^
+      (t[5 * 256 + ((low >>> 16) & 0xff)] as number) ^
+      (t[4 * 256 + (low >>> 24)] as number) ^
+      (t[3 * 256 + (data[position + 4] as number)] as number) ^
+      (t[2 * 256 + (data[position + 5] as number)] as number) ^
+      (t[256 + (data[position + 6] as number)] as number) ^
+      (t[data[position + 7] as number] as number);
+  }
+  for (; position < end; position++) {
+    crc = (t[(crc ^ (data[position] as number)) & 0xff] as number) ^ (crc >>> 8);
   }
   return ~crc >>> 0;
 }

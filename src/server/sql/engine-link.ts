@@ -1,10 +1,11 @@
 import { Worker, type TransferListItem } from 'node:worker_threads';
-import type {
-  EngineCall,
-  EngineFatal,
-  EngineReply,
-  EngineRequest,
-  EngineValue,
+import {
+  unansweredId,
+  type EngineCall,
+  type EngineFatal,
+  type EngineReply,
+  type EngineRequest,
+  type EngineValue,
 } from './engine-messages.js';
 import type { SqlEngineOptions } from './sql-engine.js';
 
@@ -53,15 +54,13 @@ export class EngineLink {
     });
   }
 
-  /** Sends a request whose reply only matters if it fails (which is fatal). */
+  /**
+   * Sends a request that needs no answer (an apply, a proposal's index): the engine replies only
+   * if it fails, as a fatal error, so the hot path costs one message instead of two.
+   */
   post(call: EngineCall): void {
-    void this.call(call).then(
-      (reply) => {
-        if (!reply.outcome.ok)
-          this.#fail(new Error(`SQL engine ${call.op}: ${reply.outcome.message}`));
-      },
-      () => {}, // the link failed; #fail already reported it
-    );
+    if (this.#failed !== undefined) return;
+    this.#worker.postMessage(...compact({ ...call, id: unansweredId } as EngineRequest));
   }
 
   async close(): Promise<void> {

@@ -80,6 +80,9 @@ export type EngineOutcome =
   | { readonly ok: true; readonly value: EngineValue }
   | { readonly ok: false; readonly code: number; readonly message: string };
 
+/** The id of a posted request: the engine answers it only when it fails (fatally). */
+export const unansweredId = 0;
+
 export interface EngineReply {
   readonly id: number;
   /** The leadership epoch the request ran in; proposals from an older epoch were undone. */

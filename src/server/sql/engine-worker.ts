@@ -4,7 +4,12 @@
  * invariant (an apply or restore that failed): the worker reports it and stops taking requests.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { EngineFatal, EngineReply, EngineRequest } from './engine-messages.js';
+import {
+  unansweredId,
+  type EngineFatal,
+  type EngineReply,
+  type EngineRequest,
+} from './engine-messages.js';
 import { SqlEngine, type SqlEngineOptions } from './sql-engine.js';
 import { transferableBuffers } from './transfer-list.js';
 
@@ -16,16 +21,21 @@ let broken = false;
 port.on('message', (request: EngineRequest) => {
   if (broken) return;
   try {
-    engine.handle(request, (reply: EngineReply) => port.postMessage(reply, transfersOf(reply)));
+    engine.handle(request, (reply: EngineReply) => {
+      if (reply.id !== unansweredId) port.postMessage(reply, transfersOf(reply));
+      else if (!reply.outcome.ok) fail(`${request.op}: ${reply.outcome.message}`);
+    });
   } catch (error) {
-    broken = true;
-    const fatal: EngineFatal = {
-      id: -1,
-      fatal: error instanceof Error ? (error.stack ?? error.message) : String(error),
-    };
-    port.postMessage(fatal);
+    fail(error instanceof Error ? (error.stack ?? error.message) : String(error));
   }
 });
+
+/** The engine cannot go on: say why once and take no more requests. */
+function fail(why: string): void {
+  broken = true;
+  const fatal: EngineFatal = { id: -1, fatal: why };
+  port?.postMessage(fatal);
+}
 
 function transfersOf(reply: EngineReply) {
   const value = reply.outcome.ok ? reply.outcome.value : undefined;
