@@ -15,6 +15,7 @@ import {
   type Request,
   type RequestOf,
   type Response,
+  type WireValue,
 } from '../wire/index.js';
 import { MembershipError } from './membership-error.js';
 import type { ReplicatedEngine } from './replicated-engine.js';
@@ -60,6 +61,10 @@ export class ClientSession {
   #legacy = false;
   #busy = false;
   #opened = false;
+  /** The database OPEN named, once it succeeded. */
+  #database: string | undefined;
+  /** The text each prepared statement was prepared from, for point reads (PointReads). */
+  readonly #statementTexts = new Map<number, string>();
   #streaming = false;
   #interruptsPending = 0;
   #closed = false;
@@ -173,6 +178,7 @@ export class ClientSession {
         const reply = await engine.local({ op: 'open', session, database: request.name });
         if (!reply.outcome.ok) return failure(reply.outcome);
         this.#opened = true;
+        this.#database = request.name;
         return { type: 'DB', db: 0, padding: 0 };
       }
       case 'PREPARE': {
@@ -181,6 +187,7 @@ export class ClientSession {
         const outcome = await engine.execute({ op: 'prepare', session, sql: request.sql }, 'none');
         if (!outcome.ok) return failure(outcome);
         const value = outcome.value as { statement: number; parameterCount: number };
+        this.#statementTexts.set(value.statement, request.sql);
         return { type: 'STMT', db: 0, stmt: value.statement, parameterCount: value.parameterCount };
       }
       case 'EXEC':
@@ -204,6 +211,14 @@ export class ClientSession {
       case 'QUERY_SQL': {
         const missing = this.#noDatabase(request.db);
         if (missing) return missing;
+        const point = await this.#pointRead(
+          request.type === 'QUERY' ? this.#statementTexts.get(request.stmt) : request.sql,
+          request.parameters ?? [],
+        );
+        if (point !== undefined) {
+          await this.#streamRows(point);
+          return undefined;
+        }
         const first = await engine.execute(
           request.type === 'QUERY'
             ? {
@@ -220,6 +235,7 @@ export class ClientSession {
       case 'FINALIZE': {
         const missing = this.#noDatabase(request.db);
         if (missing) return missing;
+        this.#statementTexts.delete(request.stmt);
         const reply = await engine.local({ op: 'finalize', session, statement: request.stmt });
         return reply.outcome.ok ? empty() : failure(reply.outcome);
       }
@@ -254,6 +270,15 @@ export class ClientSession {
         this.#context.metadata.weight = request.weight;
         return empty();
     }
+  }
+
+  /** The query served on the node's main thread when it is a point read (engine.pointRead). */
+  #pointRead(
+    sql: string | undefined,
+    parameters: readonly WireValue[],
+  ): Promise<EngineOutcome | undefined> {
+    if (sql === undefined || this.#database === undefined) return Promise.resolve(undefined);
+    return this.#context.engine.pointRead(this.#context.sessionId, this.#database, sql, parameters);
   }
 
   #noDatabase(db: bigint | number): Answer {

@@ -18,10 +18,11 @@ import {
 } from '../raft/index.js';
 import { FileStorage } from '../storage/index.js';
 import { PeerTransport, type PeerAddress } from '../transport/index.js';
-import { ErrorCode } from '../wire/index.js';
+import { ErrorCode, type WireValue } from '../wire/index.js';
 import { engineStateMachine } from './engine-state-machine.js';
 import { LeadershipConfirmations } from './leadership-confirmations.js';
 import { MembershipError } from './membership-error.js';
+import { PointReads } from './point-reads.js';
 import { handedOver, promoted, type RaftObserver } from './raft-waits.js';
 import { EngineLink } from './sql/engine-link.js';
 import type { EngineCall, EngineOutcome, EngineReply } from './sql/engine-messages.js';
@@ -110,6 +111,11 @@ export class ReplicatedEngine {
   #epochs = 0;
   #appliedIndex = 0;
   #lastProposedIndex = 0;
+  /** Engine requests that may have committed locally and whose proposals are not in Raft yet. */
+  #executesInFlight = 0;
+  /** Sessions with a transaction open in the engine: their reads must see their own writes. */
+  readonly #sessionsInTransaction = new Set<number>();
+  readonly #pointReads: PointReads;
   #indexWaiters: IndexWaiter[] = [];
   #leadReadyWaiters: (() => void)[] = [];
   /** The term in which this node last proposed a barrier of its own to serve SQL again. */
@@ -127,6 +133,7 @@ export class ReplicatedEngine {
     this.#options = options;
     this.#storage = storage;
     this.#link = link;
+    this.#pointReads = new PointReads(path.join(options.dataDir, 'db'));
     this.#transport = new PeerTransport({
       id: options.id,
       address: options.address,
@@ -238,8 +245,38 @@ export class ReplicatedEngine {
   }
 
   /** Requests any node answers from its own state (OPEN, FINALIZE, INTERRUPT, close, DUMP). */
-  local(call: EngineCall): Promise<EngineReply> {
-    return this.#link.call(call);
+  async local(call: EngineCall): Promise<EngineReply> {
+    const reply = await this.#link.call(call);
+    if (call.op === 'close') this.#sessionsInTransaction.delete(call.session);
+    return reply;
+  }
+
+  /**
+   * A point read served on this thread (PointReads), held like any read's answer; undefined
+   * when it must run in the engine instead.
+   */
+  async pointRead(
+    session: number,
+    database: string,
+    sql: string,
+    parameters: readonly WireValue[],
+  ): Promise<EngineOutcome | undefined> {
+    const epoch = this.#leadingEpoch;
+    if (epoch === undefined || this.#sessionsInTransaction.has(session)) return undefined;
+    const rows = this.#pointReads.run(database, sql, parameters);
+    // A transaction the engine committed whose reply (with its proposal) is still on its way may
+    // be in what the read saw, and nothing here would hold the answer for it: only the engine's
+    // order is safe then. Checked after the read, in the same synchronous step.
+    if (rows === undefined || this.#executesInFlight > 0) return undefined;
+    try {
+      await this.#confirmations.confirm();
+      await this.#applied(this.#lastProposedIndex);
+    } catch (error) {
+      if (error instanceof LeadershipLost) return leadershipLost(error.message);
+      throw error;
+    }
+    if (this.#leadingEpoch !== epoch) return leadershipLost('leadership changed');
+    return { ok: true, value: { rows, done: true } };
   }
 
   /**
@@ -248,10 +285,20 @@ export class ReplicatedEngine {
    */
   async execute(call: EngineCall, hold: 'commit' | 'none' = 'commit'): Promise<EngineOutcome> {
     if (!(await this.#leadReady())) return notLeader;
-    const reply = await this.#link.call(call);
-    if (reply.proposals.length > 0) {
-      const lost = this.#propose(reply);
-      if (lost !== undefined) return lost;
+    let reply: EngineReply;
+    this.#executesInFlight++;
+    try {
+      reply = await this.#link.call(call);
+      if ('session' in call) {
+        if (reply.inTransaction) this.#sessionsInTransaction.add(call.session);
+        else this.#sessionsInTransaction.delete(call.session);
+      }
+      if (reply.proposals.length > 0) {
+        const lost = this.#propose(reply);
+        if (lost !== undefined) return lost;
+      }
+    } finally {
+      this.#executesInFlight--;
     }
     if (hold === 'none' || isNotLeader(reply.outcome)) return reply.outcome;
     try {
@@ -372,6 +419,7 @@ export class ReplicatedEngine {
     this.#transport.close();
     this.#failWaiters('the node is closing');
     for (const wake of this.#leadReadyWaiters.splice(0)) wake();
+    this.#pointReads.closeAll();
   }
 
   #tick(): void {
@@ -451,6 +499,9 @@ export class ReplicatedEngine {
   #stepDownEngine(why: string): void {
     if (this.#leadingEpoch !== undefined) {
       this.#leadingEpoch = undefined;
+      // Before the engine undoes anything: a connection here would keep the WAL alive past it.
+      this.#pointReads.closeAll();
+      this.#sessionsInTransaction.clear();
       this.#link.post({ op: 'step-down' });
     }
     this.#failWaiters(why);

@@ -90,6 +90,8 @@ export interface EngineReply {
   /** Transactions this request committed locally, in commit order, for Raft to replicate. */
   readonly proposals: readonly Uint8Array[];
   readonly outcome: EngineOutcome;
+  /** The request's session has a transaction open after it (its reads must see its writes). */
+  readonly inTransaction: boolean;
 }
 
 /** Sent by the engine on its own when it cannot go on safely (a failed apply or restore). */

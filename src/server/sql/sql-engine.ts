@@ -381,10 +381,10 @@ export class SqlEngine {
 
   /** Replies, then passes the write lock on if the session's transaction ended. */
   #finish(job: Job, outcome: EngineOutcome): void {
-    job.reply({ id: job.id, epoch: this.#epoch, proposals: job.proposals, outcome });
     const session = job.session;
+    const inTransaction = session?.connection?.inTransaction === true;
+    job.reply({ id: job.id, epoch: this.#epoch, proposals: job.proposals, outcome, inTransaction });
     if (session === undefined || session.database === undefined) return;
-    const inTransaction = session.connection?.inTransaction === true;
     if (!inTransaction && this.#holdsLock(session)) this.#lock(session).release(session.id);
   }
 
