@@ -23,6 +23,12 @@ export interface FileStorageOptions {
   /** Most operations waiting for the disk; one more is refused with a RangeError. Default 4096. */
   readonly operationsQueuedMax?: number;
   /**
+   * Zeros written ahead of the records of the open segment, so that most appends overwrite
+   * instead of growing the file (see segment-log.ts). 0 turns it off. Default 1 MiB, or
+   * `segmentBytesMax` when that is smaller.
+   */
+  readonly preallocationBytes?: number;
+  /**
    * Test hook, called synchronously after each file system step of an operation (a write, an
    * fsync, a rename, a delete), so a test can copy the directory at every point a crash could
    * interrupt. Not for production use.
@@ -52,6 +58,7 @@ export const fileStorageLimits: Readonly<Record<NumericOption, NumericLimit>> = 
   recordBytesMax: { default: 4 * 1024 * 1024, minimum: 1, maximum: bufferBytesCeiling / 2 },
   snapshotChunkBytesMax: { default: 64 * 1024 * 1024, minimum: 1, maximum: bufferBytesCeiling },
   operationsQueuedMax: { default: 4096, minimum: 1, maximum: 1_000_000 },
+  preallocationBytes: { default: 1024 * 1024, minimum: 0, maximum: bufferBytesCeiling },
 });
 
 const numericOptions = Object.keys(fileStorageLimits) as NumericOption[];

@@ -18,13 +18,26 @@ const { O_CREAT, O_DSYNC, O_EXCL, O_RDWR, O_WRONLY } = fs.constants;
 const createDurably = O_WRONLY | O_CREAT | O_EXCL | O_DSYNC;
 const openDurably = O_RDWR | O_DSYNC;
 
+/*
+ * Zeros are written ahead of the records (FileStorageOptions.preallocationBytes). A durable write
+ * that grows the file also commits the file system's journal (the new size), and every node of a
+ * local cluster shares that journal; an overwrite of zeros already on disk does not. So the open
+ * segment grows a megabyte at a time and most appends are overwrites: measured here, 100 against
+ * 160-200 µs per 15 KiB O_DSYNC write alone, and far more with three nodes appending at once.
+ */
+
 /** A live segment file. */
 export interface Segment {
   readonly sequence: number;
   /** Index of the segment's first entry. Invariant: every record in it starts at or above. */
   readonly firstIndex: number;
-  /** Size of the file once every queued write has run: where the next record goes. */
+  /** Where the next record goes once every queued write has run. */
   bytes: number;
+  /**
+   * Size of the file once every queued write has run, when zeros were written past `bytes` ahead
+   * of the records (only the segment open for appends has them; recovery cuts them off).
+   */
+  allocated?: number;
 }
 
 /** The log as recovery found it. */
@@ -62,6 +75,7 @@ export interface Compaction {
 export class SegmentLog {
   readonly #directory: string;
   readonly #segmentBytesMax: number;
+  readonly #preallocationBytes: number;
   readonly #recordBytesMax: number;
   readonly #segments: Segment[];
   #sequenceNext: number;
@@ -73,11 +87,16 @@ export class SegmentLog {
 
   constructor(
     directory: string,
-    limits: { readonly segmentBytesMax: number; readonly recordBytesMax: number },
+    limits: {
+      readonly segmentBytesMax: number;
+      readonly recordBytesMax: number;
+      readonly preallocationBytes: number;
+    },
     state: SegmentLogState,
   ) {
     this.#directory = directory;
     this.#segmentBytesMax = limits.segmentBytesMax;
+    this.#preallocationBytes = Math.min(limits.preallocationBytes, limits.segmentBytesMax);
     this.#recordBytesMax = limits.recordBytesMax;
     this.#segments = state.segments;
     this.#sequenceNext = state.sequenceNext;
@@ -174,11 +193,21 @@ export class SegmentLog {
     if (!roll) {
       const offset = current.bytes;
       current.bytes += record.length;
-      // One step: the segment is open with O_DSYNC, so the write returns once it is durable.
-      return [() => this.#write(current, record, offset)];
+      // The segment is open with O_DSYNC: each write returns once it is durable.
+      const end = current.allocated ?? offset;
+      return [...this.#preallocate(current, end), () => this.#write(current, record, offset)];
     }
     const superseded = this.#segments.filter((segment) => segment.firstIndex >= firstIndex);
     this.#segments.splice(this.#segments.length - superseded.length);
+    // Only the last segment may end in zeros (recovery reads any other to its end): the one that
+    // stops taking appends is cut to its records before the next one exists, even when it is
+    // superseded (it stays on disk until the new segment is durable).
+    const closing = current;
+    const trim: Step[] =
+      closing !== undefined && (closing.allocated ?? 0) > closing.bytes
+        ? [() => this.#trim(closing)]
+        : [];
+    if (closing !== undefined) closing.allocated = undefined;
     const created: Segment = { sequence: this.#sequenceNext++, firstIndex, bytes: record.length };
     const previous = this.#segments[this.#segments.length - 1];
     assert(
@@ -187,7 +216,9 @@ export class SegmentLog {
     );
     this.#segments.push(created);
     const steps: Step[] = [
+      ...trim,
       () => this.#create(created),
+      ...this.#preallocate(created, 0),
       () => this.#write(created, record, 0),
       () => syncDirectory(this.#directory),
     ];
@@ -216,6 +247,28 @@ export class SegmentLog {
     const handle = await fs.promises.open(name, openDurably);
     this.#open = { name, handle };
     return handle;
+  }
+
+  /**
+   * The step that writes zeros ahead when the segment's next record would grow the file, or
+   * none. `from` is where the file ends now (its records' end for a new segment).
+   */
+  #preallocate(segment: Segment, from: number): Step[] {
+    if (segment.bytes <= from || this.#preallocationBytes === 0) return [];
+    const target = segment.bytes + this.#preallocationBytes;
+    segment.allocated = target;
+    return [() => this.#zeroFill(segment, from, target)];
+  }
+
+  async #zeroFill(segment: Segment, from: number, to: number): Promise<void> {
+    await writeFully(await this.#handleOf(segment), Buffer.alloc(to - from), from);
+  }
+
+  /** Cuts a segment's zeros off, durably, before it stops being the last one. */
+  async #trim(segment: Segment): Promise<void> {
+    const handle = await this.#handleOf(segment);
+    await handle.truncate(segment.bytes);
+    await handle.datasync();
   }
 
   async #write(segment: Segment, record: Buffer, offset: number): Promise<void> {

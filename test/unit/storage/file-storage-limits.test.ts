@@ -1,6 +1,9 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { batchHeaderBytes, entryHeaderBytes } from '../../../src/storage/batch-record.js';
 import { FileStorage, fileStorageLimits } from '../../../src/storage/index.js';
+import { readSegment } from '../../../src/storage/segment-reader.js';
 import { lastSegmentPath, recordOffsets } from './crash-fixture.js';
 import {
   describeEntries,
@@ -11,6 +14,7 @@ import {
   persist,
   readChunk,
   reopen,
+  segmentFiles,
   snapshotData,
   snapshotMetadata,
   takeSnapshot,
@@ -67,7 +71,7 @@ describe('FileStorage limits', () => {
       [exact - 1, 2],
     ] as const) {
       const directory = temporaryDirectory();
-      const { storage } = openStorage(directory, { recordBytesMax });
+      const { storage } = openStorage(directory, { recordBytesMax, preallocationBytes: 0 });
       await persist(storage, { entries: entries(1, 3, 1, 10) });
       await storage.close();
       expect(recordOffsets(lastSegmentPath(directory))).toHaveLength(records);
@@ -244,5 +248,31 @@ describe('FileStorage misuse', () => {
     await storage.close();
     expect(() => storage.persist({ entries: [] }, noop)).toThrow(/persist\(\) after close\(\)/);
     await storage.close();
+  });
+});
+
+describe('preallocation', () => {
+  it('writes zeros ahead in the open segment only, and recovers every entry after them', async () => {
+    const directory = temporaryDirectory();
+    const { storage } = openStorage(directory, { segmentBytesMax: 2000, preallocationBytes: 700 });
+    for (let first = 1; first <= 80; first += 4) {
+      await persist(storage, { entries: entries(first, 4, 1, 60) });
+    }
+    await storage.close();
+    const files = segmentFiles(directory);
+    expect(files.length).toBeGreaterThan(2);
+    for (const [position, name] of files.entries()) {
+      const file = path.join(directory, name);
+      const size = fs.statSync(file).size;
+      const records = readSegment(file, fs.readFileSync(file), true).validBytes;
+      // Closed segments were cut to their records before the next one was created.
+      if (position < files.length - 1) expect(size, name).toBe(records);
+      else expect(size, name).toBeGreaterThan(records);
+    }
+    const { storage: reopened, state } = await reopen(storage, directory);
+    expect(describeEntries(state.entries)).toEqual(describeEntries(entries(1, 80, 1, 60)));
+    await persist(reopened, { entries: entries(81, 2, 2, 60) });
+    const { state: after } = await reopen(reopened, directory);
+    expect(after.entries.at(-1)?.index).toBe(82);
   });
 });
