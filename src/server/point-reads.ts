@@ -71,22 +71,16 @@ export class PointReads {
       return undefined; // wrong parameter count: the engine words the error
     }
     const startedMs = this.#now();
-    const rows = lookup.statement.iterate(...args) as IterableIterator<unknown[]>;
-    const source = new IteratorRowSource(lookup.columns, {
-      next: () => {
-        const step = rows.next();
-        if (step.done === true) return { done: true, value: undefined };
-        return {
-          value: step.value.map((value, i) => wireValueOf(value, lookup.declared[i] ?? null)),
-        };
-      },
-      return: () => {
-        rows.return?.();
-        return { done: true, value: undefined };
-      },
-    });
     try {
-      const { bytes, done } = encodeRowBatches(source);
+      // all(), not iterate(): a point plan returns at most a row per IN value, and all() is the
+      // cheaper call (no iterator crossing into SQLite per row).
+      const rows = lookup.statement.all(...args) as unknown[][];
+      const wireRows = rows.map((row) =>
+        row.map((value, i) => wireValueOf(value, lookup.declared[i] ?? null)),
+      );
+      const { bytes, done } = encodeRowBatches(
+        new IteratorRowSource(lookup.columns, wireRows[Symbol.iterator]()),
+      );
       if (this.#now() - startedMs <= timeBudgetMs) lookup.strikes = 0;
       else if (++lookup.strikes >= strikesMax) open.statements.set(sql, null);
       if (!done) {
@@ -94,13 +88,11 @@ export class PointReads {
         return undefined;
       }
       return bytes;
-    } catch {
-      // SQLITE_BUSY while the engine checkpoints, a schema change, a value it cannot map: the
-      // engine runs it; a statement that failed once is not worth trying here again.
-      open.statements.set(sql, null);
+    } catch (error) {
+      // The engine runs it and words any error. SQLITE_BUSY (the engine was checkpointing) passes;
+      // anything else (a schema change, a value it cannot map) is not worth trying here again.
+      if (!isBusy(error)) open.statements.set(sql, null);
       return undefined;
-    } finally {
-      source.close();
     }
   }
 
@@ -234,6 +226,10 @@ function primaryKeyCovered(
   const columns = connection.pragma(`table_info(${quoteIdentifier(table)})`) as { pk: number }[];
   const keyColumns = columns.filter((column) => column.pk > 0).length;
   return keyColumns > 0 && terms === keyColumns;
+}
+
+function isBusy(error: unknown): boolean {
+  return error instanceof Database.SqliteError && error.code.startsWith('SQLITE_BUSY');
 }
 
 function quoteIdentifier(name: string): string {
