@@ -10,8 +10,8 @@ import { runClosedLoop, type LoadResult, type Operation } from './load.js';
 
 export const DATABASE = 'bench';
 export const VALUE_BYTES = 1024;
-/** Rows per preload transaction (~5.5 MiB of pages each). */
-const PRELOAD_CHUNK_ROWS = 5000;
+/** Rows per preload transaction (~1.1 MiB of pages each; C dqlite 1.11 failed some 5,000-row ones with SQLITE_IOERR). */
+const PRELOAD_CHUNK_ROWS = 1000;
 const CONNECT_OPTIONS = { leaderTimeoutMs: 15_000, requestTimeoutMs: 30_000 } as const;
 
 export const WORKLOAD_NAMES = [
