@@ -111,8 +111,6 @@ export class ReplicatedEngine {
   #epochs = 0;
   #appliedIndex = 0;
   #lastProposedIndex = 0;
-  /** Engine requests that may have committed locally and whose proposals are not in Raft yet. */
-  #executesInFlight = 0;
   /** Sessions with a transaction open in the engine: their reads must see their own writes. */
   readonly #sessionsInTransaction = new Set<number>();
   readonly #pointReads: PointReads;
@@ -264,11 +262,13 @@ export class ReplicatedEngine {
     const epoch = this.#leadingEpoch;
     if (epoch === undefined || this.#sessionsInTransaction.has(session)) return undefined;
     const rows = this.#pointReads.run(database, sql, parameters);
-    // A transaction the engine committed whose reply (with its proposal) is still on its way may
-    // be in what the read saw, and nothing here would hold the answer for it: only the engine's
-    // order is safe then. Checked after the read, in the same synchronous step.
-    if (rows === undefined || this.#executesInFlight > 0) return undefined;
+    if (rows === undefined) return undefined;
+    // A transaction the engine committed may be in what the read saw while its reply (with its
+    // proposal) is still on the way; the answer must wait for that proposal too. A write the
+    // engine began after this count was read cannot have been visible to the read.
+    const writersTaken = this.#link.writersTaken(this.#link.writersStarted);
     try {
+      if (writersTaken !== undefined) await writersTaken;
       await this.#confirmations.confirm();
       await this.#applied(this.#lastProposedIndex);
     } catch (error) {
@@ -285,20 +285,19 @@ export class ReplicatedEngine {
    */
   async execute(call: EngineCall, hold: 'commit' | 'none' = 'commit'): Promise<EngineOutcome> {
     if (!(await this.#leadReady())) return notLeader;
-    let reply: EngineReply;
-    this.#executesInFlight++;
+    const reply = await this.#link.call(call);
+    if ('session' in call) {
+      if (reply.inTransaction) this.#sessionsInTransaction.add(call.session);
+      else this.#sessionsInTransaction.delete(call.session);
+    }
     try {
-      reply = await this.#link.call(call);
-      if ('session' in call) {
-        if (reply.inTransaction) this.#sessionsInTransaction.add(call.session);
-        else this.#sessionsInTransaction.delete(call.session);
-      }
       if (reply.proposals.length > 0) {
         const lost = this.#propose(reply);
         if (lost !== undefined) return lost;
       }
     } finally {
-      this.#executesInFlight--;
+      // Its proposals are Raft's now (or it lost them): point reads need not wait for it.
+      this.#link.tookWriter(reply);
     }
     if (hold === 'none' || isNotLeader(reply.outcome)) return reply.outcome;
     try {
@@ -459,16 +458,19 @@ export class ReplicatedEngine {
     return peers;
   }
 
+  #leadsTerm(term: number): boolean {
+    const status = this.status();
+    return status.term === term && status.role === 'leader';
+  }
+
   #afterApply(entry: Entry): void {
     this.#appliedIndex = entry.index;
-    const status = this.status();
     // A new leader's barrier of its own term applied: everything committed before the term is
     // in the databases, so SQL may start (DatabaseSet.lead's precondition).
     if (
       entry.type === EntryType.barrier &&
-      entry.term === status.term &&
-      status.role === 'leader' &&
-      this.#leadingEpoch === undefined
+      this.#leadingEpoch === undefined &&
+      this.#leadsTerm(entry.term)
     ) {
       this.#link.post({ op: 'lead' });
       this.#leadingEpoch = ++this.#epochs;

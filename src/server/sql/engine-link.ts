@@ -8,6 +8,7 @@ import {
   type EngineValue,
 } from './engine-messages.js';
 import type { SqlEngineOptions } from './sql-engine.js';
+import { WriterReplies } from './writer-replies.js';
 
 export interface EngineLinkOptions extends SqlEngineOptions {
   /** The engine broke an invariant and stopped; the node must stop too. */
@@ -23,12 +24,15 @@ export class EngineLink {
   readonly #waiting = new Map<number, (reply: EngineReply) => void>();
   readonly #worker: Worker;
   readonly #onFatal: (error: Error) => void;
+  readonly #writers: Int32Array;
+  readonly #writerReplies = new WriterReplies();
   #nextId = 1;
   #failed: Error | undefined;
 
-  private constructor(worker: Worker, onFatal: (error: Error) => void) {
+  private constructor(worker: Worker, onFatal: (error: Error) => void, writers: Int32Array) {
     this.#worker = worker;
     this.#onFatal = onFatal;
+    this.#writers = writers;
     worker.on('message', (message: EngineReply | EngineFatal) => {
       if ('fatal' in message) this.#fail(new Error(`SQL engine: ${message.fatal}`));
       else this.#received(message);
@@ -41,7 +45,26 @@ export class EngineLink {
 
   static start(options: EngineLinkOptions): EngineLink {
     const { onFatal, ...engineOptions } = options;
-    return new EngineLink(startWorker(engineOptions), onFatal);
+    const writers = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
+    return new EngineLink(startWorker({ ...engineOptions, writers }), onFatal, writers);
+  }
+
+  /** The number of the last request that began a statement able to write (engine's count). */
+  get writersStarted(): number {
+    return Atomics.load(this.#writers, 0);
+  }
+
+  /** The caller took the reply of a request and acted on its proposals. */
+  tookWriter(reply: EngineReply): void {
+    this.#writerReplies.took(reply.writer);
+  }
+
+  /**
+   * Resolves once the replies of writers 1..`through` were all taken; undefined when they
+   * already were.
+   */
+  writersTaken(through: number): Promise<void> | undefined {
+    return this.#writerReplies.taken(through);
   }
 
   /** Sends a request; resolves with the engine's reply (FAILUREs included). */

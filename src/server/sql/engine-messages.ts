@@ -92,6 +92,8 @@ export interface EngineReply {
   readonly outcome: EngineOutcome;
   /** The request's session has a transaction open after it (its reads must see its writes). */
   readonly inTransaction: boolean;
+  /** The request's number in SqlEngineOptions.writers; 0 when it ran nothing that may write. */
+  readonly writer: number;
 }
 
 /** Sent by the engine on its own when it cannot go on safely (a failed apply or restore). */

@@ -23,6 +23,13 @@ export interface SqlEngineOptions {
   readonly directory: string;
   /** How long a write waits for another session's transaction before SQLITE_BUSY. */
   readonly busyTimeoutMs: number;
+  /**
+   * Shared with the main thread: element 0 numbers the requests that began a statement able to
+   * make data visible (each gets the next number, in `EngineReply.writer`). A point read on the
+   * main thread is answered once the replies of every request numbered up to what it read here,
+   * after the read, were taken (ReplicatedEngine.pointRead).
+   */
+  readonly writers?: Int32Array;
 }
 
 type Reply = (reply: EngineReply) => void;
@@ -33,6 +40,8 @@ interface Job {
   readonly session: EngineSession | undefined;
   readonly proposals: Uint8Array[];
   readonly reply: Reply;
+  /** Its number in `SqlEngineOptions.writers`, 0 until it begins a statement that may write. */
+  writer: number;
 }
 
 /** PRAGMA busy_timeout, read (no value) or set (= N or (N)). */
@@ -69,7 +78,7 @@ export class SqlEngine {
 
   handle(request: EngineRequest, reply: Reply): void {
     const session = 'session' in request ? this.#session(request.session) : undefined;
-    const job: Job = { id: request.id, session, proposals: [], reply };
+    const job: Job = { id: request.id, session, proposals: [], reply, writer: 0 };
     try {
       this.#dispatch(request, job);
     } catch (error) {
@@ -272,6 +281,9 @@ export class SqlEngine {
         if (!granted) return;
       }
       const values = i === 0 ? parameters : [];
+      // A write, or anything inside a write transaction (COMMIT counts as read-only to SQLite),
+      // may make data visible before this request's reply carries its proposal.
+      if (!prepared.statement.readonly || this.#holdsLock(session)) this.#countWriter(job);
       try {
         if (mode === 'query') return this.#startQuery(job, prepared, values);
         result = this.#execute(prepared, values);
@@ -380,10 +392,16 @@ export class SqlEngine {
   }
 
   /** Replies, then passes the write lock on if the session's transaction ended. */
+  #countWriter(job: Job): void {
+    if (job.writer !== 0 || this.#options.writers === undefined) return;
+    job.writer = Atomics.add(this.#options.writers, 0, 1) + 1;
+  }
+
   #finish(job: Job, outcome: EngineOutcome): void {
     const session = job.session;
     const inTransaction = session?.connection?.inTransaction === true;
-    job.reply({ id: job.id, epoch: this.#epoch, proposals: job.proposals, outcome, inTransaction });
+    const { id, proposals, writer } = job;
+    job.reply({ id, epoch: this.#epoch, proposals, outcome, inTransaction, writer });
     if (session === undefined || session.database === undefined) return;
     if (!inTransaction && this.#holdsLock(session)) this.#lock(session).release(session.id);
   }

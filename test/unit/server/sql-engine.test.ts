@@ -17,10 +17,10 @@ afterEach(() => {
 });
 
 /** An engine on this thread, with a helper that sends one request and waits for its reply. */
-function startEngine(busyTimeoutMs = 200) {
+function startEngine(busyTimeoutMs = 200, writers?: Int32Array) {
   const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'engine-'));
   directories.push(directory);
-  const engine = new SqlEngine({ directory, busyTimeoutMs });
+  const engine = new SqlEngine({ directory, busyTimeoutMs, writers });
   let id = 0;
   const send = (request: EngineCall): Promise<EngineReply> =>
     new Promise((resolve) => engine.handle({ ...request, id: ++id } as EngineRequest, resolve));
@@ -274,5 +274,25 @@ describe('SqlEngine', () => {
       (await send({ op: 'exec-sql', session: 1, sql: 'INSERT INTO k VALUES (1)', parameters: [] }))
         .outcome,
     ).toMatchObject({ code: 1555 });
+  });
+
+  it('numbers the requests that may make data visible, in the order they begin', async () => {
+    const writers = new Int32Array(new SharedArrayBuffer(4));
+    const { send } = startEngine(200, writers);
+    await send({ op: 'lead' });
+    await send({ op: 'open', session: 1, database: 'app' });
+    const run = async (sql: string) => {
+      const reply = await send({ op: 'exec-sql', session: 1, sql, parameters: [] });
+      return reply.writer;
+    };
+    expect(await run('CREATE TABLE t (x)')).toBe(1);
+    expect(await run('SELECT * FROM t')).toBe(0);
+    expect(await run('BEGIN')).toBe(0);
+    expect(await run('INSERT INTO t VALUES (1)')).toBe(2);
+    // Inside a write transaction everything counts: COMMIT is read-only to SQLite.
+    expect(await run('SELECT * FROM t')).toBe(3);
+    expect(await run('COMMIT')).toBe(4);
+    expect(await run('SELECT * FROM t')).toBe(0);
+    expect(writers[0]).toBe(4);
   });
 });
