@@ -1,3 +1,14 @@
+import type { RaftConfig } from '../raft/index.js';
+
+/**
+ * A lease of 80% of the shortest election timeout, or none. Without checkQuorum followers do not
+ * refuse candidates while they hear from a leader, and a lease would not be safe.
+ */
+export function leaseMilliseconds(config: RaftConfig, enabled: boolean): number {
+  if (!enabled || !config.checkQuorum) return 0;
+  return Math.floor(0.8 * config.electionTimeoutTicks * config.tickMilliseconds);
+}
+
 /** Most answers that may wait for one leadership confirmation; more are refused. */
 export const confirmationWaitersMax = 65_536;
 

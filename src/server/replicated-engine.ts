@@ -20,9 +20,10 @@ import { FileStorage } from '../storage/index.js';
 import { PeerTransport, type PeerAddress } from '../transport/index.js';
 import { ErrorCode, type WireValue } from '../wire/index.js';
 import { engineStateMachine } from './engine-state-machine.js';
-import { LeadershipConfirmations } from './leadership-confirmations.js';
+import { LeadershipConfirmations, leaseMilliseconds } from './leadership-confirmations.js';
 import { MembershipError } from './membership-error.js';
 import { PointReads } from './point-reads.js';
+import { AppliedIndex } from './applied-index.js';
 import { handedOver, promoted, type RaftObserver } from './raft-waits.js';
 import { EngineLink } from './sql/engine-link.js';
 import type { EngineCall, EngineOutcome, EngineReply } from './sql/engine-messages.js';
@@ -65,22 +66,7 @@ const notLeader: EngineOutcome = {
 
 class LeadershipLost extends Error {}
 
-/**
- * A lease of 80% of the shortest election timeout, or none. Without checkQuorum followers do not
- * refuse candidates while they hear from a leader, and a lease would not be safe.
- */
-function leaseMilliseconds(config: RaftConfig, enabled: boolean): number {
-  if (!enabled || !config.checkQuorum) return 0;
-  return Math.floor(0.8 * config.electionTimeoutTicks * config.tickMilliseconds);
-}
-
 const debugEvents = process.env.DQLITE_TS_DEBUG !== undefined && process.env.DQLITE_TS_DEBUG !== '';
-
-interface IndexWaiter {
-  readonly index: number;
-  readonly resolve: () => void;
-  readonly reject: (error: Error) => void;
-}
 
 /**
  * The SQL engine behind Raft, on the node's main thread: Raft (core, driver, log storage, peer
@@ -109,12 +95,11 @@ export class ReplicatedEngine {
   /** The engine's leadership epoch while this node serves SQL as leader; undefined otherwise. */
   #leadingEpoch: number | undefined;
   #epochs = 0;
-  #appliedIndex = 0;
   #lastProposedIndex = 0;
   /** Sessions with a transaction open in the engine: their reads must see their own writes. */
   readonly #sessionsInTransaction = new Set<number>();
   readonly #pointReads: PointReads;
-  #indexWaiters: IndexWaiter[] = [];
+  readonly #applied = new AppliedIndex();
   #leadReadyWaiters: (() => void)[] = [];
   /** The term in which this node last proposed a barrier of its own to serve SQL again. */
   #barrierTerm = 0;
@@ -153,7 +138,7 @@ export class ReplicatedEngine {
       stateMachine: engineStateMachine(link, {
         applied: (entry) => this.#afterApply(entry),
         restored: (index) => {
-          this.#appliedIndex = index;
+          this.#applied.advance(index);
         },
       }),
       snapshotThresholdEntries: options.snapshotThresholdEntries,
@@ -270,7 +255,7 @@ export class ReplicatedEngine {
     try {
       if (writersTaken !== undefined) await writersTaken;
       await this.#confirmations.confirm();
-      await this.#applied(this.#lastProposedIndex);
+      await this.#applied.reached(this.#lastProposedIndex);
     } catch (error) {
       if (error instanceof LeadershipLost) return leadershipLost(error.message);
       throw error;
@@ -304,7 +289,7 @@ export class ReplicatedEngine {
       if (reply.proposals.length === 0 && call.op !== 'more-rows') {
         await this.#confirmations.confirm();
       }
-      await this.#applied(this.#lastProposedIndex);
+      await this.#applied.reached(this.#lastProposedIndex);
     } catch (error) {
       if (error instanceof LeadershipLost) return leadershipLost(error.message);
       throw error;
@@ -336,7 +321,7 @@ export class ReplicatedEngine {
   readonly #observer: RaftObserver = {
     id: () => this.id,
     status: () => this.status(),
-    appliedIndex: () => this.#appliedIndex,
+    appliedIndex: () => this.#applied.index,
     onEvent: (listener) => this.onEvent(listener),
   };
 
@@ -354,12 +339,6 @@ export class ReplicatedEngine {
     return this.#leadingEpoch !== undefined;
   }
 
-  /** Resolves once entry `index` is applied here; rejects with LeadershipLost on step-down. */
-  #applied(index: number): Promise<void> {
-    if (index <= this.#appliedIndex) return Promise.resolve();
-    return new Promise((resolve, reject) => this.#indexWaiters.push({ index, resolve, reject }));
-  }
-
   /** Applies a membership change through Raft; resolves once it is in force here. */
   async changeMembership(change: MembershipChange): Promise<void> {
     // The majority a lease relies on is changing: reads confirm by rounds until it is in force.
@@ -371,7 +350,7 @@ export class ReplicatedEngine {
         await promoted(this.#observer, change.id, this.#driver.core.config.tickMilliseconds);
         return;
       }
-      await this.#applied(result.index);
+      await this.#applied.reached(result.index);
     } catch (error) {
       if (error instanceof LeadershipLost) {
         throw new MembershipError('not-leader', `leadership lost: ${error.message}`);
@@ -464,7 +443,6 @@ export class ReplicatedEngine {
   }
 
   #afterApply(entry: Entry): void {
-    this.#appliedIndex = entry.index;
     // A new leader's barrier of its own term applied: everything committed before the term is
     // in the databases, so SQL may start (DatabaseSet.lead's precondition).
     if (
@@ -477,11 +455,7 @@ export class ReplicatedEngine {
       this.#confirmations.resumeLease();
       for (const wake of this.#leadReadyWaiters.splice(0)) wake();
     }
-    if (this.#indexWaiters.length === 0) return;
-    const ready = this.#indexWaiters.filter((waiter) => waiter.index <= entry.index);
-    if (ready.length === 0) return;
-    this.#indexWaiters = this.#indexWaiters.filter((waiter) => waiter.index > entry.index);
-    for (const waiter of ready) waiter.resolve();
+    this.#applied.advance(entry.index);
   }
 
   #onEvent(event: RaftEvent): void {
@@ -511,9 +485,7 @@ export class ReplicatedEngine {
 
   #failWaiters(why: string): void {
     const error = new LeadershipLost(why);
-    const waiters = this.#indexWaiters;
-    this.#indexWaiters = [];
-    for (const waiter of waiters) waiter.reject(error);
+    this.#applied.failAll(error);
     this.#confirmations.failAll(error);
   }
 
