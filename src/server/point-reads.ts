@@ -191,7 +191,7 @@ function isPointPlan(
   });
 }
 
-/** The terms of a SEARCH's constraint ("a=? AND b=?"), or undefined unless all are equalities. */
+/** How many terms a SEARCH's constraint ("a=? AND b=?") has; undefined unless all are equalities. */
 function equalityColumns(constraint: string): number | undefined {
   const terms = constraint.split(' AND ');
   return terms.every((term) => equalityTerm.test(term)) ? terms.length : undefined;
@@ -222,7 +222,9 @@ function primaryKeyCovered(
 ): boolean {
   const terms = equalityColumns(constraint);
   if (terms === undefined) return false;
-  // The plan names the table as the query wrote it; an alias is no table, and then we give up.
+  // The plan names the table as the query wrote it. An alias names no table and gives up; an
+  // alias that happens to name another table can only let a multi-row lookup run here, where
+  // the time budget still applies and the answer is the same.
   const columns = connection.pragma(`table_info(${quoteIdentifier(table)})`) as { pk: number }[];
   const keyColumns = columns.filter((column) => column.pk > 0).length;
   return keyColumns > 0 && terms === keyColumns;
