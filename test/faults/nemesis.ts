@@ -1,0 +1,67 @@
+// The nemesis: faults injected into a cluster of `dqlite-ts node` processes while a workload
+// runs. Only processes the cluster started are signalled, by the pid it holds. Every loop is
+// bounded by time and count.
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { LocalCluster } from '../../bin/local-cluster.js';
+import { connect } from '../../drivers/client/index.js';
+import type { History } from './history.js';
+
+export type Fault = 'kill-leader' | 'kill-follower' | 'pause-leader' | 'pause-follower';
+
+export interface NemesisOptions {
+  readonly faults: readonly Fault[];
+  readonly durationMs: number;
+  /** Quiet time between faults, and how long a fault lasts. */
+  readonly intervalMs: number;
+  readonly faultMs: number;
+  readonly seed: number;
+}
+
+/** The leader's address as the cluster reports it, or undefined during an election. */
+async function leaderOf(cluster: LocalCluster): Promise<string | undefined> {
+  try {
+    const client = await connect({
+      cluster: cluster.addresses,
+      database: 'nemesis',
+      leaderTimeoutMs: 2000,
+    });
+    await client.close();
+    return client.address;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Injects faults in turn until the time is up; every fault is healed before it returns. */
+export async function runNemesis<I, O>(
+  cluster: LocalCluster,
+  history: History<I, O>,
+  options: NemesisOptions,
+): Promise<number> {
+  const deadline = performance.now() + options.durationMs;
+  let injected = 0;
+  for (let round = 0; round < 1000 && performance.now() + options.faultMs < deadline; round++) {
+    await sleep(options.intervalMs);
+    const fault = options.faults[(options.seed + round) % options.faults.length] as Fault;
+    const leader = await leaderOf(cluster);
+    if (leader === undefined) continue;
+    const followers = cluster.addresses.filter((address) => address !== leader);
+    const target = fault.endsWith('leader')
+      ? leader
+      : (followers[(options.seed + round) % followers.length] as string);
+    history.fault(fault, target);
+    if (fault.startsWith('kill')) {
+      await cluster.kill(target);
+      await sleep(options.faultMs);
+      await cluster.restart(target);
+    } else {
+      cluster.pause(target);
+      await sleep(options.faultMs);
+      cluster.resume(target);
+    }
+    history.fault(`healed ${fault}`, target);
+    injected++;
+  }
+  return injected;
+}
