@@ -1,6 +1,7 @@
 // The register workload: clients read, write and compare-and-set a few keys through the pool,
 // each operation recorded; the linearizability checker then judges the history per key.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { LeaderPool } from '../../drivers/pool/index.js';
 import type { History } from './history.js';
 import type { Operation } from './checkers/linearizability.js';
@@ -16,6 +17,8 @@ export interface RegisterWorkloadOptions {
   readonly seed: number;
   /** Backstop on operations per client, beside the time. */
   readonly operationsMax?: number;
+  /** A pause after each operation, to run long with a history the checker can take. */
+  readonly pauseMs?: number;
 }
 
 /** xorshift32: each client's choices are replayable from the seed. */
@@ -64,6 +67,7 @@ export async function runRegisterWorkload(
         // A failed read changed nothing; a failed write may have committed all the same.
         history.failed(operation, error, input.type === 'read');
       }
+      if (options.pauseMs !== undefined) await sleep(options.pauseMs);
     }
   };
   await Promise.all(Array.from({ length: options.clients }, (_, id) => client(id + 1)));

@@ -1,0 +1,107 @@
+// `npm run faults -- [--time SECONDS] [--nemesis all|kill-leader,pause-follower,...] [--seed N]
+// [--clients N] [--keys N] [--pause MS]`: one fault run of any length against a fresh 3-node cluster of `dqlite-ts node` processes,
+// with the register workload; prints the verdict and the history file, exits 1 when the history
+// is not linearizable. The CI schedule is test/faults/register.test.ts.
+
+import { parseArgs } from 'node:util';
+import { LocalCluster } from '../../bin/local-cluster.js';
+import { createPool } from '../../drivers/pool/index.js';
+import { checkLinearizableByKey } from './checkers/linearizability.js';
+import {
+  registerModel,
+  type RegisterInput,
+  type RegisterOutput,
+} from './checkers/register-model.js';
+import { History } from './history.js';
+import { runNemesis, type Fault } from './nemesis.js';
+import { REGISTER_TABLE, checkerHistory, runRegisterWorkload } from './register-workload.js';
+
+const allFaults: readonly Fault[] = [
+  'kill-leader',
+  'pause-leader',
+  'kill-follower',
+  'pause-follower',
+];
+const timeMax = 24 * 3600;
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      time: { type: 'string', default: '60' },
+      nemesis: { type: 'string', default: 'all' },
+      seed: { type: 'string', default: String(Date.now() % 100_000) },
+      clients: { type: 'string', default: '6' },
+      keys: { type: 'string', default: '4' },
+      // Each client's pause between operations: a long run's history must stay checkable.
+      pause: { type: 'string', default: '0' },
+    },
+  });
+  const time = Number(values.time);
+  if (!(time > 0 && time <= timeMax)) throw new RangeError(`--time must be 1..${timeMax} seconds`);
+  const faults = values.nemesis === 'all' ? allFaults : (values.nemesis.split(',') as Fault[]);
+  for (const fault of faults)
+    if (!allFaults.includes(fault))
+      throw new RangeError(`unknown fault ${fault} (${allFaults.join(', ')})`);
+  return {
+    timeMs: time * 1000,
+    faults,
+    seed: Number(values.seed),
+    clients: Number(values.clients),
+    keys: Number(values.keys),
+    pauseMs: Number(values.pause),
+  };
+}
+
+async function main(): Promise<number> {
+  const run = options();
+  console.log(
+    `fault run: ${run.timeMs / 1000} s, faults ${run.faults.join(', ')}, seed ${run.seed}`,
+  );
+  const cluster = await LocalCluster.start({ nodes: 3 });
+  const pool = createPool({ cluster: cluster.addresses, database: 'faults', timeoutMs: 10_000 });
+  pool.on('error', () => undefined);
+  try {
+    await pool.exec(REGISTER_TABLE);
+    const history = new History<RegisterInput, RegisterOutput>();
+    const [, injected] = await Promise.all([
+      runRegisterWorkload(pool, history, {
+        clients: run.clients,
+        keys: run.keys,
+        durationMs: run.timeMs,
+        seed: run.seed,
+        operationsMax: 10_000_000,
+        ...(run.pauseMs > 0 ? { pauseMs: run.pauseMs } : {}),
+      }),
+      runNemesis(cluster, history, {
+        faults: run.faults,
+        durationMs: run.timeMs,
+        intervalMs: 1500,
+        faultMs: 1200,
+        seed: run.seed,
+      }),
+    ]);
+    const started = performance.now();
+    const verdict = checkLinearizableByKey(registerModel, checkerHistory(history), {
+      stepsMax: 100_000_000,
+    });
+    const file = history.save('register', verdict);
+    console.log(
+      `${injected} faults; operations ok ${history.count('ok')}, failed ${history.count('fail')}, ` +
+        `unknown ${history.count('unknown')}; checked in ${Math.round(performance.now() - started)} ms`,
+    );
+    console.log(`verdict: ${JSON.stringify(verdict)}`);
+    console.log(`history: ${file}`);
+    return verdict.result === 'illegal' ? 1 : 0;
+  } finally {
+    await pool.close();
+    await cluster.stop();
+  }
+}
+
+main().then(
+  (code) => (process.exitCode = code),
+  (error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  },
+);
