@@ -246,6 +246,10 @@ export class ReplicatedEngine {
   ): Promise<EngineOutcome | undefined> {
     const epoch = this.#leadingEpoch;
     if (epoch === undefined || this.#sessionsInTransaction.has(session)) return undefined;
+    // The entries committed before this leadership are applied when posted here, but written into
+    // the files by the engine: until it has handled this epoch's 'lead', which comes after them,
+    // only a read in the engine (behind them in its queue) sees them.
+    if (this.#link.engineLeadingEpoch !== epoch) return undefined;
     const rows = this.#pointReads.run(database, sql, parameters);
     if (rows === undefined) return undefined;
     // A transaction the engine committed may be in what the read saw while its reply (with its

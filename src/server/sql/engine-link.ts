@@ -25,14 +25,20 @@ export class EngineLink {
   readonly #worker: Worker;
   readonly #onFatal: (error: Error) => void;
   readonly #writers: Int32Array;
+  readonly #leading: Int32Array;
   readonly #writerReplies = new WriterReplies();
   #nextId = 1;
   #failed: Error | undefined;
 
-  private constructor(worker: Worker, onFatal: (error: Error) => void, writers: Int32Array) {
+  private constructor(
+    worker: Worker,
+    onFatal: (error: Error) => void,
+    shared: { writers: Int32Array; leading: Int32Array },
+  ) {
     this.#worker = worker;
     this.#onFatal = onFatal;
-    this.#writers = writers;
+    this.#writers = shared.writers;
+    this.#leading = shared.leading;
     worker.on('message', (message: EngineReply | EngineFatal) => {
       if ('fatal' in message) this.#fail(new Error(`SQL engine: ${message.fatal}`));
       else this.#received(message);
@@ -45,8 +51,16 @@ export class EngineLink {
 
   static start(options: EngineLinkOptions): EngineLink {
     const { onFatal, ...engineOptions } = options;
-    const writers = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
-    return new EngineLink(startWorker({ ...engineOptions, writers }), onFatal, writers);
+    const shared = {
+      writers: new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT)),
+      leading: new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT)),
+    };
+    return new EngineLink(startWorker({ ...engineOptions, ...shared }), onFatal, shared);
+  }
+
+  /** The leadership epoch whose 'lead' the engine has handled (SqlEngineOptions.leading). */
+  get engineLeadingEpoch(): number {
+    return Atomics.load(this.#leading, 0);
   }
 
   /** The number of the last request that began a statement able to write (engine's count). */

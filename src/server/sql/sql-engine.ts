@@ -30,6 +30,12 @@ export interface SqlEngineOptions {
    * after the read, were taken (ReplicatedEngine.pointRead).
    */
   readonly writers?: Int32Array;
+  /**
+   * Shared with the main thread: element 0 is the leadership epoch whose 'lead' this engine has
+   * handled. Requests arrive in order, so by then every entry applied before the new leader's
+   * barrier is in the database files, and a point read on the main thread may start.
+   */
+  readonly leading?: Int32Array;
 }
 
 type Reply = (reply: EngineReply) => void;
@@ -116,6 +122,8 @@ export class SqlEngine {
         this.#databases.lead();
         this.#epoch += 1;
         this.#leading = true;
+        if (this.#options.leading !== undefined)
+          Atomics.store(this.#options.leading, 0, this.#epoch);
         return this.#finish(job, ok(undefined));
       case 'step-down':
         this.#stepDown();

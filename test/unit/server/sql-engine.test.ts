@@ -17,10 +17,10 @@ afterEach(() => {
 });
 
 /** An engine on this thread, with a helper that sends one request and waits for its reply. */
-function startEngine(busyTimeoutMs = 200, writers?: Int32Array) {
+function startEngine(busyTimeoutMs = 200, writers?: Int32Array, leading?: Int32Array) {
   const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'engine-'));
   directories.push(directory);
-  const engine = new SqlEngine({ directory, busyTimeoutMs, writers });
+  const engine = new SqlEngine({ directory, busyTimeoutMs, writers, leading });
   let id = 0;
   const send = (request: EngineCall): Promise<EngineReply> =>
     new Promise((resolve) => engine.handle({ ...request, id: ++id } as EngineRequest, resolve));
@@ -294,5 +294,17 @@ describe('SqlEngine', () => {
     expect(await run('COMMIT')).toBe(4);
     expect(await run('SELECT * FROM t')).toBe(0);
     expect(writers[0]).toBe(4);
+  });
+
+  it('tells the main thread which leadership it has taken up, once the applies before it are done', async () => {
+    const leading = new Int32Array(new SharedArrayBuffer(4));
+    const { send } = startEngine(200, undefined, leading);
+    expect(leading[0]).toBe(0);
+    await send({ op: 'lead' });
+    expect(leading[0]).toBe(1);
+    await send({ op: 'step-down' });
+    expect(leading[0]).toBe(1); // the main thread stops point reads itself at a step-down
+    await send({ op: 'lead' });
+    expect(leading[0]).toBe(2);
   });
 });
