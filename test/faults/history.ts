@@ -70,14 +70,18 @@ export class History<Input, Output> {
 
   /** Writes the run to a file under the system's temporary directory and returns its path. */
   save(name: string, verdict: unknown): string {
-    const directory = path.join(os.tmpdir(), 'dqlite-ts-faults');
-    fs.mkdirSync(directory, { recursive: true });
-    const file = path.join(
-      directory,
-      `${name}-${new Date().toISOString().replaceAll(':', '-')}.json`,
-    );
-    const body = { name, verdict, nemesis: this.nemesis, operations: this.operations };
-    fs.writeFileSync(file, `${JSON.stringify(body, null, 1)}\n`);
-    return file;
+    return saveRun(name, { verdict, nemesis: this.nemesis, operations: this.operations });
   }
+}
+
+/** Writes a run's record to `$TMPDIR/dqlite-ts-faults/<name>-<time>.json`; returns the path. */
+export function saveRun(name: string, record: object): string {
+  const directory = path.join(os.tmpdir(), 'dqlite-ts-faults');
+  fs.mkdirSync(directory, { recursive: true });
+  const file = path.join(
+    directory,
+    `${name}-${new Date().toISOString().replaceAll(':', '-')}.json`,
+  );
+  fs.writeFileSync(file, `${JSON.stringify({ name, ...record }, null, 1)}\n`);
+  return file;
 }

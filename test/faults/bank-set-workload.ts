@@ -1,0 +1,118 @@
+// Two more workloads for fault runs. Bank: transfers between accounts in transactions through
+// `pool.transaction`, and reads of every balance in one statement; the total must never change.
+// Set: unique inserts; every acknowledged one must be there at the end.
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { LeaderPool } from '../../drivers/pool/index.js';
+import type { BankRead } from './checkers/bank.js';
+
+export const BANK_ACCOUNTS = 5;
+export const BANK_BALANCE = 100;
+
+export async function setUpBank(pool: LeaderPool): Promise<void> {
+  await pool.exec(
+    'CREATE TABLE IF NOT EXISTS accounts (id INTEGER PRIMARY KEY, balance INTEGER NOT NULL)',
+  );
+  for (let id = 0; id < BANK_ACCOUNTS; id++) {
+    await pool.exec('INSERT OR IGNORE INTO accounts (id, balance) VALUES (?, ?)', [
+      id,
+      BANK_BALANCE,
+    ]);
+  }
+}
+
+/** xorshift32 for replayable choices. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0 || 1;
+  return () => {
+    state ^= state << 13;
+    state >>>= 0;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    state >>>= 0;
+    return state / 2 ** 32;
+  };
+}
+
+export interface WorkloadRun {
+  readonly durationMs: number;
+  readonly clients: number;
+  readonly seed: number;
+}
+
+/** Transfers and reads until the time is up; returns every successful read. */
+export async function runBank(
+  pool: LeaderPool,
+  run: WorkloadRun,
+): Promise<{ reads: BankRead[]; transfers: number }> {
+  const reads: BankRead[] = [];
+  let transfers = 0;
+  const deadline = performance.now() + run.durationMs;
+  const client = async (id: number) => {
+    const random = seeded(run.seed * 100 + id);
+    for (let n = 0; n < 1_000_000 && performance.now() < deadline; n++) {
+      try {
+        if (random() < 0.5) {
+          const { rows } = await pool.query('SELECT id, balance FROM accounts', [], {
+            rowMode: 'array',
+          });
+          const balances: Record<string, number> = {};
+          for (const row of rows as unknown[][]) balances[String(row[0])] = Number(row[1]);
+          reads.push({ client: id, time: performance.now(), balances });
+        } else {
+          const from = Math.floor(random() * BANK_ACCOUNTS);
+          const to = (from + 1 + Math.floor(random() * (BANK_ACCOUNTS - 1))) % BANK_ACCOUNTS;
+          const amount = 1 + Math.floor(random() * 10);
+          await pool.transaction(async (tx) => {
+            const { rows } = await tx.query('SELECT balance FROM accounts WHERE id = ?', [from], {
+              rowMode: 'array',
+            });
+            // Only what the account holds moves: a negative balance is an anomaly.
+            if (Number((rows[0] as unknown[])[0]) < amount) return;
+            await tx.exec('UPDATE accounts SET balance = balance - ? WHERE id = ?', [amount, from]);
+            await tx.exec('UPDATE accounts SET balance = balance + ? WHERE id = ?', [amount, to]);
+          });
+          transfers++;
+        }
+      } catch {
+        // A failed transfer either committed whole or not at all: the reads judge it.
+        await sleep(5);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: run.clients }, (_, id) => client(id + 1)));
+  return { reads, transfers };
+}
+
+export async function setUpSet(pool: LeaderPool): Promise<void> {
+  await pool.exec('CREATE TABLE IF NOT EXISTS elements (e INTEGER PRIMARY KEY)');
+}
+
+/** Unique inserts until the time is up; returns each element's outcome. */
+export async function runSet(
+  pool: LeaderPool,
+  run: WorkloadRun,
+): Promise<Map<number, 'ok' | 'fail' | 'unknown'>> {
+  const attempts = new Map<number, 'ok' | 'fail' | 'unknown'>();
+  const deadline = performance.now() + run.durationMs;
+  const client = async (id: number) => {
+    for (let n = 0; n < 1_000_000 && performance.now() < deadline; n++) {
+      const element = id * 10_000_000 + n;
+      try {
+        await pool.exec('INSERT INTO elements (e) VALUES (?)', [element]);
+        attempts.set(element, 'ok');
+      } catch {
+        // Whether it committed is unknown; the final read tells.
+        attempts.set(element, 'unknown');
+        await sleep(5);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: run.clients }, (_, id) => client(id + 1)));
+  return attempts;
+}
+
+export async function readSet(pool: LeaderPool): Promise<number[]> {
+  const { rows } = await pool.query('SELECT e FROM elements', [], { rowMode: 'array' });
+  return (rows as unknown[][]).map((row) => Number(row[0]));
+}
