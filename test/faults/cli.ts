@@ -1,10 +1,10 @@
-// `npm run faults -- [--time SECONDS] [--nemesis all|kill-leader,pause-follower,...] [--seed N]
-// [--clients N] [--keys N] [--pause MS]`: one fault run of any length against a fresh 3-node cluster of `dqlite-ts node` processes,
-// with the register workload; prints the verdict and the history file, exits 1 when the history
-// is not linearizable. The CI schedule is test/faults/register.test.ts.
+// `npm run faults -- [--time SECONDS] [--nemesis all|kill-leader,partition-leader,...] [--seed N]
+// [--clients N] [--keys N] [--pause MS]`: one fault run of any length, with the register
+// workload, against a fresh 3-node cluster of `dqlite-ts node` processes behind partition proxies
+// (`all`: kills, pauses and partitions of leaders and followers). Prints the verdict and the
+// history file; exits 1 when the history is not linearizable. CI runs test/faults/*.test.ts.
 
 import { parseArgs } from 'node:util';
-import { LocalCluster } from '../../bin/local-cluster.js';
 import { createPool } from '../../drivers/pool/index.js';
 import { checkLinearizableByKey } from './checkers/linearizability.js';
 import {
@@ -13,15 +13,11 @@ import {
   type RegisterOutput,
 } from './checkers/register-model.js';
 import { History } from './history.js';
-import { runNemesis, type Fault } from './nemesis.js';
+import { partitionFaults, processFaults, runNemesis, type Fault } from './nemesis.js';
+import { startProxiedCluster } from './proxied-cluster.js';
 import { REGISTER_TABLE, checkerHistory, runRegisterWorkload } from './register-workload.js';
 
-const allFaults: readonly Fault[] = [
-  'kill-leader',
-  'pause-leader',
-  'kill-follower',
-  'pause-follower',
-];
+const allFaults: readonly Fault[] = [...processFaults, ...partitionFaults];
 const timeMax = 24 * 3600;
 
 function options() {
@@ -57,7 +53,8 @@ async function main(): Promise<number> {
   console.log(
     `fault run: ${run.timeMs / 1000} s, faults ${run.faults.join(', ')}, seed ${run.seed}`,
   );
-  const cluster = await LocalCluster.start({ nodes: 3 });
+  const proxied = await startProxiedCluster();
+  const cluster = proxied.cluster;
   const pool = createPool({ cluster: cluster.addresses, database: 'faults', timeoutMs: 10_000 });
   pool.on('error', () => undefined);
   try {
@@ -78,6 +75,7 @@ async function main(): Promise<number> {
         intervalMs: 1500,
         faultMs: 1200,
         seed: run.seed,
+        proxies: proxied.proxies,
       }),
     ]);
     const started = performance.now();
@@ -94,7 +92,7 @@ async function main(): Promise<number> {
     return verdict.result === 'illegal' ? 1 : 0;
   } finally {
     await pool.close();
-    await cluster.stop();
+    await proxied.stop();
   }
 }
 

@@ -5,9 +5,32 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LocalCluster } from '../../bin/local-cluster.js';
 import { connect } from '../../drivers/client/index.js';
+import type { PartitionProxy } from '../cluster/partition-proxy.js';
 import type { History } from './history.js';
 
-export type Fault = 'kill-leader' | 'kill-follower' | 'pause-leader' | 'pause-follower';
+export type Fault =
+  | 'kill-leader'
+  | 'kill-follower'
+  | 'pause-leader'
+  | 'pause-follower'
+  /** The leader cut off from both followers (clients still reach it). */
+  | 'partition-leader'
+  /** One follower cut off from the other two. */
+  | 'partition-follower'
+  /** The leader's messages to one follower are dropped; the other way still works. */
+  | 'partition-one-way';
+
+export const processFaults: readonly Fault[] = [
+  'kill-leader',
+  'pause-leader',
+  'kill-follower',
+  'pause-follower',
+];
+export const partitionFaults: readonly Fault[] = [
+  'partition-leader',
+  'partition-follower',
+  'partition-one-way',
+];
 
 export interface NemesisOptions {
   readonly faults: readonly Fault[];
@@ -16,6 +39,8 @@ export interface NemesisOptions {
   readonly intervalMs: number;
   readonly faultMs: number;
   readonly seed: number;
+  /** The proxy in front of each node, by the address it advertises: needed for partitions. */
+  readonly proxies?: ReadonlyMap<string, PartitionProxy>;
 }
 
 /** The leader's address as the cluster reports it, or undefined during an election. */
@@ -55,10 +80,24 @@ export async function runNemesis<I, O>(
       await cluster.kill(target);
       await sleep(options.faultMs);
       await cluster.restart(target);
-    } else {
+    } else if (fault.startsWith('pause')) {
       cluster.pause(target);
       await sleep(options.faultMs);
       cluster.resume(target);
+    } else {
+      const proxies = options.proxies;
+      if (proxies === undefined) throw new Error(`${fault} needs the cluster's proxies`);
+      const cut = (from: string, to: string) => proxies.get(to)?.block(from);
+      if (fault === 'partition-one-way') cut(leader, target);
+      else {
+        for (const other of cluster.addresses) {
+          if (other === target) continue;
+          cut(target, other);
+          cut(other, target);
+        }
+      }
+      await sleep(options.faultMs);
+      for (const proxy of proxies.values()) proxy.unblockAll();
     }
     history.fault(`healed ${fault}`, target);
     injected++;
