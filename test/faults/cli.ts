@@ -1,7 +1,7 @@
 // `npm run faults -- [--time SECONDS] [--nemesis all|kill-leader,partition-leader,...] [--seed N]
 // [--clients N] [--keys N] [--pause MS]`: one fault run of any length, with the register
 // workload, against a fresh 3-node cluster of `dqlite-ts node` processes behind partition proxies
-// (`all`: kills, pauses and partitions of leaders and followers). Prints the verdict and the
+// (`all`: kills, pauses and partitions of leaders and followers, and a follower's removal). Prints the verdict and the
 // history file; exits 1 when the history is not linearizable. CI runs test/faults/*.test.ts.
 
 import { parseArgs } from 'node:util';
@@ -13,11 +13,17 @@ import {
   type RegisterOutput,
 } from './checkers/register-model.js';
 import { History } from './history.js';
-import { partitionFaults, processFaults, runNemesis, type Fault } from './nemesis.js';
+import {
+  membershipFaults,
+  partitionFaults,
+  processFaults,
+  runNemesis,
+  type Fault,
+} from './nemesis.js';
 import { startProxiedCluster } from './proxied-cluster.js';
 import { REGISTER_TABLE, checkerHistory, runRegisterWorkload } from './register-workload.js';
 
-const allFaults: readonly Fault[] = [...processFaults, ...partitionFaults];
+const allFaults: readonly Fault[] = [...processFaults, ...partitionFaults, ...membershipFaults];
 const timeMax = 24 * 3600;
 
 function options() {

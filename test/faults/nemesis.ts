@@ -18,7 +18,9 @@ export type Fault =
   /** One follower cut off from the other two. */
   | 'partition-follower'
   /** The leader's messages to one follower are dropped; the other way still works. */
-  | 'partition-one-way';
+  | 'partition-one-way'
+  /** A follower removed from the cluster, then restarted to join again (as a spare, promoted). */
+  | 'remove-follower';
 
 export const processFaults: readonly Fault[] = [
   'kill-leader',
@@ -31,6 +33,10 @@ export const partitionFaults: readonly Fault[] = [
   'partition-follower',
   'partition-one-way',
 ];
+export const membershipFaults: readonly Fault[] = ['remove-follower'];
+
+/** Longest a removed node may take to be a voter again before the run fails. */
+const rejoinWaitMs = 30_000;
 
 export interface NemesisOptions {
   readonly faults: readonly Fault[];
@@ -80,6 +86,8 @@ export async function runNemesis<I, O>(
       await cluster.kill(target);
       await sleep(options.faultMs);
       await cluster.restart(target);
+    } else if (fault === 'remove-follower') {
+      await removeAndRejoin(cluster, target, options.faultMs);
     } else if (fault.startsWith('pause')) {
       cluster.pause(target);
       await sleep(options.faultMs);
@@ -103,4 +111,53 @@ export async function runNemesis<I, O>(
     injected++;
   }
   return injected;
+}
+
+/**
+ * Removes `address` through the leader, lets the cluster run without it, then restarts it with
+ * the others to join through, and waits until it is a voter again, so the next fault meets three.
+ */
+async function removeAndRejoin(
+  cluster: LocalCluster,
+  address: string,
+  faultMs: number,
+): Promise<void> {
+  const admin = await connect({
+    cluster: cluster.addresses,
+    database: 'nemesis',
+    leaderTimeoutMs: 5000,
+  });
+  try {
+    const member = (await admin.cluster()).find((node) => node.address === address);
+    if (member === undefined) return;
+    await admin.remove(member.id);
+  } finally {
+    await admin.close();
+  }
+  await sleep(faultMs);
+  await cluster.kill(address);
+  await cluster.restart(
+    address,
+    cluster.addresses.filter((other) => other !== address),
+  );
+  const deadline = performance.now() + rejoinWaitMs;
+  while (performance.now() < deadline) {
+    try {
+      const client = await connect({
+        cluster: cluster.addresses,
+        database: 'nemesis',
+        leaderTimeoutMs: 2000,
+      });
+      try {
+        const members = await client.cluster();
+        if (members.some((node) => node.address === address && node.role === 'voter')) return;
+      } finally {
+        await client.close();
+      }
+    } catch {
+      // An election, or the leader busy with the change: ask again.
+    }
+    await sleep(200);
+  }
+  throw new Error(`${address} was not a voter again ${rejoinWaitMs} ms after it rejoined`);
 }

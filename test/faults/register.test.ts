@@ -18,7 +18,7 @@ import { REGISTER_TABLE, checkerHistory, runRegisterWorkload } from './register-
 const RUN_MS = Number(process.env.FAULT_RUN_MS ?? 12_000);
 const SEED = Number(process.env.FAULT_SEED ?? 7);
 
-describe('register workload under kills and pauses', () => {
+describe('register workload under kills, pauses and a removal', () => {
   let cluster: LocalCluster;
   let pool: LeaderPool;
   beforeAll(async () => {
@@ -39,7 +39,13 @@ describe('register workload under kills and pauses', () => {
       const [, injected] = await Promise.all([
         runRegisterWorkload(pool, history, { clients: 6, keys: 4, durationMs: RUN_MS, seed: SEED }),
         runNemesis(cluster, history, {
-          faults: ['kill-leader', 'pause-leader', 'kill-follower', 'pause-follower'],
+          faults: [
+            'kill-leader',
+            'pause-leader',
+            'kill-follower',
+            'pause-follower',
+            'remove-follower',
+          ],
           durationMs: RUN_MS,
           intervalMs: 1500,
           faultMs: 1200,
