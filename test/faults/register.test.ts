@@ -1,7 +1,8 @@
 // A fault run: clients read, write and compare-and-set registers through the pool while the
 // nemesis kills and pauses leaders and followers of a 3-node cluster of processes and removes a
-// follower (which then joins again); the history must be linearizable (checkers/linearizability.ts). The run's history is kept in a file under
-// the temporary directory; a failure names it.
+// follower (which then joins again); the history must be linearizable
+// (checkers/linearizability.ts). The run's history is kept in a file under the temporary
+// directory; a failure names it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCluster } from '../../bin/local-cluster.js';
 import { createPool, type LeaderPool } from '../../drivers/pool/index.js';
