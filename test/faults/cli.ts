@@ -1,5 +1,5 @@
 // `npm run faults -- [--time SECONDS] [--nemesis all|kill-leader,partition-leader,...] [--seed N]
-// [--clients N] [--keys N] [--pause MS]`: one fault run of any length, with the register
+// [--clients N] [--keys N] [--pause MS] [--nodes 3|5]`: one fault run of any length, with the register
 // workload, against a fresh 3-node cluster of `dqlite-ts node` processes behind partition proxies
 // (`all`: kills, pauses and partitions of leaders and followers, and a follower's removal). Prints the verdict and the
 // history file; exits 1 when the history is not linearizable. CI runs test/faults/*.test.ts.
@@ -34,6 +34,7 @@ function options() {
       seed: { type: 'string', default: String(Date.now() % 100_000) },
       clients: { type: 'string', default: '6' },
       keys: { type: 'string', default: '4' },
+      nodes: { type: 'string', default: '3' },
       // Each client's pause between operations: a long run's history must stay checkable.
       pause: { type: 'string', default: '0' },
     },
@@ -50,6 +51,7 @@ function options() {
     seed: Number(values.seed),
     clients: Number(values.clients),
     keys: Number(values.keys),
+    nodes: Number(values.nodes),
     pauseMs: Number(values.pause),
   };
 }
@@ -57,9 +59,10 @@ function options() {
 async function main(): Promise<number> {
   const run = options();
   console.log(
-    `fault run: ${run.timeMs / 1000} s, faults ${run.faults.join(', ')}, seed ${run.seed}`,
+    `fault run: ${run.nodes} nodes, ${run.timeMs / 1000} s, faults ${run.faults.join(', ')}, seed ${run.seed}`,
   );
-  const proxied = await startProxiedCluster();
+  if (run.nodes !== 3 && run.nodes !== 5) throw new RangeError('--nodes must be 3 or 5');
+  const proxied = await startProxiedCluster(run.nodes);
   const cluster = proxied.cluster;
   const pool = createPool({ cluster: cluster.addresses, database: 'faults', timeoutMs: 10_000 });
   pool.on('error', () => undefined);

@@ -19,6 +19,8 @@ export type Fault =
   | 'partition-follower'
   /** The leader's messages to one follower are dropped; the other way still works. */
   | 'partition-one-way'
+  /** The leader and fewer than half of the rest on one side, the majority on the other. */
+  | 'partition-leader-minority'
   /** A follower removed from the cluster, then restarted to join again (as a spare, promoted). */
   | 'remove-follower';
 
@@ -32,6 +34,7 @@ export const partitionFaults: readonly Fault[] = [
   'partition-leader',
   'partition-follower',
   'partition-one-way',
+  'partition-leader-minority',
 ];
 export const membershipFaults: readonly Fault[] = ['remove-follower'];
 
@@ -96,14 +99,19 @@ export async function runNemesis<I, O>(
       const proxies = options.proxies;
       if (proxies === undefined) throw new Error(`${fault} needs the cluster's proxies`);
       const cut = (from: string, to: string) => proxies.get(to)?.block(from);
-      if (fault === 'partition-one-way') cut(leader, target);
-      else {
-        for (const other of cluster.addresses) {
-          if (other === target) continue;
-          cut(target, other);
-          cut(other, target);
+      const split = (side: readonly string[]) => {
+        for (const inside of side) {
+          for (const outside of cluster.addresses.filter((address) => !side.includes(address))) {
+            cut(inside, outside);
+            cut(outside, inside);
+          }
         }
-      }
+      };
+      if (fault === 'partition-one-way') cut(leader, target);
+      else if (fault === 'partition-leader-minority') {
+        const companions = Math.floor((cluster.addresses.length - 1) / 2) - 1;
+        split([leader, ...followers.slice(0, Math.max(0, companions))]);
+      } else split([target]);
       await sleep(options.faultMs);
       for (const proxy of proxies.values()) proxy.unblockAll();
     }

@@ -15,6 +15,7 @@ export async function startProxiedCluster(nodes = 3): Promise<ProxiedCluster> {
   const proxies = new Map<string, PartitionProxy>();
   const cluster = await LocalCluster.start({
     nodes,
+    voters: nodes,
     interpose: async (listen) => {
       const proxy = await PartitionProxy.start(listen);
       proxies.set(proxy.address, proxy);
