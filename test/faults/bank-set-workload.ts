@@ -5,6 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LeaderPool } from '../../drivers/pool/index.js';
 import type { BankRead } from './checkers/bank.js';
+import { seeded } from './seeded.js';
 
 export const BANK_ACCOUNTS = 5;
 export const BANK_BALANCE = 100;
@@ -19,19 +20,6 @@ export async function setUpBank(pool: LeaderPool): Promise<void> {
       BANK_BALANCE,
     ]);
   }
-}
-
-/** xorshift32 for replayable choices. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state / 2 ** 32;
-  };
 }
 
 export interface WorkloadRun {

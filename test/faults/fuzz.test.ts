@@ -18,6 +18,7 @@ import { encodePeerHandshake } from '../../src/transport/index.js';
 import { encodeHandshake, encodeRequest, type Request } from '../../src/wire/index.js';
 import { converged } from '../cluster/node-content.js';
 import { peakRssMiB } from '../../bench/compare/process-stats.js';
+import { seeded } from './seeded.js';
 
 const FUZZ_MS = Number(process.env.FUZZ_MS ?? 8_000);
 /** Connections open at once, and in all (a backstop beside the time). */
@@ -26,19 +27,6 @@ const CONNECTIONS_MAX = 20_000;
 const DATABASE = 'fuzz';
 /** A node past this after the fuzzing grew without bound (they start near 150-250 MiB). */
 const RSS_MIB_MAX = 1024;
-
-/** xorshift32, so a failing run can be replayed with FUZZ_SEED. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state / 2 ** 32;
-  };
-}
 
 /** Well-formed client requests to start mutating from. */
 const samples: Request[] = [

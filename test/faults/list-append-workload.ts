@@ -10,6 +10,7 @@ import {
   type Transaction as PoolTransaction,
 } from '../../drivers/pool/index.js';
 import type { MicroOp, Transaction } from './checkers/list-append.js';
+import { seeded } from './seeded.js';
 
 export async function setUpLists(pool: LeaderPool): Promise<void> {
   await pool.exec(
@@ -24,19 +25,6 @@ function parse(text: unknown): number[] {
 async function readList(tx: PoolTransaction, key: number): Promise<number[]> {
   const { rows } = await tx.query('SELECT v FROM lists WHERE k = ?', [key], { rowMode: 'array' });
   return parse((rows[0] as unknown[] | undefined)?.[0]);
-}
-
-/** xorshift32 for replayable choices. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state / 2 ** 32;
-  };
 }
 
 export interface ListAppendRun {

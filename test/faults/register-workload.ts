@@ -6,6 +6,7 @@ import type { LeaderPool } from '../../drivers/pool/index.js';
 import type { History } from './history.js';
 import type { Operation } from './checkers/linearizability.js';
 import type { RegisterInput, RegisterOutput } from './checkers/register-model.js';
+import { seeded } from './seeded.js';
 
 export const REGISTER_TABLE =
   'CREATE TABLE IF NOT EXISTS registers (k INTEGER PRIMARY KEY, v INTEGER NOT NULL)';
@@ -19,19 +20,6 @@ export interface RegisterWorkloadOptions {
   readonly operationsMax?: number;
   /** A pause after each operation, to run long with a history the checker can take. */
   readonly pauseMs?: number;
-}
-
-/** xorshift32: each client's choices are replayable from the seed. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state / 2 ** 32;
-  };
 }
 
 /** Runs the clients until the time is up, recording into `history`. */

@@ -28,6 +28,7 @@ import type {
 import type { ClusterHandle, ClusterProvider } from './cluster-provider.js';
 import { requirePeer } from './peer-available.js';
 import { pollUntil } from './poll-until.js';
+import { seeded } from '../faults/seeded.js';
 
 const DATABASE = 'chaos';
 const ACCOUNT_COUNT = 20;
@@ -89,19 +90,6 @@ interface LogRow {
   readonly source: number;
   readonly destination: number;
   readonly amount: number;
-}
-
-/** xorshift32 (Marsaglia 2003): enough to make account and amount choices replayable. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state / 2 ** 32;
-  };
 }
 
 function randomInteger(random: () => number, low: number, high: number): number {
@@ -203,7 +191,7 @@ async function readTotal(workload: Workload): Promise<void> {
 }
 
 async function runCaller(workload: Workload, caller: number): Promise<void> {
-  const random = seededRandom(workload.seed + Math.imul(caller + 1, 0x9e3779b9));
+  const random = seeded(workload.seed + Math.imul(caller + 1, 0x9e3779b9));
   let afterFaults = 0;
   for (let index = 0; index < TRANSFERS_PER_CALLER_MAX; index++) {
     if (performance.now() - workload.startedMs > WORKLOAD_BUDGET_MS) return;
