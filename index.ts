@@ -11,3 +11,4 @@ export * from './drivers/client/index.js';
 export * from './drivers/pool/index.js';
 export { createNode } from './src/node.js';
 export type { DqliteNode, NodeInfo, NodeOptions } from './src/node.js';
+export { NODE_LIMITS_DEFAULT, type NodeLimits } from './src/server/limits.js';

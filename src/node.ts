@@ -2,6 +2,7 @@ import type { RaftConfig } from './raft/index.js';
 import { Role } from './raft/index.js';
 import { requestLeader } from './server/cluster-client.js';
 import { loadOrCreateIdentity } from './server/node-identity.js';
+import { resolveNodeLimits, type NodeLimits } from './server/limits.js';
 import { NodeListener } from './server/node-listener.js';
 import { ReplicatedEngine } from './server/replicated-engine.js';
 import { RoleKeeper } from './server/role-manager.js';
@@ -47,6 +48,11 @@ export interface NodeOptions {
   readonly roleCheckIntervalMs?: number;
   /** How long to keep trying to join before createNode fails. Default 30 s. */
   readonly joinTimeoutMs?: number;
+  /**
+   * What clients may take of this node: connections, message size, prepared statements, rows
+   * buffered per query, idle time. Each has a default (NodeLimits; README "Limits").
+   */
+  readonly limits?: NodeLimits;
   /**
    * The node hit an error it cannot survive safely (its disk failed, or its SQL engine broke an
    * invariant) and stopped. Default: print it to stderr.
@@ -95,6 +101,7 @@ const knownOptions = new Set([
   'snapshotThresholdEntries',
   'roleCheckIntervalMs',
   'joinTimeoutMs',
+  'limits',
   'onFatal',
 ]);
 
@@ -108,6 +115,7 @@ const knownOptions = new Set([
  */
 export async function createNode(options: NodeOptions): Promise<DqliteNode> {
   checkOptions(options);
+  const limits = resolveNodeLimits(options.limits);
   const join = (options.join ?? []).filter((address) => address !== options.address);
   const { identity } = loadOrCreateIdentity(options.dataDir, options.address, options.id);
   const stop: { node?: () => Promise<void> } = {};
@@ -120,6 +128,10 @@ export async function createNode(options: NodeOptions): Promise<DqliteNode> {
     dataDir: options.dataDir,
     raft: options.raft,
     busyTimeoutMs: options.busyTimeoutMs ?? 5000,
+    sqlLimits: {
+      statementsPerConnectionMax: limits.statementsPerConnectionMax,
+      queryBufferBytes: limits.queryBufferBytes,
+    },
     leaseReads: options.leaseReads ?? true,
     snapshotThresholdEntries: options.snapshotThresholdEntries,
     onFatal: (error) => {
@@ -138,14 +150,18 @@ export async function createNode(options: NodeOptions): Promise<DqliteNode> {
   const listener = await NodeListener.start({
     engine,
     listen: options.listen ?? identity.address,
+    connectionsMax: limits.connectionsMax,
+    // A connection that has not even said whether it is a client or a peer is idle too.
+    handshakeTimeoutMs: Math.min(10_000, limits.idleTimeoutMs || 10_000),
     session: {
       metadata: {
         failureDomain: BigInt(options.failureDomain ?? 0),
         weight: BigInt(options.weight ?? 0),
       },
       heartbeatTimeoutMs: 15_000,
-      messageBytesMax: 64 * 1024 * 1024,
-      queuedRequestsMax: 64,
+      messageBytesMax: limits.messageBytesMax,
+      queuedRequestsMax: limits.pipelinedRequestsMax,
+      idleTimeoutMs: limits.idleTimeoutMs,
     },
   }).catch(async (error: unknown) => {
     await engine.close({ handover: false });

@@ -1,13 +1,16 @@
 import { parseArgs } from 'node:util';
-import { createNode } from '../../index.js';
+import { NODE_LIMITS_DEFAULT, createNode, type NodeLimits } from '../../index.js';
 import { UsageError } from './usage-error.js';
 
 export const NODE_USAGE = `dqlite-ts node --address HOST:PORT --data DIR [--join HOST:PORT,...]
                 [--voters N] [--standbys N] [--listen HOST:PORT|PATH]
                 [--busy-timeout MS] [--snapshot-entries N] [--no-lease-reads]
+                [--limit NAME=VALUE ...]
   Runs one node in the foreground. The first node of a new cluster starts without --join; the
   others join through any existing node. A restart with the same --data keeps the node's
-  identity and data (--join is then ignored). SIGTERM or SIGINT hands leadership over and exits.`;
+  identity and data (--join is then ignored). SIGTERM or SIGINT hands leadership over and exits.
+  --limit sets one of the node's limits (README "Limits"), e.g. --limit connectionsMax=1000
+  --limit idleTimeoutMs=0; names: ${Object.keys(NODE_LIMITS_DEFAULT).join(', ')}.`;
 
 /** `dqlite-ts node`: one node in the foreground until a signal stops it. */
 export async function runNode(argv: string[]): Promise<number> {
@@ -23,6 +26,7 @@ export async function runNode(argv: string[]): Promise<number> {
       'busy-timeout': { type: 'string' },
       'snapshot-entries': { type: 'string' },
       'no-lease-reads': { type: 'boolean', default: false },
+      limit: { type: 'string', multiple: true },
     },
   });
   if (values.address === undefined) throw new UsageError('missing --address');
@@ -40,6 +44,7 @@ export async function runNode(argv: string[]): Promise<number> {
     busyTimeoutMs: integerOption(values['busy-timeout'], '--busy-timeout'),
     snapshotThresholdEntries: integerOption(values['snapshot-entries'], '--snapshot-entries'),
     leaseReads: values['no-lease-reads'] !== true,
+    limits: limitsOption(values.limit ?? []),
     onFatal: (error) => {
       fatal = error;
       stop();
@@ -65,4 +70,21 @@ function integerOption(text: string | undefined, name: string): number | undefin
   if (!Number.isSafeInteger(value))
     throw new UsageError(`${name} must be an integer, got "${text}"`);
   return value;
+}
+
+/** `--limit NAME=VALUE`, repeated: createNode checks the names and ranges and says what is wrong. */
+function limitsOption(settings: readonly string[]): NodeLimits {
+  const limits: Record<string, number> = {};
+  for (const setting of settings) {
+    const match = /^([A-Za-z]+)=(\d+)$/.exec(setting);
+    if (match === null) throw new UsageError(`--limit takes NAME=INTEGER, got "${setting}"`);
+    const name = match[1] as string;
+    if (!(name in NODE_LIMITS_DEFAULT)) {
+      throw new UsageError(
+        `--limit: unknown limit "${name}" (${Object.keys(NODE_LIMITS_DEFAULT).join(', ')})`,
+      );
+    }
+    limits[name] = Number(match[2]);
+  }
+  return limits;
 }

@@ -37,6 +37,12 @@ export interface ClientSessionContext {
   readonly messageBytesMax: number;
   /** Requests a client may pipeline before the session stops reading from it. */
   readonly queuedRequestsMax: number;
+  /**
+   * The connection closes when nothing was read or written for this long and no request is
+   * running in the engine (a query waiting for the client to read its rows counts as idle).
+   * 0: never.
+   */
+  readonly idleTimeoutMs: number;
 }
 
 const roleNames: Record<number, NodeRoleName> = {
@@ -66,6 +72,8 @@ export class ClientSession {
   /** The text each prepared statement was prepared from, for point reads (PointReads). */
   readonly #statementTexts = new Map<number, string>();
   #streaming = false;
+  /** A query's rows wait for the client to read the ones already written. */
+  #awaitingDrain = false;
   #interruptsPending = 0;
   #closed = false;
 
@@ -80,6 +88,10 @@ export class ClientSession {
     socket.on('data', (chunk: Buffer) => this.#received(chunk));
     socket.on('error', () => socket.destroy()); // the close handler below cleans up
     socket.on('close', () => this.#onClose());
+    if (context.idleTimeoutMs > 0) {
+      socket.setTimeout(context.idleTimeoutMs);
+      socket.on('timeout', () => this.#onIdle());
+    }
     this.#received(firstBytes);
     socket.resume();
   }
@@ -364,13 +376,47 @@ export class ClientSession {
           await engine.local({ op: 'interrupt', session });
           break;
         }
-        if (!drained) await new Promise((resolve) => this.#socket.once('drain', resolve));
+        if (!drained) await this.#drained();
+        if (this.#closed) {
+          await engine.local({ op: 'interrupt', session });
+          break;
+        }
         outcome = await engine.execute({ op: 'more-rows', session });
       }
     } finally {
       this.#streaming = false;
     }
     for (; this.#interruptsPending > 0; this.#interruptsPending--) this.#write(empty());
+  }
+
+  /** Resolves when the socket took what was written, or closed. */
+  async #drained(): Promise<void> {
+    this.#awaitingDrain = true;
+    try {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          this.#socket.off('drain', done);
+          this.#socket.off('close', done);
+          resolve();
+        };
+        this.#socket.on('drain', done);
+        this.#socket.on('close', done);
+      });
+    } finally {
+      this.#awaitingDrain = false;
+    }
+  }
+
+  /**
+   * Nothing moved on the socket for idleTimeoutMs. A request still running in the engine (a long
+   * query, a write waiting for the lock) is not idleness: its answer is activity and re-arms the
+   * timer. Anything else (a silent client, half a request, rows nobody reads) ends the connection.
+   */
+  #onIdle(): void {
+    if (this.#closed) return;
+    if (this.#busy && !this.#awaitingDrain) return;
+    this.#closed = true;
+    this.#socket.destroy();
   }
 
   #write(response: Response): void {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import { PEER_HANDSHAKE_BYTES_MAX, parsePeerHandshake } from '../transport/index.js';
+import { ErrorCode, encodeResponse } from '../wire/index.js';
 import { ClientSession, type ClientSessionContext } from './client-session.js';
 import type { ReplicatedEngine } from './replicated-engine.js';
 
@@ -48,8 +49,12 @@ export class NodeListener {
   }
 
   #accept(socket: net.Socket): void {
-    if (this.#sockets.size >= (this.#options.connectionsMax ?? 4096)) {
-      socket.destroy();
+    const connectionsMax = this.#options.connectionsMax ?? 4096;
+    if (this.#sockets.size >= connectionsMax) {
+      refuse(
+        socket,
+        `too many connections: this node accepts at most ${connectionsMax} at once (its limits.connectionsMax)`,
+      );
       return;
     }
     this.#sockets.add(socket);
@@ -88,6 +93,22 @@ export class NodeListener {
     for (const socket of this.#sockets) socket.destroy();
     await closed;
   }
+}
+
+/** How long a refused connection may linger while its client reads why. */
+const refusalLingerMs = 1000;
+
+/**
+ * Ends a connection the node will not serve with a FAILURE that says why: a client reads it as the
+ * answer to its first request. The socket is drained, not dropped, until the client closes (or
+ * `refusalLingerMs`): closing with its request unread would reset the connection and lose the
+ * FAILURE on the way.
+ */
+function refuse(socket: net.Socket, message: string): void {
+  socket.on('error', () => socket.destroy());
+  socket.end(encodeResponse({ type: 'FAILURE', code: ErrorCode.SQLITE_ERROR, message }));
+  socket.resume();
+  setTimeout(() => socket.destroy(), refusalLingerMs).unref();
 }
 
 /** "host:port" as a TCP endpoint, or undefined for a Unix socket path. */

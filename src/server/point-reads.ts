@@ -48,11 +48,19 @@ export class PointReads {
   readonly #directory: string;
   readonly #open = new Map<string, OpenDatabase>();
   readonly #now: () => number;
+  readonly #replyBytesMax: number;
 
-  /** `now` (monotonic ms) is for tests that need a lookup to look slow. */
-  constructor(databaseDirectory: string, options: { now?: () => number } = {}) {
+  /**
+   * `replyBytesMax` is the node's limits.queryBufferBytes: a bigger answer goes to the engine,
+   * which streams it. `now` (monotonic ms) is for tests that need a lookup to look slow.
+   */
+  constructor(
+    databaseDirectory: string,
+    options: { now?: () => number; replyBytesMax?: number } = {},
+  ) {
     this.#directory = databaseDirectory;
     this.#now = options.now ?? (() => performance.now());
+    this.#replyBytesMax = options.replyBytesMax ?? 64 * 1024;
   }
 
   /**
@@ -80,6 +88,7 @@ export class PointReads {
       );
       const { bytes, done } = encodeRowBatches(
         new IteratorRowSource(lookup.columns, wireRows[Symbol.iterator]()),
+        this.#replyBytesMax,
       );
       if (this.#now() - startedMs <= timeBudgetMs) lookup.strikes = 0;
       else if (++lookup.strikes >= strikesMax) open.statements.set(sql, null);

@@ -24,6 +24,7 @@ import { LeadershipConfirmations, leaseMilliseconds } from './leadership-confirm
 import { MembershipError } from './membership-error.js';
 import { PointReads } from './point-reads.js';
 import { AppliedIndex } from './applied-index.js';
+import type { NodeLimits } from './limits.js';
 import { handedOver, promoted, type RaftObserver } from './raft-waits.js';
 import { EngineLink } from './sql/engine-link.js';
 import type { EngineCall, EngineOutcome, EngineReply } from './sql/engine-messages.js';
@@ -36,6 +37,8 @@ export interface ReplicatedEngineOptions {
   readonly bootstrap?: Configuration;
   readonly raft?: Partial<RaftConfig>;
   readonly busyTimeoutMs: number;
+  /** What the SQL engine lets one connection hold (NodeLimits); defaults as there. */
+  readonly sqlLimits?: Pick<NodeLimits, 'statementsPerConnectionMax' | 'queryBufferBytes'>;
   readonly snapshotThresholdEntries?: number;
   /**
    * Answer reads from a leader lease (LeadershipConfirmations) instead of a heartbeat round each;
@@ -116,7 +119,9 @@ export class ReplicatedEngine {
     this.#options = options;
     this.#storage = storage;
     this.#link = link;
-    this.#pointReads = new PointReads(path.join(options.dataDir, 'db'));
+    this.#pointReads = new PointReads(path.join(options.dataDir, 'db'), {
+      replyBytesMax: options.sqlLimits?.queryBufferBytes,
+    });
     this.#transport = new PeerTransport({
       id: options.id,
       address: options.address,
@@ -177,6 +182,7 @@ export class ReplicatedEngine {
     const link = EngineLink.start({
       directory: path.join(options.dataDir, 'db'),
       busyTimeoutMs: options.busyTimeoutMs,
+      ...options.sqlLimits,
       onFatal: (error) => {
         if (created.engine === undefined) options.onFatal(error);
         else created.engine.#fatal(error);

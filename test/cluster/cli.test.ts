@@ -1,9 +1,14 @@
 // The command line as users run it: the demo (the README's main job) and the SQL shell against a
 // cluster of `dqlite-ts node` processes.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalCluster } from '../../bin/local-cluster.js';
+import { LocalCluster, freePorts } from '../../bin/local-cluster.js';
+import { encodeHandshake } from '../../src/wire/index.js';
 
 const execFileAsync = promisify(execFile);
 const cli = (...args: string[]) =>
@@ -55,4 +60,73 @@ describe('dqlite-ts shell', () => {
     expect(failed).toMatchObject({ code: 1 });
     expect((failed as { stderr: string }).stderr).toContain('syntax error');
   }, 60_000);
+});
+
+describe('dqlite-ts node --limit', () => {
+  it('refuses an unknown limit or a malformed setting, naming it', async () => {
+    const failed = (await cli(
+      'node',
+      '--address',
+      '127.0.0.1:1',
+      '--data',
+      '/nonexistent',
+      '--limit',
+      'connections=5',
+    ).catch((error: unknown) => error)) as { code: number; stderr: string };
+    expect(failed.code).toBe(2);
+    expect(failed.stderr).toContain('unknown limit "connections"');
+    const malformed = (await cli(
+      'node',
+      '--address',
+      '127.0.0.1:1',
+      '--data',
+      '/nonexistent',
+      '--limit',
+      'idleTimeoutMs',
+    ).catch((error: unknown) => error)) as { code: number; stderr: string };
+    expect(malformed.stderr).toContain('--limit takes NAME=INTEGER');
+  }, 30_000);
+
+  it('passes the limit to the node: a silent connection closes after --limit idleTimeoutMs', async () => {
+    const [port] = await freePorts(1);
+    const data = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-limit-'));
+    // One process (no tsx wrapper), so the kill below reaches the node itself.
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'bin/dqlite-ts.ts',
+        'node',
+        '--address',
+        `127.0.0.1:${port}`,
+        '--data',
+        data,
+        '--voters',
+        '1',
+        '--limit',
+        'idleTimeoutMs=300',
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let output = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          output += chunk.toString();
+          if (output.includes('serving at')) resolve();
+        });
+        child.once('exit', (code) => reject(new Error(`node exited with ${code}`)));
+      });
+      const socket = net.connect({ host: '127.0.0.1', port: port as number });
+      const started = Date.now();
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.write(encodeHandshake());
+      await new Promise((resolve) => socket.once('close', resolve));
+      expect(Date.now() - started).toBeLessThan(3000);
+    } finally {
+      child.kill('SIGKILL');
+      fs.rmSync(data, { recursive: true, force: true });
+    }
+  }, 30_000);
 });

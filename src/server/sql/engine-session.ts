@@ -4,9 +4,6 @@ import { EngineFailure } from './engine-failure.js';
 import type { IteratorRowSource } from './row-batches.js';
 import type { ParameterSlot } from './sql-text.js';
 
-/** Most prepared statements one session may hold (STMT ids are slots of this table). */
-export const statementsPerSessionMax = 4096;
-
 export interface PreparedStatement {
   readonly statement: Database.Statement;
   readonly slots: readonly ParameterSlot[];
@@ -30,8 +27,12 @@ export class EngineSession {
   /** Set by PRAGMA busy_timeout; undefined means the node's default. */
   busyTimeoutMs: number | undefined;
 
-  constructor(id: number) {
+  /** Most prepared statements it may hold (STMT ids are slots of this table). */
+  readonly #statementsMax: number;
+
+  constructor(id: number, statementsMax: number) {
     this.id = id;
+    this.#statementsMax = statementsMax;
   }
 
   addStatement(prepared: PreparedStatement): number {
@@ -40,10 +41,10 @@ export class EngineSession {
       this.statements[free] = prepared;
       return free;
     }
-    if (this.statements.length >= statementsPerSessionMax) {
+    if (this.statements.length >= this.#statementsMax) {
       throw new EngineFailure(
         ErrorCode.SQLITE_ERROR,
-        `too many prepared statements (at most ${statementsPerSessionMax} per connection)`,
+        `too many prepared statements (at most ${this.#statementsMax} per connection; finalize some, or raise the node's limits.statementsPerConnectionMax)`,
       );
     }
     this.statements.push(prepared);

@@ -6,18 +6,22 @@ import { ValueType, encodeResponse, type WireValue } from '../../wire/index.js';
  * ends with the first row that reaches it. A row larger than this goes alone in its batch.
  */
 export const rowsBatchBytes = 4096;
-/** ROWS messages the engine encodes per hop to the main thread, bounding one reply's size. */
-export const rowsMessagesPerReply = 16;
 
 /**
- * Encodes up to `rowsMessagesPerReply` ROWS messages from `source`. `done` is true when the last
- * message carries DONE; otherwise the last one carries PART and the caller asks again.
+ * Encodes ROWS messages from `source` until they reach `replyBytesMax` (the node's
+ * limits.queryBufferBytes: what a query holds ready for a client that has not read it yet).
+ * `done` is true when the last message carries DONE; otherwise the last one carries PART and the
+ * caller asks again once the client took these.
  */
-export function encodeRowBatches(source: IteratorRowSource): { bytes: Buffer; done: boolean } {
+export function encodeRowBatches(
+  source: IteratorRowSource,
+  replyBytesMax: number,
+): { bytes: Buffer; done: boolean } {
   const messages: Buffer[] = [];
+  let replyBytes = 0;
   const namesBytes = source.columns.reduce((sum, name) => sum + textBytes(name), 8 + 8);
   let lookahead = source.next();
-  while (messages.length < rowsMessagesPerReply) {
+  while (messages.length === 0 || replyBytes < replyBytesMax) {
     const rows: WireValue[][] = [];
     let size = namesBytes;
     while (lookahead !== undefined && size < rowsBatchBytes) {
@@ -26,7 +30,9 @@ export function encodeRowBatches(source: IteratorRowSource): { bytes: Buffer; do
       lookahead = source.next();
     }
     const more = lookahead !== undefined;
-    messages.push(encodeResponse({ type: 'ROWS', columns: source.columns, rows, more }));
+    const message = encodeResponse({ type: 'ROWS', columns: source.columns, rows, more });
+    messages.push(message);
+    replyBytes += message.length;
     if (!more) return { bytes: Buffer.concat(messages), done: true };
   }
   // The row read ahead must not be lost: the source hands it out again first.

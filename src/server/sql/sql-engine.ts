@@ -36,6 +36,10 @@ export interface SqlEngineOptions {
    * barrier is in the database files, and a point read on the main thread may start.
    */
   readonly leading?: Int32Array;
+  /** Prepared statements one session may hold (NodeLimits). Default 4096. */
+  readonly statementsPerConnectionMax?: number;
+  /** Bytes of rows encoded per reply for a streamed query (NodeLimits). Default 64 KiB. */
+  readonly queryBufferBytes?: number;
 }
 
 type Reply = (reply: EngineReply) => void;
@@ -156,7 +160,7 @@ export class SqlEngine {
   #session(id: number): EngineSession {
     let session = this.#sessions.get(id);
     if (session === undefined) {
-      session = new EngineSession(id);
+      session = new EngineSession(id, this.#options.statementsPerConnectionMax ?? 4096);
       this.#sessions.set(id, session);
     }
     return session;
@@ -367,7 +371,7 @@ export class SqlEngine {
     const cursor = session.cursor;
     if (cursor === undefined) throw new EngineFailure(ErrorCode.SQLITE_MISUSE, 'no query running');
     try {
-      const { bytes, done } = encodeRowBatches(cursor);
+      const { bytes, done } = encodeRowBatches(cursor, this.#options.queryBufferBytes ?? 64 * 1024);
       if (done) session.cursor = undefined;
       return { rows: bytes, done };
     } catch (error) {
