@@ -25,6 +25,8 @@ export interface LocalClusterOptions {
    * address the node advertises (and everyone dials), e.g. a fault-injecting proxy's.
    */
   readonly interpose?: (listenAddress: string) => Promise<string>;
+  /** Extra environment variables for a node's processes, given its data directory. */
+  readonly environment?: (dataDir: string) => Readonly<Record<string, string>>;
 }
 
 /** One node: fixed address and data directory, a process that comes and goes. */
@@ -49,6 +51,7 @@ class NodeProcess implements LocalNode {
     readonly dataDir: string,
     private readonly nodeArgs: readonly string[],
     readonly listenAddress: string = address,
+    private readonly environment: Readonly<Record<string, string>> = {},
   ) {}
 
   get pid(): number | undefined {
@@ -77,6 +80,7 @@ class NodeProcess implements LocalNode {
     if (join.length > 0) args.push('--join', join.join(','));
     const child = spawn(process.execPath, [...cliCommand(), ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...this.environment },
     });
     this.#child = child;
     liveChildren.add(child);
@@ -172,7 +176,13 @@ export class LocalCluster {
       ...(this.#options.nodeArgs ?? []),
     ];
     const dataDir = path.join(this.directory, `node${this.nodes.length + 1}`);
-    const node = new NodeProcess(advertised, dataDir, nodeArgs, listen);
+    const node = new NodeProcess(
+      advertised,
+      dataDir,
+      nodeArgs,
+      listen,
+      this.#options.environment?.(dataDir),
+    );
     this.nodes.push(node);
     return node;
   }

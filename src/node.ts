@@ -6,6 +6,7 @@ import { resolveNodeLimits, type NodeLimits } from './server/limits.js';
 import { NodeListener } from './server/node-listener.js';
 import { ReplicatedEngine } from './server/replicated-engine.js';
 import { RoleKeeper } from './server/role-manager.js';
+import { createNodeTls, type NodeTls, type TlsOptions } from './transport/index.js';
 
 export interface NodeOptions {
   /**
@@ -53,6 +54,18 @@ export interface NodeOptions {
    * buffered per query, idle time. Each has a default (NodeLimits; README "Limits").
    */
   readonly limits?: NodeLimits;
+  /**
+   * Mutual TLS for every connection, to and from the other nodes and from clients: PEM contents
+   * of this node's certificate and key, and of the CA that signed every node's and client's
+   * certificate. A connection without a certificate from that CA is closed. Default: plain TCP.
+   *
+   * Only the chain to `ca` is checked, not host names (nodes dial each other by the addresses they
+   * were given), so use a CA that signs only this cluster's certificates.
+   *
+   * @example
+   * tls: { cert: fs.readFileSync('node1.crt'), key: fs.readFileSync('node1.key'), ca: fs.readFileSync('ca.crt') }
+   */
+  readonly tls?: TlsOptions;
   /**
    * The node hit an error it cannot survive safely (its disk failed, or its SQL engine broke an
    * invariant) and stopped. Default: print it to stderr.
@@ -102,6 +115,7 @@ const knownOptions = new Set([
   'roleCheckIntervalMs',
   'joinTimeoutMs',
   'limits',
+  'tls',
   'onFatal',
 ]);
 
@@ -116,6 +130,7 @@ const knownOptions = new Set([
 export async function createNode(options: NodeOptions): Promise<DqliteNode> {
   checkOptions(options);
   const limits = resolveNodeLimits(options.limits);
+  const tls = options.tls === undefined ? undefined : createNodeTls(options.tls, 'createNode: tls');
   const join = (options.join ?? []).filter((address) => address !== options.address);
   const { identity } = loadOrCreateIdentity(options.dataDir, options.address, options.id);
   const stop: { node?: () => Promise<void> } = {};
@@ -133,6 +148,7 @@ export async function createNode(options: NodeOptions): Promise<DqliteNode> {
       queryBufferBytes: limits.queryBufferBytes,
     },
     leaseReads: options.leaseReads ?? true,
+    tls,
     snapshotThresholdEntries: options.snapshotThresholdEntries,
     onFatal: (error) => {
       void stop.node?.();
@@ -150,6 +166,7 @@ export async function createNode(options: NodeOptions): Promise<DqliteNode> {
   const listener = await NodeListener.start({
     engine,
     listen: options.listen ?? identity.address,
+    tls,
     connectionsMax: limits.connectionsMax,
     // A connection that has not even said whether it is a client or a peer is idle too.
     handshakeTimeoutMs: Math.min(10_000, limits.idleTimeoutMs || 10_000),
@@ -171,6 +188,7 @@ export async function createNode(options: NodeOptions): Promise<DqliteNode> {
     engine,
     { voters: options.voters ?? 3, standbys: options.standbys ?? 0 },
     options.roleCheckIntervalMs ?? 1000,
+    tls,
   );
   let closing: Promise<void> | undefined;
   stop.node = () => {
@@ -184,7 +202,7 @@ export async function createNode(options: NodeOptions): Promise<DqliteNode> {
   const isMember = engine.configuration().servers.some((server) => server.id === identity.id);
   const joinTimeoutMs = options.joinTimeoutMs ?? 30_000;
   if (!isMember && join.length > 0) {
-    await joinCluster(join, identity, joinTimeoutMs).catch(async (error: unknown) => {
+    await joinCluster(join, identity, joinTimeoutMs, { tls }).catch(async (error: unknown) => {
       await stop.node?.();
       throw error;
     });
@@ -192,8 +210,8 @@ export async function createNode(options: NodeOptions): Promise<DqliteNode> {
     // A node removed while it was away still finds itself in its own configuration (the leader
     // stops writing to a node once it removes it). Given peers to join, it asks the cluster and
     // rejoins if it is no longer a member; a cluster still restarting is tried again later.
-    void joinCluster(join, identity, joinTimeoutMs, { onlyIfAbsent: true }).catch((error: Error) =>
-      console.error(`dqlite-ts node ${identity.id}: ${error.message}`),
+    void joinCluster(join, identity, joinTimeoutMs, { onlyIfAbsent: true, tls }).catch(
+      (error: Error) => console.error(`dqlite-ts node ${identity.id}: ${error.message}`),
     );
   }
   return embeddedNode(identity, engine, stop.node);
@@ -227,7 +245,7 @@ async function joinCluster(
   join: readonly string[],
   self: { id: number; address: string },
   timeoutMs: number,
-  options: { onlyIfAbsent?: boolean } = {},
+  options: { onlyIfAbsent?: boolean; tls?: NodeTls } = {},
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let delayMs = 50;
@@ -235,15 +253,15 @@ async function joinCluster(
     let problem: string;
     try {
       if (options.onlyIfAbsent === true) {
-        const members = await requestLeader(join, { type: 'CLUSTER', format: 1n });
+        const members = await requestLeader(join, { type: 'CLUSTER', format: 1n }, options.tls);
         if (members.type !== 'SERVERS') throw new Error(`CLUSTER answered ${members.type}`);
         if (members.servers.some((server) => server.id === BigInt(self.id))) return;
       }
-      const answer = await requestLeader(join, {
-        type: 'ADD',
-        id: BigInt(self.id),
-        address: self.address,
-      });
+      const answer = await requestLeader(
+        join,
+        { type: 'ADD', id: BigInt(self.id), address: self.address },
+        options.tls,
+      );
       if (answer.type === 'EMPTY') return;
       // Added before a restart (a spare keeps no log, so it cannot tell): already a member.
       if (answer.type === 'FAILURE' && answer.message === 'server ID already in use') return;

@@ -1,14 +1,17 @@
 import { parseArgs } from 'node:util';
 import { connect } from '../../index.js';
 import type { DqliteClient, Parameter } from '../../index.js';
+import { TLS_ARGUMENTS, TLS_USAGE, tlsFromFiles } from './tls-files.js';
 import { UsageError } from './usage-error.js';
 
-export const CLIENT_USAGE = `dqlite-ts <query|exec|leader|cluster> --cluster HOST:PORT[,...] [--database NAME] [args]
+export const CLIENT_USAGE = `dqlite-ts <query|exec|leader|cluster> --cluster HOST:PORT[,...] [--database NAME]
+                 ${TLS_USAGE} [args]
   query SQL [JSON_PARAMS]   run a query on the leader and print its rows as JSON lines
   exec SQL [JSON_PARAMS]    run statements on the leader and print the result
   leader                    print the leader's id and address
   cluster                   print every node: id, address, role
-  JSON_PARAMS is a JSON array of positional parameters, e.g. '[1, "x", null]'.`;
+  JSON_PARAMS is a JSON array of positional parameters, e.g. '[1, "x", null]'. The --tls-* flags
+  (PEM files, all three or none) connect over mutual TLS.`;
 
 type Command = (client: DqliteClient, args: string[]) => Promise<void>;
 
@@ -59,10 +62,15 @@ export async function runClientCommand(name: string, argv: string[]): Promise<nu
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { cluster: { type: 'string' }, database: { type: 'string', default: 'main' } },
+    options: {
+      cluster: { type: 'string' },
+      database: { type: 'string', default: 'main' },
+      ...TLS_ARGUMENTS,
+    },
   });
   const cluster = required(values.cluster, '--cluster').split(',');
-  const client = await connect({ cluster, database: values.database });
+  const tls = tlsFromFiles(values);
+  const client = await connect({ cluster, database: values.database, tls });
   try {
     await command(client, positionals);
   } finally {

@@ -1,16 +1,20 @@
 import { parseArgs } from 'node:util';
 import { NODE_LIMITS_DEFAULT, createNode, type NodeLimits } from '../../index.js';
+import { TLS_ARGUMENTS, TLS_USAGE, tlsFromFiles } from './tls-files.js';
 import { UsageError } from './usage-error.js';
 
 export const NODE_USAGE = `dqlite-ts node --address HOST:PORT --data DIR [--join HOST:PORT,...]
                 [--voters N] [--standbys N] [--listen HOST:PORT|PATH]
                 [--busy-timeout MS] [--snapshot-entries N] [--no-lease-reads]
-                [--limit NAME=VALUE ...]
+                [--limit NAME=VALUE ...] ${TLS_USAGE}
   Runs one node in the foreground. The first node of a new cluster starts without --join; the
   others join through any existing node. A restart with the same --data keeps the node's
   identity and data (--join is then ignored). SIGTERM or SIGINT hands leadership over and exits.
   --limit sets one of the node's limits (README "Limits"), e.g. --limit connectionsMax=1000
-  --limit idleTimeoutMs=0; names: ${Object.keys(NODE_LIMITS_DEFAULT).join(', ')}.`;
+  --limit idleTimeoutMs=0; names: ${Object.keys(NODE_LIMITS_DEFAULT).join(', ')}.
+  --tls-* (PEM files, all three or none) make every connection, to other nodes and from clients,
+  mutual TLS: each side needs a certificate from the CA in --tls-ca, which should sign only this
+  cluster's certificates (host names are not checked).`;
 
 /** `dqlite-ts node`: one node in the foreground until a signal stops it. */
 export async function runNode(argv: string[]): Promise<number> {
@@ -27,10 +31,12 @@ export async function runNode(argv: string[]): Promise<number> {
       'snapshot-entries': { type: 'string' },
       'no-lease-reads': { type: 'boolean', default: false },
       limit: { type: 'string', multiple: true },
+      ...TLS_ARGUMENTS,
     },
   });
   if (values.address === undefined) throw new UsageError('missing --address');
   if (values.data === undefined) throw new UsageError('missing --data');
+  const tls = tlsFromFiles(values);
   let fatal: Error | undefined;
   let stop: () => void = () => {};
   const stopped = new Promise<void>((resolve) => (stop = resolve));
@@ -45,6 +51,7 @@ export async function runNode(argv: string[]): Promise<number> {
     snapshotThresholdEntries: integerOption(values['snapshot-entries'], '--snapshot-entries'),
     leaseReads: values['no-lease-reads'] !== true,
     limits: limitsOption(values.limit ?? []),
+    tls,
     onFatal: (error) => {
       fatal = error;
       stop();

@@ -4,12 +4,15 @@ import readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import { connect, DqliteError } from '../../index.js';
 import type { DqliteClient, QueryResult } from '../../index.js';
+import { TLS_ARGUMENTS, TLS_USAGE, tlsFromFiles } from './tls-files.js';
 import { UsageError } from './usage-error.js';
 
-export const SHELL_USAGE = `dqlite-ts shell --cluster HOST:PORT[,...] [--format table|json] DATABASE [SQL]
+export const SHELL_USAGE = `dqlite-ts shell --cluster HOST:PORT[,...] [--format table|json]
+                 ${TLS_USAGE} DATABASE [SQL]
   An SQL shell on the cluster's leader. With SQL it runs it and exits; otherwise it reads
   statements (ending with ;) and dot-commands: .cluster .leader .describe .weight N .remove ID
-  .transfer [ID] .dump [DIR] .format table|json .help .quit`;
+  .transfer [ID] .dump [DIR] .format table|json .help .quit. The --tls-* flags (PEM files, all
+  three or none) connect over mutual TLS.`;
 
 type Format = 'table' | 'json';
 
@@ -18,13 +21,18 @@ export async function runShell(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { cluster: { type: 'string' }, format: { type: 'string', default: 'table' } },
+    options: {
+      cluster: { type: 'string' },
+      format: { type: 'string', default: 'table' },
+      ...TLS_ARGUMENTS,
+    },
   });
   const [database, sql] = positionals;
   if (values.cluster === undefined) throw new UsageError('missing --cluster');
   if (database === undefined) throw new UsageError('missing DATABASE');
   const state = { format: parseFormat(values.format) };
-  const client = await connect({ cluster: values.cluster.split(','), database });
+  const tls = tlsFromFiles(values);
+  const client = await connect({ cluster: values.cluster.split(','), database, tls });
   try {
     if (sql !== undefined) return (await runLine(client, sql, state)) ? 0 : 1;
     await interactive(client, state, database);

@@ -8,7 +8,8 @@ import {
   encodeRequest,
 } from '../../src/wire/index.js';
 import type { Frame, FrameSink, Request, Response, ResponseContext } from '../../src/wire/index.js';
-import { ConnectionError, TimeoutError } from './errors.js';
+import { ConnectionError, HandshakeError, TimeoutError } from './errors.js';
+import { certificateRefused, connectTls, handshakeFailure, type TlsOptions } from './tls.js';
 
 /** Limits and timeouts of one connection to one node. */
 export interface ConnectionOptions {
@@ -20,6 +21,8 @@ export interface ConnectionOptions {
   readonly queueLengthMax: number;
   /** Handshake word; the legacy one makes LEADER answer SERVER_LEGACY. */
   readonly protocolVersion?: bigint;
+  /** Mutual TLS with these (checked by checkTlsOptions); default plain TCP. */
+  readonly tls?: TlsOptions;
 }
 
 /**
@@ -60,6 +63,8 @@ export class Connection {
   readonly #sink: FrameSink = { frame: (frame) => this.#dispatch(frame) };
   /** Why the connection closed; set once, then every request fails with it. */
   #closedBy: CloseReason | undefined;
+  /** The node sent something: it took the connection (a refusal comes before any answer). */
+  #answered = false;
 
   private constructor(address: string, socket: net.Socket, options: ConnectionOptions) {
     this.address = address;
@@ -67,16 +72,25 @@ export class Connection {
     this.#socket = socket;
     this.#decoder = new FrameDecoder({ messageBytesMax: options.messageBytesMax });
     this.#queueLengthMax = options.queueLengthMax;
+    const overTls = options.tls !== undefined;
     socket.on('data', (chunk: Buffer) => this.#receive(chunk));
     socket.on('error', (error) =>
-      this.#destroy({ message: `socket error: ${error.message}`, cause: error }),
+      this.#destroy(
+        this.#answered
+          ? { message: `socket error: ${error.message}`, cause: error }
+          : refusal(overTls, error),
+      ),
     );
-    socket.on('close', () => this.#destroy({ message: 'connection closed by the node' }));
+    socket.on('close', () =>
+      this.#destroy(
+        this.#answered ? { message: 'connection closed by the node' } : refusal(overTls),
+      ),
+    );
   }
 
-  /** Opens a TCP connection to "host:port" and sends the protocol version word. */
+  /** Opens a TCP (or TLS) connection to "host:port" and sends the protocol version word. */
   static async open(address: string, options: ConnectionOptions): Promise<Connection> {
-    const socket = await dial(parseAddress(address), address, options.connectTimeoutMs);
+    const socket = await dial(parseAddress(address), address, options);
     socket.setNoDelay(true); // one small request at a time: Nagle would only add latency (§4)
     const connection = new Connection(address, socket, options);
     socket.write(encodeHandshake(options.protocolVersion ?? PROTOCOL_VERSION));
@@ -179,6 +193,7 @@ export class Connection {
   }
 
   #receive(chunk: Buffer): void {
+    this.#answered = true;
     try {
       this.#decoder.push(chunk, this.#sink);
     } catch (error) {
@@ -215,6 +230,7 @@ export class Connection {
     const options = { request: exchange.request, cause: reason.cause, requestSent };
     if (reason.timedOut && requestSent)
       return new TimeoutError(reason.message, this.address, options);
+    if (reason.refused) return new HandshakeError(reason.message, this.address, options);
     const message = reason.timedOut
       ? `connection closed: ${reason.message} for an earlier request`
       : reason.message;
@@ -228,6 +244,32 @@ interface CloseReason {
   readonly cause?: unknown;
   /** The request in flight got no answer in time. */
   readonly timedOut?: boolean;
+  /** The node closed the connection before answering anything: a HandshakeError. */
+  readonly refused?: boolean;
+}
+
+/**
+ * The node ended the connection before its first answer. Over TLS that is how a node refuses a
+ * client certificate under TLS 1.3 (the client's side of the handshake is already done); on plain
+ * TCP, how a node that requires TLS, or that does not speak this protocol version, refuses it.
+ */
+function refusal(overTls: boolean, error?: Error & { code?: string }): CloseReason {
+  if (overTls) {
+    const reason = (error as { reason?: string } | undefined)?.reason ?? error?.message;
+    return {
+      message: certificateRefused(reason ?? 'it closed the connection right after the handshake'),
+      cause: error,
+      refused: true,
+    };
+  }
+  const what = error === undefined ? 'closed' : `reset (${error.message})`;
+  return {
+    message:
+      `the node ${what} the connection before answering the first request: it may require ` +
+      'TLS (then set the tls option), or not speak this protocol version',
+    cause: error,
+    refused: true,
+  };
 }
 
 /** Where a node listens: TCP, or a Unix socket (an absolute path, for a node on this machine). */
@@ -247,21 +289,50 @@ export function parseAddress(address: string): Endpoint {
   return { host: match[1] ?? match[2] ?? '', port };
 }
 
-function dial(endpoint: Endpoint, address: string, timeoutMs: number): Promise<net.Socket> {
+/**
+ * Opens the connection; over TLS, resolves once the handshake verified the node's certificate.
+ * A failure after the TCP connection opened is the TLS handshake's: a HandshakeError.
+ */
+function dial(
+  endpoint: Endpoint,
+  address: string,
+  options: ConnectionOptions,
+): Promise<net.Socket> {
+  const timeoutMs = options.connectTimeoutMs;
+  const overTls = options.tls !== undefined;
   return new Promise((resolve, reject) => {
-    const socket = net.connect(endpoint);
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new TimeoutError(`could not connect within ${timeoutMs} ms`, address));
-    }, timeoutMs);
-    socket.once('connect', () => {
+    const socket =
+      options.tls === undefined ? net.connect(endpoint) : connectTls(endpoint, options.tls);
+    let connected = false;
+    const onConnect = () => (connected = true);
+    const onReady = () => {
       clearTimeout(timer);
-      socket.removeAllListeners('error');
+      socket.off('connect', onConnect).off('error', onError).off('close', onClose);
       resolve(socket);
-    });
-    socket.once('error', (error) => {
+    };
+    const fail = (error: Error) => {
       clearTimeout(timer);
-      reject(new ConnectionError(`could not connect: ${error.message}`, address, { cause: error }));
-    });
+      socket.destroy();
+      reject(error);
+    };
+    const onError = (error: Error & { code?: string }) => {
+      const message = connected ? handshakeFailure(error) : `could not connect: ${error.message}`;
+      const Failure = connected ? HandshakeError : ConnectionError;
+      fail(new Failure(message, address, { cause: error }));
+    };
+    // A node that ends the handshake without an alert leaves only a close.
+    const onClose = () => fail(new HandshakeError(handshakeFailure(undefined), address));
+    const timer = setTimeout(() => {
+      if (!connected) {
+        fail(new TimeoutError(`could not connect within ${timeoutMs} ms`, address));
+        return;
+      }
+      const message = `TLS handshake failed: not finished within ${timeoutMs} ms; does the node use TLS?`;
+      fail(new HandshakeError(message, address));
+    }, timeoutMs);
+    socket.once('connect', onConnect);
+    socket.once(overTls ? 'secureConnect' : 'connect', onReady);
+    socket.once('error', onError);
+    socket.once('close', onClose);
   });
 }

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from './connection.js';
 import type { ConnectionOptions } from './connection.js';
-import { ConnectionError, NoLeaderError, errorFromFailure } from './errors.js';
+import { ConnectionError, HandshakeError, NoLeaderError, errorFromFailure } from './errors.js';
 
 /** How long leader discovery may take and how it paces its rounds. */
 export interface ConnectorOptions extends ConnectionOptions {
@@ -21,6 +21,12 @@ const RETRY_DELAY_FIRST_MS = 50;
  * within a fraction of a second of its election (go-dqlite caps at 1 s).
  */
 const RETRY_DELAY_MAX_MS = 250;
+/**
+ * Rounds in a row in which every node refused the connection (HandshakeError) before discovery
+ * gives up with that error: a TLS mismatch does not heal by waiting. Two, not one, so that a node
+ * closing its connections as it stops does not end discovery.
+ */
+const REFUSED_ROUNDS_MAX = 2;
 
 /** A connection to the leader, and what it said about itself. */
 export interface LeaderConnection {
@@ -35,6 +41,8 @@ export interface LeaderConnection {
  * register with CLIENT. Rounds repeat with growing pauses until `leaderTimeoutMs` has passed.
  *
  * `preferred` (the last leader seen) is asked first, which usually makes discovery one round trip.
+ * When every node refused the connection in REFUSED_ROUNDS_MAX rounds in a row, it fails at once
+ * with the last HandshakeError.
  */
 export async function connectToLeader(
   cluster: readonly string[],
@@ -45,14 +53,23 @@ export async function connectToLeader(
   const order = preferred ? [preferred, ...cluster.filter((a) => a !== preferred)] : [...cluster];
   // The latest answer of each node, kept across rounds so the final error names every node.
   const answers = new Map<string, string>();
-  const record: RecordAttempt = (address, outcome) => answers.set(address, outcome);
+  let refusedRounds = 0;
+  let round: { refusal?: HandshakeError; otherOutcome: boolean } = { otherOutcome: false };
+  const record: RecordAttempt = (address, outcome, error) => {
+    answers.set(address, outcome);
+    if (error instanceof HandshakeError) round.refusal = error;
+    else round.otherOutcome = true;
+  };
   for (let delayMs = RETRY_DELAY_FIRST_MS; ; delayMs = Math.min(delayMs * 2, RETRY_DELAY_MAX_MS)) {
+    round = { otherOutcome: false };
     for (const address of order) {
       options.signal?.throwIfAborted();
       const found = await askNode(address, options, record);
       if (found) return found;
       if (Date.now() - started >= options.leaderTimeoutMs) break;
     }
+    refusedRounds = round.refusal !== undefined && !round.otherOutcome ? refusedRounds + 1 : 0;
+    if (round.refusal !== undefined && refusedRounds >= REFUSED_ROUNDS_MAX) throw round.refusal;
     const remainingMs = options.leaderTimeoutMs - (Date.now() - started);
     if (remainingMs <= 0) {
       const attempts = [...answers].map(([address, outcome]) => ({ address, outcome }));
@@ -65,7 +82,8 @@ export async function connectToLeader(
   }
 }
 
-type RecordAttempt = (address: string, outcome: string) => void;
+/** Notes what `address` said; `error` when the attempt failed with one. */
+type RecordAttempt = (address: string, outcome: string, error?: unknown) => void;
 
 /** Asks one node; follows its answer at most once. Records what each node said. */
 async function askNode(
@@ -122,7 +140,7 @@ async function tryLeaderQuery(
     return { connection, leaderId: response.id, leaderAddress: response.address };
   } catch (error) {
     connection?.close();
-    record(address, describeError(error));
+    record(address, describeError(error), error);
     return undefined;
   }
 }
@@ -145,7 +163,7 @@ async function register(
     return { connection, leaderId, heartbeatTimeoutMs: response.heartbeatTimeoutMs };
   } catch (error) {
     connection.close();
-    record(connection.address, describeError(error));
+    record(connection.address, describeError(error), error);
     return undefined;
   }
 }

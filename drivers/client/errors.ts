@@ -162,6 +162,17 @@ export class TimeoutError extends ConnectionError {
   override name = 'TimeoutError';
 }
 
+/**
+ * The node would not take the connection: the TLS handshake failed, or the node closed the
+ * connection before answering its first request (what a node that requires TLS does to a plain
+ * connection, and, under TLS 1.3, to a client certificate it does not trust). The message says
+ * which. Trying again does not help until the node's or the client's configuration changes, so
+ * `connect` gives up early when every node refuses it twice in a row.
+ */
+export class HandshakeError extends ConnectionError {
+  override name = 'HandshakeError';
+}
+
 /** What one node said when asked for the leader. */
 export interface LeaderAttempt {
   readonly address: string;

@@ -17,6 +17,7 @@ export {
   ConnectionError,
   ConstraintError,
   DqliteError,
+  HandshakeError,
   LeadershipLostError,
   NoLeaderError,
   NotLeaderError,
@@ -25,5 +26,6 @@ export {
 } from './errors.js';
 export type { LeaderAttempt } from './errors.js';
 export type { ClientOptions } from './options.js';
+export type { TlsOptions } from './tls.js';
 export type { IntegerMode, Parameter, RowValue } from './values.js';
 export { ProtocolError } from '../../src/wire/index.js';

@@ -1,5 +1,6 @@
 import { MESSAGE_BYTES_MAX_DEFAULT } from '../../src/wire/index.js';
 import { parseAddress } from './connection.js';
+import { checkTlsOptions, type TlsOptions } from './tls.js';
 import type { IntegerMode } from './values.js';
 
 /** Options of `connect`. Only `cluster` and `database` are required. */
@@ -25,10 +26,17 @@ export interface ClientOptions {
   readonly queueLengthMax?: number;
   /** Aborts `connect` while it is still looking for the leader. */
   readonly signal?: AbortSignal;
+  /**
+   * Mutual TLS to nodes that require it (see TlsOptions: only the chain to `ca` is checked, not
+   * host names). Default: plain TCP. A node that refuses the handshake fails the connection with
+   * a HandshakeError that says why.
+   */
+  readonly tls?: TlsOptions;
 }
 
-export type ResolvedClientOptions = Required<Omit<ClientOptions, 'signal'>> & {
+export type ResolvedClientOptions = Required<Omit<ClientOptions, 'signal' | 'tls'>> & {
   readonly signal?: AbortSignal;
+  readonly tls?: TlsOptions;
 };
 
 const defaults = {
@@ -40,7 +48,7 @@ const defaults = {
   queueLengthMax: 1024,
 } as const;
 
-const knownKeys = new Set(['cluster', 'database', 'signal', ...Object.keys(defaults)]);
+const knownKeys = new Set(['cluster', 'database', 'signal', 'tls', ...Object.keys(defaults)]);
 
 /** Validates, fills in defaults, copies and freezes. Misuse throws TypeError or RangeError. */
 export function resolveClientOptions(options: ClientOptions): ResolvedClientOptions {
@@ -60,7 +68,12 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
   if (typeof database !== 'string' || database === '' || database.includes('\0')) {
     throw new TypeError('connect(options): database must be a non-empty string without NUL');
   }
-  const resolved = { ...defaults, ...options, cluster: Object.freeze([...cluster]) };
+  const resolved = {
+    ...defaults,
+    ...options,
+    cluster: Object.freeze([...cluster]),
+    tls: options.tls === undefined ? undefined : checkTlsOptions(options.tls, 'connect(options)'),
+  };
   for (const key of [
     'connectTimeoutMs',
     'leaderTimeoutMs',

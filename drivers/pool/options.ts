@@ -1,4 +1,5 @@
-import type { ClientOptions, IntegerMode } from '../client/index.js';
+import type { ClientOptions, IntegerMode, TlsOptions } from '../client/index.js';
+import { checkTlsOptions } from '../client/tls.js';
 
 /** Where the pool's diagnostics go; every method optional. Silent when absent. */
 export interface PoolLogger {
@@ -49,10 +50,16 @@ export interface PoolOptions {
   readonly integers?: IntegerMode;
   /** Diagnostics; the pool is silent without one. */
   readonly logger?: PoolLogger;
+  /**
+   * Mutual TLS to the nodes (client option; see TlsOptions: only the chain to `ca` is checked,
+   * not host names). Default: plain TCP.
+   */
+  readonly tls?: TlsOptions;
 }
 
-export type ResolvedPoolOptions = Required<Omit<PoolOptions, 'logger'>> & {
+export type ResolvedPoolOptions = Required<Omit<PoolOptions, 'logger' | 'tls'>> & {
   readonly logger: PoolLogger | undefined;
+  readonly tls: TlsOptions | undefined;
 };
 
 const defaults = {
@@ -70,7 +77,7 @@ const defaults = {
   integers: 'auto',
 } as const;
 
-const knownKeys = new Set(['cluster', 'database', 'logger', ...Object.keys(defaults)]);
+const knownKeys = new Set(['cluster', 'database', 'logger', 'tls', ...Object.keys(defaults)]);
 const positiveIntegerKeys = [
   'max',
   'timeoutMs',
@@ -110,6 +117,9 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     ...resolved,
     cluster: Object.freeze([...(resolved.cluster ?? [])]),
     pragmas: Object.freeze(checkPragmas(resolved.pragmas)),
+    // Checked once here; every connection then reuses the one copy and its parsed PEM.
+    tls:
+      resolved.tls === undefined ? undefined : checkTlsOptions(resolved.tls, 'createPool(options)'),
   });
 }
 
@@ -127,6 +137,7 @@ export function clientOptionsOf(
     leaderTimeoutMs: options.leaderTimeoutMs,
     requestTimeoutMs: options.requestTimeoutMs,
     integers: options.integers,
+    ...(options.tls ? { tls: options.tls } : {}),
   };
 }
 

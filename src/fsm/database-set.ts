@@ -5,8 +5,10 @@ import { assert } from '../raft/assert.js';
 import { EntryType, type Entry, type SnapshotMetadata } from '../raft/types.js';
 import { LeadershipLostError } from './leadership-lost-error.js';
 import { decodePageSet, encodePageSet, type PageSet } from './page-set.js';
+import { isWaitableStorageError } from '../storage/index.js';
 import { PageFiles } from './page-writer.js';
 import { SnapshotReader, restoringSuffix, writeSnapshotBlob } from './snapshot-format.js';
+import { isSqliteFullOrReadOnly, isSqliteSpaceError, retryWhileNoSpace } from './wait-for-space.js';
 import { WalCapture } from './wal-capture.js';
 
 /** SQLite's default page size; every database of a cluster uses it. */
@@ -210,7 +212,15 @@ export class DatabaseSet {
     this.#leading = false;
     for (const connection of this.#sessionConnections) connection.close();
     this.#sessionConnections.clear();
-    for (const open of this.#open.values()) {
+    for (const [name, open] of this.#open) {
+      // Every frame into the file before the undo below and before the WAL goes: closing would
+      // try the same checkpoint but, on a full disk, fail silently and leave frames behind that
+      // a later leadership would read over the pages applied meanwhile. So it waits for space.
+      retryWhileNoSpace(
+        `checkpointing ${name} as leadership ends`,
+        () => checkpointed(open.connection),
+        (error) => isWaitableStorageError(error) || isSqliteFullOrReadOnly(error),
+      );
       open.connection.close();
       open.capture.close();
     }
@@ -227,7 +237,13 @@ export class DatabaseSet {
     if (this.#pending.length > 0) return;
     for (const open of this.#open.values()) {
       if (open.framesSinceCheckpoint < checkpointFramesMin) continue;
-      open.connection.pragma('wal_checkpoint(TRUNCATE)');
+      try {
+        open.connection.pragma('wal_checkpoint(TRUNCATE)');
+      } catch (error) {
+        // A full disk or read-only file system: the WAL keeps the frames; try after the next.
+        if (isSqliteSpaceError(error)) continue;
+        throw error;
+      }
       open.framesSinceCheckpoint = 0;
     }
   }
@@ -251,19 +267,31 @@ export class DatabaseSet {
    * the file (a name per index, so removing an old one never hits a newer one).
    */
   snapshotToFile(): { file: string; bytes: number } | undefined {
-    if (!this.#readyForSnapshot()) return undefined;
     const file = path.join(this.#directory, `${snapshotFilePrefix}${this.#appliedIndex}`);
-    const descriptor = fs.openSync(file, 'w');
-    let bytes = 0;
     try {
-      writeSnapshotBlob(this.#directory, this.#databaseNames(), (chunk) => {
-        fs.writeSync(descriptor, chunk);
-        bytes += chunk.byteLength;
-      });
-    } finally {
-      fs.closeSync(descriptor);
+      if (!this.#readyForSnapshot()) return undefined;
+      const descriptor = fs.openSync(file, 'w');
+      let bytes = 0;
+      try {
+        writeSnapshotBlob(this.#directory, this.#databaseNames(), (chunk) => {
+          fs.writeSync(descriptor, chunk);
+          bytes += chunk.byteLength;
+        });
+      } finally {
+        fs.closeSync(descriptor);
+      }
+      return { file, bytes };
+    } catch (error) {
+      // No room for the copy (or the checkpoint before it): no snapshot now, Raft asks again
+      // later, and the log it would have compacted stays until then.
+      if (!isWaitableStorageError(error) && !isSqliteSpaceError(error)) throw error;
+      try {
+        fs.rmSync(file, { force: true });
+      } catch {
+        // Read-only: nothing was written either. The next snapshot's name differs anyway.
+      }
+      return undefined;
     }
-    return { file, bytes };
   }
 
   /** Checkpoints every open database; false when the files would miss committed transactions. */

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import type { PageSet } from './page-set.js';
+import { retryWhileNoSpace } from './wait-for-space.js';
 
 interface OpenFile {
   readonly descriptor: number;
@@ -20,7 +21,12 @@ interface OpenFile {
 export class PageFiles {
   readonly #open = new Map<string, OpenFile>();
 
+  /** Waits out a full disk or read-only file system (wait-for-space.ts): it must happen. */
   write(databasePath: string, set: PageSet): void {
+    retryWhileNoSpace(`writing pages into ${databasePath}`, () => this.#write(databasePath, set));
+  }
+
+  #write(databasePath: string, set: PageSet): void {
     const file = this.#file(databasePath);
     for (const page of set.pages) {
       if (page.pageNumber > set.databasePages) continue;

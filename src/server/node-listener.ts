@@ -1,6 +1,12 @@
 import fs from 'node:fs';
 import net from 'node:net';
-import { PEER_HANDSHAKE_BYTES_MAX, parsePeerHandshake } from '../transport/index.js';
+import tls from 'node:tls';
+import {
+  PEER_HANDSHAKE_BYTES_MAX,
+  parsePeerHandshake,
+  tlsServerOptions,
+  type NodeTls,
+} from '../transport/index.js';
 import { ErrorCode, encodeResponse } from '../wire/index.js';
 import { ClientSession, type ClientSessionContext } from './client-session.js';
 import type { ReplicatedEngine } from './replicated-engine.js';
@@ -14,6 +20,11 @@ export interface NodeListenerOptions {
   readonly handshakeTimeoutMs?: number;
   /** Most connections open at once (clients and peers); more are closed at once. */
   readonly connectionsMax?: number;
+  /**
+   * Accept only mutual TLS: every connection, peer or client, must present a certificate signed
+   * by the CA (createNodeTls). Default: plain TCP.
+   */
+  readonly tls?: NodeTls;
 }
 
 /**
@@ -29,7 +40,22 @@ export class NodeListener {
 
   private constructor(options: NodeListenerOptions) {
     this.#options = options;
-    this.#server = net.createServer((socket) => this.#accept(socket));
+    if (options.tls === undefined) {
+      this.#server = net.createServer((socket) => {
+        if (this.#admit(socket, (reason) => refuse(socket, reason))) this.#identify(socket);
+      });
+      return;
+    }
+    const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
+    const server = tls.createServer(tlsServerOptions(options.tls, handshakeTimeoutMs));
+    // Counted from arrival, so connections still in the TLS handshake count against the limit.
+    // One over it is dropped unanswered: a FAILURE could only be sent after a handshake.
+    server.on('connection', (raw: net.Socket) => this.#admit(raw, () => raw.destroy()));
+    server.on('secureConnection', (socket: tls.TLSSocket) => this.#identify(socket));
+    // No certificate, one from another CA, plain TCP, a handshake timeout: the connection is
+    // closed, and that is all. The listener needs no 'error' handler for these.
+    server.on('tlsClientError', (_error: Error, socket: tls.TLSSocket) => socket.destroy());
+    this.#server = server;
   }
 
   static async start(options: NodeListenerOptions): Promise<NodeListener> {
@@ -48,17 +74,25 @@ export class NodeListener {
     return listener;
   }
 
-  #accept(socket: net.Socket): void {
+  /**
+   * Counts a new connection (over TLS: the TCP connection under it) until it closes; over
+   * connectionsMax, `turnAway` ends it instead and the answer is false.
+   */
+  #admit(socket: net.Socket, turnAway: (reason: string) => void): boolean {
     const connectionsMax = this.#options.connectionsMax ?? 4096;
     if (this.#sockets.size >= connectionsMax) {
-      refuse(
-        socket,
+      turnAway(
         `too many connections: this node accepts at most ${connectionsMax} at once (its limits.connectionsMax)`,
       );
-      return;
+      return false;
     }
     this.#sockets.add(socket);
     socket.on('close', () => this.#sockets.delete(socket));
+    return true;
+  }
+
+  /** Reads the first bytes of an admitted connection and hands it to the transport or a session. */
+  #identify(socket: net.Socket): void {
     socket.on('error', () => socket.destroy()); // until the hand-over, nobody else listens
     let buffered = Buffer.alloc(0);
     const timer = setTimeout(() => socket.destroy(), this.#options.handshakeTimeoutMs ?? 10_000);

@@ -17,13 +17,14 @@ import {
   Role,
 } from '../raft/index.js';
 import { FileStorage } from '../storage/index.js';
-import { PeerTransport, type PeerAddress } from '../transport/index.js';
+import { PeerTransport, type NodeTls, type PeerAddress } from '../transport/index.js';
 import { ErrorCode, type WireValue } from '../wire/index.js';
 import { engineStateMachine } from './engine-state-machine.js';
 import { LeadershipConfirmations, leaseMilliseconds } from './leadership-confirmations.js';
 import { MembershipError } from './membership-error.js';
 import { PointReads } from './point-reads.js';
 import { AppliedIndex } from './applied-index.js';
+import { DiskHandover, isDiskFailureCode } from './disk-handover.js';
 import type { NodeLimits } from './limits.js';
 import { handedOver, promoted, type RaftObserver } from './raft-waits.js';
 import { EngineLink } from './sql/engine-link.js';
@@ -45,6 +46,8 @@ export interface ReplicatedEngineOptions {
    * default true. Assumes the nodes' monotonic clocks run at rates within 20% of each other.
    */
   readonly leaseReads?: boolean;
+  /** Dial peers over mutual TLS (createNodeTls). Default plain TCP. */
+  readonly tls?: NodeTls;
   /** The node cannot go on safely (storage or engine failure); the host must stop it. */
   readonly onFatal: (error: Error) => void;
 }
@@ -107,6 +110,12 @@ export class ReplicatedEngine {
   /** The term in which this node last proposed a barrier of its own to serve SQL again. */
   #barrierTerm = 0;
   #closed = false;
+  /** Set while the SQL engine waits for disk space (why). */
+  #engineWaiting: string | undefined;
+  readonly #diskHandover = new DiskHandover({
+    handOver: () => this.transferLeadership(),
+    report: (message) => console.error(`dqlite-ts node ${this.id}: ${message}`),
+  });
 
   private constructor(
     options: ReplicatedEngineOptions,
@@ -125,8 +134,13 @@ export class ReplicatedEngine {
     this.#transport = new PeerTransport({
       id: options.id,
       address: options.address,
+      tls: options.tls,
       onMessage: (message) => {
-        if (!this.#closed) this.#driver.receive(message);
+        if (this.#closed) return;
+        // Asked to take over leadership while this node's own disk is failing it: it could not
+        // serve, so it lets the transfer time out and the leader looks elsewhere later.
+        if (message.type === 'TimeoutNow' && this.#diskTrouble() !== undefined) return;
+        this.#driver.receive(message);
       },
     });
     this.#confirmations = new LeadershipConfirmations(
@@ -158,8 +172,20 @@ export class ReplicatedEngine {
 
   static async start(options: ReplicatedEngineOptions): Promise<ReplicatedEngine> {
     const raftDirectory = path.join(options.dataDir, 'raft');
+    // Storage and the link report to the engine, which exists only once both do.
+    const created: { engine?: ReplicatedEngine } = {};
     fs.mkdirSync(raftDirectory, { recursive: true });
-    const storage = FileStorage.open({ directory: raftDirectory });
+    const storage = FileStorage.open({
+      directory: raftDirectory,
+      onStall: (stall) => {
+        console.error(
+          stall === undefined
+            ? `dqlite-ts node ${options.id}: the Raft log is written again`
+            : `dqlite-ts node ${options.id}: cannot write the Raft log (${stall.error.message}); ` +
+                'waiting for space or write access, Raft carries on without this disk',
+        );
+      },
+    });
     let initial = storage.load();
     const fresh = initial.entries.length === 0 && initial.snapshot === undefined;
     if (fresh && options.bootstrap !== undefined) {
@@ -177,8 +203,6 @@ export class ReplicatedEngine {
       config: options.raft,
       random: Math.random,
     });
-    // The link reports a failure to the engine, which exists only once the link does.
-    const created: { engine?: ReplicatedEngine } = {};
     const link = EngineLink.start({
       directory: path.join(options.dataDir, 'db'),
       busyTimeoutMs: options.busyTimeoutMs,
@@ -187,6 +211,7 @@ export class ReplicatedEngine {
         if (created.engine === undefined) options.onFatal(error);
         else created.engine.#fatal(error);
       },
+      onSpaceWait: (waiting) => created.engine?.engineWaits(waiting),
     });
     created.engine = new ReplicatedEngine(options, storage, core, link);
     return created.engine;
@@ -281,6 +306,9 @@ export class ReplicatedEngine {
   async execute(call: EngineCall, hold: 'commit' | 'none' = 'commit'): Promise<EngineOutcome> {
     if (!(await this.#leadReady())) return notLeader;
     const reply = await this.#link.call(call);
+    if (!reply.outcome.ok && isDiskFailureCode(reply.outcome.code) && this.#otherVoters() > 0) {
+      this.#diskHandover.failed(`${reply.outcome.message}, code ${reply.outcome.code}`);
+    }
     if ('session' in call) {
       if (reply.inTransaction) this.#sessionsInTransaction.add(call.session);
       else this.#sessionsInTransaction.delete(call.session);
@@ -381,6 +409,25 @@ export class ReplicatedEngine {
     const result = this.#driver.transferLeadership(target);
     if (!result.ok) throw new MembershipError(result.code, result.message);
     await handedOver(this.#observer, timeoutMs);
+  }
+
+  /** The SQL engine waits for disk space to apply what Raft committed: it cannot serve. */
+  engineWaits(waiting: string | undefined): void {
+    this.#engineWaiting = waiting;
+    if (waiting !== undefined && this.isLeader() && this.#otherVoters() > 0) {
+      this.#diskHandover.cannotServe(waiting);
+    }
+  }
+
+  /** Why this node's disk is failing it now (Raft log or SQL engine), or undefined. */
+  #diskTrouble(): string | undefined {
+    return this.#storage.stall?.error.message ?? this.#engineWaiting;
+  }
+
+  #otherVoters(): number {
+    return this.configuration().servers.filter(
+      (server) => server.role === Role.voter && server.id !== this.id,
+    ).length;
   }
 
   /** Stops the node. With `handover`, a leader first passes leadership to another voter. */

@@ -1,4 +1,5 @@
 import { Role, type MembershipChange, type NodeId, type Server } from '../raft/index.js';
+import type { NodeTls } from '../transport/index.js';
 import { probeOnline } from './cluster-client.js';
 import type { ReplicatedEngine } from './replicated-engine.js';
 
@@ -61,11 +62,14 @@ export class RoleKeeper {
   readonly #engine: ReplicatedEngine;
   readonly #targets: RoleTargets;
   readonly #timer: NodeJS.Timeout;
+  /** How the probes dial the other nodes: mutual TLS when the cluster uses it. */
+  readonly #tls: NodeTls | undefined;
   #busy = false;
 
-  constructor(engine: ReplicatedEngine, targets: RoleTargets, intervalMs: number) {
+  constructor(engine: ReplicatedEngine, targets: RoleTargets, intervalMs: number, tls?: NodeTls) {
     this.#engine = engine;
     this.#targets = targets;
+    this.#tls = tls;
     this.#timer = setInterval(() => void this.#check(), intervalMs);
   }
 
@@ -80,7 +84,7 @@ export class RoleKeeper {
     try {
       const servers = engine.configuration().servers;
       const others = servers.filter((server) => server.id !== engine.id);
-      const online = await probeOnline(others, probeTimeoutMs);
+      const online = await probeOnline(others, probeTimeoutMs, this.#tls);
       online.add(engine.id);
       const change = nextRoleChange(servers, online, engine.id, this.#targets);
       if (change !== undefined && engine.isServing()) {

@@ -50,6 +50,21 @@ export async function writeFileDurably(path: string, data: Uint8Array): Promise<
   }
 }
 
+/**
+ * Overwrites the start of the existing file `path` with `data` in place and fdatasyncs it. No
+ * truncation, so rewriting a same-size record needs no new blocks: it works on a full disk,
+ * where `writeFileDurably` would free the blocks and then race everyone else for them.
+ */
+export async function overwriteFileDurably(path: string, data: Uint8Array): Promise<void> {
+  const handle = await fs.promises.open(path, 'r+');
+  try {
+    await writeFully(handle, data, 0);
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+}
+
 /** The synchronous twin of `writeFileDurably`, for recovery at startup. */
 export function writeFileDurablySync(path: string, data: Uint8Array): void {
   const descriptor = fs.openSync(path, 'w');

@@ -1,3 +1,5 @@
+import type { StorageStall } from './space-errors.js';
+
 /**
  * Options of `FileStorage.open`, with every limit named, defaulted and bounded (STYLE.md,
  * "Assertions and limits"). Each `*Max` is enforced at the call that could exceed it.
@@ -35,10 +37,16 @@ export interface FileStorageOptions {
    * @internal
    */
   readonly afterEachStep?: () => void;
+  /**
+   * Called when a step starts waiting for space or write access (a full disk, a read-only
+   * remount: see space-errors.ts), and with undefined once the waiting step succeeded.
+   */
+  readonly onStall?: (stall: StorageStall | undefined) => void;
 }
 
-export type ResolvedFileStorageOptions = Required<Omit<FileStorageOptions, 'afterEachStep'>> &
-  Pick<FileStorageOptions, 'afterEachStep'>;
+type Hooks = 'afterEachStep' | 'onStall';
+export type ResolvedFileStorageOptions = Required<Omit<FileStorageOptions, Hooks>> &
+  Pick<FileStorageOptions, Hooks>;
 
 /** Bytes that no single buffer of this module may exceed, whatever the options say. */
 export const bufferBytesCeiling = 1024 * 1024 * 1024;
@@ -49,7 +57,7 @@ interface NumericLimit {
   readonly maximum: number;
 }
 
-type NumericOption = Exclude<keyof FileStorageOptions, 'directory' | 'afterEachStep'>;
+type NumericOption = Exclude<keyof FileStorageOptions, 'directory' | Hooks>;
 
 /** Defaults and accepted ranges. A tiny `segmentBytesMax` only makes sense in tests. */
 export const fileStorageLimits: Readonly<Record<NumericOption, NumericLimit>> = Object.freeze({
@@ -62,7 +70,7 @@ export const fileStorageLimits: Readonly<Record<NumericOption, NumericLimit>> = 
 });
 
 const numericOptions = Object.keys(fileStorageLimits) as NumericOption[];
-const knownOptions = new Set<string>(['directory', 'afterEachStep', ...numericOptions]);
+const knownOptions = new Set<string>(['directory', 'afterEachStep', 'onStall', ...numericOptions]);
 
 /** Validates, defaults and freezes the options; throws TypeError or RangeError naming the option. */
 export function resolveFileStorageOptions(options: FileStorageOptions): ResolvedFileStorageOptions {
@@ -75,14 +83,17 @@ export function resolveFileStorageOptions(options: FileStorageOptions): Resolved
   if (typeof options.directory !== 'string' || options.directory === '') {
     throw new TypeError('FileStorage option "directory" must be a non-empty string');
   }
-  if (options.afterEachStep !== undefined && typeof options.afterEachStep !== 'function') {
-    throw new TypeError('FileStorage option "afterEachStep" must be a function');
+  for (const hook of ['afterEachStep', 'onStall'] as const) {
+    if (options[hook] !== undefined && typeof options[hook] !== 'function') {
+      throw new TypeError(`FileStorage option "${hook}" must be a function`);
+    }
   }
   const resolved: Record<string, unknown> = { directory: options.directory };
   for (const name of numericOptions) {
     resolved[name] = resolveNumber(name, options[name]);
   }
   if (options.afterEachStep !== undefined) resolved['afterEachStep'] = options.afterEachStep;
+  if (options.onStall !== undefined) resolved['onStall'] = options.onStall;
   return Object.freeze(resolved) as ResolvedFileStorageOptions;
 }
 

@@ -11,6 +11,7 @@ import {
 import { HardStateFile, recoverHardState } from './hard-state-file.js';
 import { recoverLog } from './log-recovery.js';
 import { OperationQueue, type Step } from './operation-queue.js';
+import type { StorageStall } from './space-errors.js';
 import { checkPersist, checkSnapshotMetadata, isSafeCount } from './persist-checks.js';
 import { applyRepairs } from './recovery-repair.js';
 import { SegmentLog } from './segment-log.js';
@@ -54,7 +55,16 @@ export class FileStorage implements RaftStorage {
 
   private constructor(options: ResolvedFileStorageOptions) {
     this.#options = options;
-    this.#queue = new OperationQueue(options.operationsQueuedMax, options.afterEachStep);
+    this.#queue = new OperationQueue(
+      options.operationsQueuedMax,
+      options.afterEachStep,
+      options.onStall,
+    );
+  }
+
+  /** What the storage is waiting out (no space, no write access), or undefined. */
+  get stall(): StorageStall | undefined {
+    return this.#queue.stall;
   }
 
   /**
@@ -226,6 +236,8 @@ export class FileStorage implements RaftStorage {
     this.#closed = true;
     const loaded = this.#loaded;
     if (loaded === undefined) return;
+    // A step waiting for space would hold the close up for as long as the disk stays full.
+    this.#queue.abandonWaits(new Error('FileStorage closed'));
     // An earlier failure was already reported to that operation's `done`; closing goes on.
     await new Promise<Error | undefined>((resolve) => this.#queue.enqueue([], resolve));
     await loaded.log.close();

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { assert } from '../raft/assert.js';
 import type { HardState } from '../raft/types.js';
-import { writeFileDurably } from './durable-file.js';
+import { overwriteFileDurably } from './durable-file.js';
 import { decodeHardState, encodeHardState, type VersionedHardState } from './hard-state-record.js';
 import type { Step } from './operation-queue.js';
 import type { Repair } from './recovery-repair.js';
@@ -22,7 +22,8 @@ export interface HardStateRecovery {
  * alternating files. A write always goes to the copy that is not current, with a higher version,
  * so a crash during the write leaves the other copy intact and recovery picks the valid copy with
  * the higher version. No rename is involved, so writes after startup need no directory fsync:
- * recovery makes sure both files exist.
+ * recovery makes sure both files exist, and every record has the same size, so a write
+ * overwrites the old record in place.
  */
 export class HardStateFile {
   readonly #directory: string;
@@ -51,7 +52,10 @@ export class HardStateFile {
     assert(typeof decodeHardState(record) === 'object', 'hard state record decodes');
     this.#current = next;
     this.#slotCurrent = slot;
-    return [() => writeFileDurably(path.join(this.#directory, hardStateFileName(slot)), record)];
+    // In place: a vote must be recordable on a full disk, or no election can finish there.
+    return [
+      () => overwriteFileDurably(path.join(this.#directory, hardStateFileName(slot)), record),
+    ];
   }
 }
 

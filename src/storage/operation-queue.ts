@@ -1,5 +1,11 @@
+import { isWaitableStorageError, type StorageStall } from './space-errors.js';
+
 /** One file system action of an operation: a write, an fsync, a rename, a delete. */
 export type Step = () => Promise<void>;
+
+/** First and longest wait before a step that failed for lack of space is tried again. */
+const stallRetryFirstMs = 50;
+const stallRetryMaxMs = 1000;
 
 interface Operation {
   readonly steps: readonly Step[];
@@ -14,17 +20,43 @@ interface Operation {
  * Fail-stop: after a step fails, the state of the files is unknown (a failed fsync may have
  * dropped dirty pages), so every later operation fails too, and the node has to restart and
  * recover from what is durable.
+ *
+ * Except for lack of space or write access (`isWaitableStorageError`): the step is tried again,
+ * with backoff, until it succeeds, and everything queued after it waits. Raft sees a slow disk,
+ * which it tolerates (a follower stops acknowledging; a leader's followers carry the majority),
+ * and the node carries on when space returns. `onStall` reports the wait and its end.
  */
 export class OperationQueue {
   readonly #operationsQueuedMax: number;
   readonly #afterEachStep: (() => void) | undefined;
   readonly #operations: Operation[] = [];
+  readonly #onStall: ((stall: StorageStall | undefined) => void) | undefined;
   #draining = false;
   #failure: Error | undefined;
+  #stall: StorageStall | undefined;
+  /** Set by `abandonWaits`: a stalled step gives up instead of waiting on. */
+  #abandoned: Error | undefined;
+  #wakeStalled: (() => void) | undefined;
 
-  constructor(operationsQueuedMax: number, afterEachStep: (() => void) | undefined) {
+  constructor(
+    operationsQueuedMax: number,
+    afterEachStep: (() => void) | undefined,
+    onStall?: (stall: StorageStall | undefined) => void,
+  ) {
     this.#operationsQueuedMax = operationsQueuedMax;
     this.#afterEachStep = afterEachStep;
+    this.#onStall = onStall;
+  }
+
+  /** What the queue is waiting out now, if anything. */
+  get stall(): StorageStall | undefined {
+    return this.#stall;
+  }
+
+  /** A step waiting for space fails with `reason` instead (the node is closing). */
+  abandonWaits(reason: Error): void {
+    this.#abandoned = reason;
+    this.#wakeStalled?.();
   }
 
   /** Throws a RangeError, before anything is queued, when `operationsQueuedMax` are waiting. */
@@ -66,7 +98,7 @@ export class OperationQueue {
     }
     try {
       for (const step of operation.steps) {
-        await step();
+        await this.#runWaitingOutSpace(step);
         this.#afterEachStep?.();
       }
       return undefined;
@@ -74,6 +106,38 @@ export class OperationQueue {
       // Converted, not swallowed: the error reaches this operation's `done` and every later one.
       this.#failure = cause instanceof Error ? cause : new Error(String(cause));
       return this.#failure;
+    }
+  }
+
+  async #runWaitingOutSpace(step: Step): Promise<void> {
+    for (let waitMs = stallRetryFirstMs; ; waitMs = Math.min(waitMs * 2, stallRetryMaxMs)) {
+      try {
+        await step();
+        if (this.#stall !== undefined) {
+          this.#stall = undefined;
+          this.#onStall?.(undefined);
+        }
+        return;
+      } catch (error) {
+        if (!isWaitableStorageError(error)) throw error;
+        if (this.#abandoned !== undefined) {
+          throw new Error(`${this.#abandoned.message} while waiting: ${error.message}`, {
+            cause: error,
+          });
+        }
+        if (this.#stall === undefined) {
+          this.#stall = { error, sinceMs: Date.now() };
+          this.#onStall?.(this.#stall);
+        }
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, waitMs);
+          this.#wakeStalled = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.#wakeStalled = undefined;
+      }
     }
   }
 }

@@ -6,6 +6,7 @@ import type { Entry } from '../raft/types.js';
 import { batchHeaderBytes, encodeBatch, entryEncodedBytes } from './batch-record.js';
 import { syncDirectory, writeFully } from './durable-file.js';
 import type { Step } from './operation-queue.js';
+import { isWaitableStorageError } from './space-errors.js';
 import { segmentFileName } from './storage-file.js';
 import type { TermHistory } from './term-history.js';
 
@@ -261,7 +262,13 @@ export class SegmentLog {
   }
 
   async #zeroFill(segment: Segment, from: number, to: number): Promise<void> {
-    await writeFully(await this.#handleOf(segment), Buffer.alloc(to - from), from);
+    try {
+      await writeFully(await this.#handleOf(segment), Buffer.alloc(to - from), from);
+    } catch (error) {
+      // Only a speed-up: with the disk nearly full the records may still fit where a megabyte of
+      // zeros does not. The records then grow the file; recovery cuts whatever zeros did land.
+      if (!isWaitableStorageError(error)) throw error;
+    }
   }
 
   /** Cuts a segment's zeros off, durably, before it stops being the last one. */

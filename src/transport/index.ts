@@ -1,6 +1,6 @@
 /**
- * Raft messages between nodes over TCP: the binary frame format, the peer handshake a listener
- * recognises, and PeerTransport, which keeps one outbound connection per peer.
+ * Raft messages between nodes over TCP (or mutual TLS): the binary frame format, the peer
+ * handshake a listener recognises, and PeerTransport, which keeps one outbound connection per peer.
  */
 export { PeerTransport } from './peer-transport.js';
 export type { PeerAddress } from './peer-transport.js';
@@ -36,5 +36,7 @@ export {
   RAFT_FRAME_HEADER_BYTES,
   RaftMessageCode,
 } from './raft-message-schema.js';
+export { createNodeTls, dialNode, tlsServerOptions } from './tls.js';
+export type { NodeDial, NodeTls, TlsOptions } from './tls.js';
 export { reconnectDelayMilliseconds } from './reconnect-backoff.js';
 export type { ReconnectBackoff } from './reconnect-backoff.js';

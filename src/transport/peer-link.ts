@@ -1,4 +1,4 @@
-import net from 'node:net';
+import type net from 'node:net';
 import type { NodeId } from '../raft/types.js';
 import { parsePeerAddress } from './peer-address.js';
 import type { PeerCounters } from './peer-stats.js';
@@ -6,6 +6,7 @@ import type { ResolvedPeerTransportOptions } from './peer-transport-options.js';
 import { RaftTransportError } from './raft-transport-error.js';
 import { reconnectDelayMilliseconds } from './reconnect-backoff.js';
 import { SendQueue } from './send-queue.js';
+import { dialNode } from './tls.js';
 
 /**
  * idle: no socket and no timer; the next send dials. connecting: a dial is under way.
@@ -110,12 +111,9 @@ export class PeerLink {
     this.#state = 'connecting';
     if (this.#dials > 0) this.#counters.reconnects += 1;
     this.#dials += 1;
-    const socket = net.connect({
-      ...parsePeerAddress(this.address),
-      noDelay: true,
-      keepAlive: true,
-      keepAliveInitialDelay: this.#options.keepAliveDelayMilliseconds,
-    });
+    const { socket, readyEvent } = dialNode(parsePeerAddress(this.address), this.#options.tls);
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, this.#options.keepAliveDelayMilliseconds);
     this.#socket = socket;
     socket.setTimeout(this.#options.connectTimeoutMilliseconds);
     socket.on('timeout', () => {
@@ -123,7 +121,8 @@ export class PeerLink {
       const message = `no connection to ${this.address} within ${this.#options.connectTimeoutMilliseconds} ms`;
       socket.destroy(new RaftTransportError('connect-timeout', message));
     });
-    socket.once('connect', () => this.#onConnect(socket));
+    // Over TLS, only once the handshake verified the peer's certificate.
+    socket.once(readyEvent, () => this.#onConnect(socket));
     socket.on('drain', () => this.#onDrain(socket));
     socket.on('data', () => {
       const message = `node ${this.id} wrote on the connection we dialled`;

@@ -1,6 +1,7 @@
 import type { Message, NodeId } from '../raft/types.js';
 import { parsePeerAddress } from './peer-address.js';
 import { RAFT_FRAME_BYTES_MAX_DEFAULT, checkFrameBytesMax } from './raft-frame-decoder.js';
+import type { NodeTls } from './tls.js';
 
 /** Every bound PeerTransport enforces. Each has a default below and a test at its edge. */
 export interface PeerTransportLimits {
@@ -78,6 +79,8 @@ export interface PeerTransportOptions extends Partial<PeerTransportLimits> {
   readonly onError?: (error: Error, context: PeerErrorContext) => void;
   /** A source of numbers in [0, 1) for reconnect jitter. Default Math.random. */
   readonly random?: () => number;
+  /** Dial peers over mutual TLS with these (from createNodeTls). Default: plain TCP. */
+  readonly tls?: NodeTls;
 }
 
 /** Options with every default filled in, validated and frozen. @internal */
@@ -87,6 +90,7 @@ export interface ResolvedPeerTransportOptions extends PeerTransportLimits {
   readonly onMessage: (message: Message) => void;
   readonly onError: (error: Error, context: PeerErrorContext) => void;
   readonly random: () => number;
+  readonly tls: NodeTls | undefined;
 }
 
 const limitNames = Object.keys(peerTransportDefaults) as (keyof PeerTransportLimits)[];
@@ -97,6 +101,7 @@ const optionNames = new Set<string>([
   'onMessage',
   'onError',
   'random',
+  'tls',
 ]);
 
 /** Copies, validates and freezes the options; throws TypeError or RangeError naming the option. */
@@ -114,6 +119,7 @@ export function resolvePeerTransportOptions(
     ...definedOnly(options),
     onError: options.onError ?? ignoreError,
     random: options.random ?? Math.random,
+    tls: options.tls,
   };
   checkNodeId(resolved.id, 'PeerTransport: id');
   parsePeerAddress(resolved.address, 'PeerTransport: address');
@@ -121,6 +127,9 @@ export function resolvePeerTransportOptions(
     if (typeof resolved[name] !== 'function') {
       throw new TypeError(`PeerTransport: ${name} must be a function`);
     }
+  }
+  if (resolved.tls !== undefined && (typeof resolved.tls !== 'object' || resolved.tls === null)) {
+    throw new TypeError('PeerTransport: tls must come from createNodeTls');
   }
   for (const name of limitNames) {
     const value = resolved[name];

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { requestOnce } from '../../src/server/cluster-client.js';
+import type { NodeTls } from '../../src/transport/index.js';
 
 export interface NodeContent {
   readonly integrity: string;
@@ -14,8 +15,13 @@ export interface NodeContent {
   readonly rows: Readonly<Record<string, number>>;
 }
 
-export async function nodeContent(address: string, database: string): Promise<NodeContent> {
-  const answer = await requestOnce(address, { type: 'DUMP', name: database });
+/** `tls` (from createNodeTls) when the nodes require mutual TLS. */
+export async function nodeContent(
+  address: string,
+  database: string,
+  tls?: NodeTls,
+): Promise<NodeContent> {
+  const answer = await requestOnce(address, { type: 'DUMP', name: database }, undefined, tls);
   if (answer.type !== 'FILES') throw new Error(`DUMP on ${address}: ${JSON.stringify(answer)}`);
   const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'node-content-'));
   try {
@@ -55,13 +61,14 @@ export async function converged(
   addresses: readonly string[],
   database: string,
   timeoutMs = 15_000,
+  tls?: NodeTls,
 ): Promise<NodeContent> {
   const deadline = Date.now() + timeoutMs;
   let last: (NodeContent | string)[] = [];
   while (Date.now() < deadline) {
     last = await Promise.all(
       addresses.map((address) =>
-        nodeContent(address, database).catch((error: Error) => `${address}: ${error.message}`),
+        nodeContent(address, database, tls).catch((error: Error) => `${address}: ${error.message}`),
       ),
     );
     const first = last[0];

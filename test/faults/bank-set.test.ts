@@ -1,8 +1,6 @@
 // Fault runs of the bank and set workloads under kills and pauses of leaders and followers (see
 // register.test.ts for the register workload and the linearizability check).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalCluster } from '../../bin/local-cluster.js';
-import { createPool, type LeaderPool } from '../../drivers/pool/index.js';
+import { describe, expect, it } from 'vitest';
 import {
   BANK_ACCOUNTS,
   BANK_BALANCE,
@@ -14,32 +12,18 @@ import {
 } from './bank-set-workload.js';
 import { checkBank } from './checkers/bank.js';
 import { checkSet } from './checkers/set.js';
+import { FAULT_SEED, faultRunMs, faultTestTimeoutMs, useFaultCluster } from './fault-cluster.js';
 import { History, saveRun } from './history.js';
-import { runNemesis } from './nemesis.js';
+import { processFaults, runNemesis } from './nemesis.js';
 
-const RUN_MS = Number(process.env.FAULT_RUN_MS ?? 10_000);
-const SEED = Number(process.env.FAULT_SEED ?? 7);
-const nemesis = {
-  faults: ['kill-leader', 'pause-leader', 'kill-follower', 'pause-follower'] as const,
-  durationMs: RUN_MS,
-  intervalMs: 1500,
-  faultMs: 1200,
-  seed: SEED,
-};
+const RUN_MS = faultRunMs(10_000);
 
 describe('bank and set workloads under kills and pauses', () => {
-  let cluster: LocalCluster;
-  let pool: LeaderPool;
-  beforeAll(async () => {
-    cluster = await LocalCluster.start({ nodes: 3 });
-    pool = createPool({ cluster: cluster.addresses, database: 'faults', timeoutMs: 10_000 });
-    pool.on('error', () => undefined);
-    await setUpBank(pool);
-    await setUpSet(pool);
-  }, 60_000);
-  afterAll(async () => {
-    await pool?.close();
-    await cluster?.stop();
+  const fixture = useFaultCluster({
+    setUp: async (pool) => {
+      await setUpBank(pool);
+      await setUpSet(pool);
+    },
   });
 
   it(
@@ -47,8 +31,8 @@ describe('bank and set workloads under kills and pauses', () => {
     async () => {
       const faults = new History<unknown, unknown>();
       const [{ reads, transfers }, injected] = await Promise.all([
-        runBank(pool, { durationMs: RUN_MS, clients: 4, seed: SEED }),
-        runNemesis(cluster, faults, nemesis),
+        runBank(fixture.pool, { durationMs: RUN_MS, clients: 4, seed: FAULT_SEED }),
+        runNemesis(fixture.cluster, faults, fixture.nemesis(processFaults, RUN_MS)),
       ]);
       const verdict = checkBank(reads, BANK_ACCOUNTS * BANK_BALANCE, BANK_ACCOUNTS);
       const file = saveRun('bank', { verdict, transfers, nemesis: faults.nemesis, reads });
@@ -58,7 +42,7 @@ describe('bank and set workloads under kills and pauses', () => {
       expect(reads.length).toBeGreaterThan(50);
       expect(transfers).toBeGreaterThan(50);
     },
-    RUN_MS * 3 + 60_000,
+    faultTestTimeoutMs(RUN_MS),
   );
 
   it(
@@ -66,10 +50,10 @@ describe('bank and set workloads under kills and pauses', () => {
     async () => {
       const faults = new History<unknown, unknown>();
       const [attempts, injected] = await Promise.all([
-        runSet(pool, { durationMs: RUN_MS, clients: 4, seed: SEED }),
-        runNemesis(cluster, faults, nemesis),
+        runSet(fixture.pool, { durationMs: RUN_MS, clients: 4, seed: FAULT_SEED }),
+        runNemesis(fixture.cluster, faults, fixture.nemesis(processFaults, RUN_MS)),
       ]);
-      const finalRead = await readSet(pool);
+      const finalRead = await readSet(fixture.pool);
       const verdict = checkSet(attempts, finalRead);
       const file = saveRun('set', {
         verdict,
@@ -82,6 +66,6 @@ describe('bank and set workloads under kills and pauses', () => {
       expect(verdict.acknowledged).toBeGreaterThan(100);
       expect(injected).toBeGreaterThanOrEqual(2);
     },
-    RUN_MS * 3 + 60_000,
+    faultTestTimeoutMs(RUN_MS),
   );
 });

@@ -1,7 +1,8 @@
 // `npm run faults -- [--time SECONDS] [--nemesis all|kill-leader,partition-leader,...] [--seed N]
 // [--clients N] [--keys N] [--pause MS] [--nodes 3|5]`: one fault run of any length, with the register
 // workload, against a fresh 3-node cluster of `dqlite-ts node` processes behind partition proxies
-// (`all`: kills, pauses and partitions of leaders and followers, and a follower's removal). Prints the verdict and the
+// (`all`: kills, pauses, partitions, full and slow disks of leaders and followers, and a follower's
+// removal; disk faults need root and gcc). Prints the verdict and the
 // history file; exits 1 when the history is not linearizable. CI runs test/faults/*.test.ts.
 
 import { parseArgs } from 'node:util';
@@ -13,7 +14,9 @@ import {
   type RegisterOutput,
 } from './checkers/register-model.js';
 import { History } from './history.js';
+import { diskFaultsUnavailable } from './disks.js';
 import {
+  diskFaults,
   membershipFaults,
   partitionFaults,
   processFaults,
@@ -23,7 +26,12 @@ import {
 import { startProxiedCluster } from './proxied-cluster.js';
 import { REGISTER_TABLE, checkerHistory, runRegisterWorkload } from './register-workload.js';
 
-const allFaults: readonly Fault[] = [...processFaults, ...partitionFaults, ...membershipFaults];
+const allFaults: readonly Fault[] = [
+  ...processFaults,
+  ...partitionFaults,
+  ...membershipFaults,
+  ...diskFaults,
+];
 const timeMax = 24 * 3600;
 
 function options() {
@@ -62,7 +70,10 @@ async function main(): Promise<number> {
     `fault run: ${run.nodes} nodes, ${run.timeMs / 1000} s, faults ${run.faults.join(', ')}, seed ${run.seed}`,
   );
   if (run.nodes !== 3 && run.nodes !== 5) throw new RangeError('--nodes must be 3 or 5');
-  const proxied = await startProxiedCluster(run.nodes);
+  const disks = run.faults.some((fault) => diskFaults.includes(fault));
+  const unavailable = disks ? diskFaultsUnavailable() : null;
+  if (unavailable !== null) throw new Error(unavailable);
+  const proxied = await startProxiedCluster(run.nodes, { disks });
   const cluster = proxied.cluster;
   const pool = createPool({ cluster: cluster.addresses, database: 'faults', timeoutMs: 10_000 });
   pool.on('error', () => undefined);
@@ -85,6 +96,7 @@ async function main(): Promise<number> {
         faultMs: 1200,
         seed: run.seed,
         proxies: proxied.proxies,
+        ...(proxied.disks === undefined ? {} : { disks: proxied.disks }),
       }),
     ]);
     const started = performance.now();

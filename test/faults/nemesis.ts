@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { LocalCluster } from '../../bin/local-cluster.js';
 import { connect } from '../../drivers/client/index.js';
 import type { PartitionProxy } from '../cluster/partition-proxy.js';
+import type { NodeDisks } from './disks.js';
 import type { History } from './history.js';
 
 export type Fault =
@@ -22,7 +23,13 @@ export type Fault =
   /** The leader and fewer than half of the rest on one side, the majority on the other. */
   | 'partition-leader-minority'
   /** A follower removed from the cluster, then restarted to join again (as a spare, promoted). */
-  | 'remove-follower';
+  | 'remove-follower'
+  /** The node's disk filled to the last byte, then given its space back. */
+  | 'fill-disk-leader'
+  | 'fill-disk-follower'
+  /** Every fsync and O_DSYNC write of the node sleeps `slowDiskMs` first. */
+  | 'slow-disk-leader'
+  | 'slow-disk-follower';
 
 export const processFaults: readonly Fault[] = [
   'kill-leader',
@@ -37,6 +44,16 @@ export const partitionFaults: readonly Fault[] = [
   'partition-leader-minority',
 ];
 export const membershipFaults: readonly Fault[] = ['remove-follower'];
+/** Need the cluster started with its own disks (startProxiedCluster's `disks`). */
+export const diskFaults: readonly Fault[] = [
+  'fill-disk-leader',
+  'slow-disk-follower',
+  'fill-disk-follower',
+  'slow-disk-leader',
+];
+
+/** How slow a slow disk is: each sync costs this, a hundred times a healthy one's. */
+const slowDiskMs = 40;
 
 /** Longest a removed node may take to be a voter again before the run fails. */
 const rejoinWaitMs = 30_000;
@@ -50,6 +67,8 @@ export interface NemesisOptions {
   readonly seed: number;
   /** The proxy in front of each node, by the address it advertises: needed for partitions. */
   readonly proxies?: ReadonlyMap<string, PartitionProxy>;
+  /** The nodes' own disks: needed for disk faults. */
+  readonly disks?: NodeDisks;
 }
 
 /** The leader's address as the cluster reports it, or undefined during an election. */
@@ -95,6 +114,15 @@ export async function runNemesis<I, O>(
       cluster.pause(target);
       await sleep(options.faultMs);
       cluster.resume(target);
+    } else if (fault.startsWith('fill-disk') || fault.startsWith('slow-disk')) {
+      const disks = options.disks;
+      if (disks === undefined) throw new Error(`${fault} needs the cluster's own disks`);
+      const dataDir = cluster.node(target).dataDir;
+      if (fault.startsWith('fill-disk')) disks.fill(dataDir);
+      else disks.slow(dataDir, slowDiskMs);
+      await sleep(options.faultMs);
+      disks.free(dataDir);
+      disks.slow(dataDir, 0);
     } else {
       const proxies = options.proxies;
       if (proxies === undefined) throw new Error(`${fault} needs the cluster's proxies`);

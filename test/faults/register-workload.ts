@@ -2,6 +2,7 @@
 // each operation recorded; the linearizability checker then judges the history per key.
 
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DqliteError } from '../../drivers/client/index.js';
 import type { LeaderPool } from '../../drivers/pool/index.js';
 import type { History } from './history.js';
 import type { Operation } from './checkers/linearizability.js';
@@ -20,6 +21,16 @@ export interface RegisterWorkloadOptions {
   readonly operationsMax?: number;
   /** A pause after each operation, to run long with a history the checker can take. */
   readonly pauseMs?: number;
+}
+
+/**
+ * SQLite could not write its WAL (SQLITE_FULL, SQLITE_READONLY): the statement failed in the engine
+ * before any transaction was proposed, so a one-statement write certainly did not happen.
+ */
+function refusedByDisk(error: unknown): boolean {
+  if (!(error instanceof DqliteError)) return false;
+  const primary = error.code & 0xff;
+  return primary === 13 || primary === 8;
 }
 
 /** Runs the clients until the time is up, recording into `history`. */
@@ -52,8 +63,9 @@ export async function runRegisterWorkload(
           if (output?.type === 'read' && output.value !== null) lastSeen.set(key, output.value);
         }
       } catch (error) {
-        // A failed read changed nothing; a failed write may have committed all the same.
-        history.failed(operation, error, input.type === 'read');
+        // A failed read changed nothing; a failed write may have committed all the same, unless
+        // the node's disk refused it (see refusedByDisk).
+        history.failed(operation, error, input.type === 'read' || refusedByDisk(error));
       }
       if (options.pauseMs !== undefined) await sleep(options.pauseMs);
     }

@@ -5,6 +5,7 @@ import {
   type EngineFatal,
   type EngineReply,
   type EngineRequest,
+  type EngineSpaceWait,
   type EngineValue,
 } from './engine-messages.js';
 import type { SqlEngineOptions } from './sql-engine.js';
@@ -13,6 +14,8 @@ import { WriterReplies } from './writer-replies.js';
 export interface EngineLinkOptions extends SqlEngineOptions {
   /** The engine broke an invariant and stopped; the node must stop too. */
   readonly onFatal: (error: Error) => void;
+  /** The engine waits for disk space before it can go on (why), or stopped waiting (undefined). */
+  readonly onSpaceWait?: (waiting: string | undefined) => void;
 }
 
 /**
@@ -34,13 +37,15 @@ export class EngineLink {
     worker: Worker,
     onFatal: (error: Error) => void,
     shared: { writers: Int32Array; leading: Int32Array },
+    onSpaceWait: ((waiting: string | undefined) => void) | undefined,
   ) {
     this.#worker = worker;
     this.#onFatal = onFatal;
     this.#writers = shared.writers;
     this.#leading = shared.leading;
-    worker.on('message', (message: EngineReply | EngineFatal) => {
+    worker.on('message', (message: EngineReply | EngineFatal | EngineSpaceWait) => {
       if ('fatal' in message) this.#fail(new Error(`SQL engine: ${message.fatal}`));
+      else if ('waiting' in message) onSpaceWait?.(message.waiting);
       else this.#received(message);
     });
     worker.on('error', (error) => this.#fail(error));
@@ -50,12 +55,17 @@ export class EngineLink {
   }
 
   static start(options: EngineLinkOptions): EngineLink {
-    const { onFatal, ...engineOptions } = options;
+    const { onFatal, onSpaceWait, ...engineOptions } = options;
     const shared = {
       writers: new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT)),
       leading: new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT)),
     };
-    return new EngineLink(startWorker({ ...engineOptions, ...shared }), onFatal, shared);
+    return new EngineLink(
+      startWorker({ ...engineOptions, ...shared }),
+      onFatal,
+      shared,
+      onSpaceWait,
+    );
   }
 
   /** The leadership epoch whose 'lead' the engine has handled (SqlEngineOptions.leading). */

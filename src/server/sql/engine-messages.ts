@@ -101,3 +101,9 @@ export interface EngineFatal {
   readonly id: -1;
   readonly fatal: string;
 }
+
+/** The engine's thread waits for disk space (why), or stopped waiting (undefined). */
+export interface EngineSpaceWait {
+  readonly id: -2;
+  readonly waiting: string | undefined;
+}

@@ -4,11 +4,13 @@
  * invariant (an apply or restore that failed): the worker reports it and stops taking requests.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { onSpaceWait } from '../../fsm/wait-for-space.js';
 import {
   unansweredId,
   type EngineFatal,
   type EngineReply,
   type EngineRequest,
+  type EngineSpaceWait,
 } from './engine-messages.js';
 import { SqlEngine, type SqlEngineOptions } from './sql-engine.js';
 import { transferableBuffers } from './transfer-list.js';
@@ -17,6 +19,11 @@ const port = parentPort;
 if (port === null) throw new Error('engine-worker runs only as a worker thread');
 const engine = new SqlEngine(workerData as SqlEngineOptions);
 let broken = false;
+// Posted before the thread blocks, so the main thread hears it while the wait lasts.
+onSpaceWait((waiting) => {
+  const message: EngineSpaceWait = { id: -2, waiting };
+  port.postMessage(message);
+});
 
 port.on('message', (request: EngineRequest) => {
   if (broken) return;

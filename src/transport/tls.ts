@@ -1,0 +1,121 @@
+import { X509Certificate } from 'node:crypto';
+import net from 'node:net';
+import tls from 'node:tls';
+import type { PeerEndpoint } from './peer-address.js';
+
+/**
+ * Mutual TLS for every connection of a node, to peers and from clients: PEM contents (not file
+ * names) of the node's certificate and key and of the CA that signs every certificate of the
+ * cluster, nodes' and clients' alike.
+ *
+ * Each side checks that the other's certificate chains to `ca`, and only that: nodes dial each
+ * other by the addresses they were given, so host names are not checked. Use a CA that signs only
+ * this cluster's certificates; anyone holding a certificate from it is a member or a client.
+ */
+export interface TlsOptions {
+  /** This node's certificate (PEM), optionally followed by intermediates. */
+  readonly cert: string | Buffer;
+  /** The private key of `cert` (PEM, unencrypted). */
+  readonly key: string | Buffer;
+  /** The CA certificate(s) (PEM) every peer and client certificate must chain to. */
+  readonly ca: string | Buffer | readonly (string | Buffer)[];
+}
+
+/** Checked TLS options and the context built from them once, for every dial. @internal */
+export interface NodeTls {
+  readonly options: TlsOptions;
+  readonly context: tls.SecureContext;
+}
+
+/** TLS 1.2 is the oldest version either side accepts. */
+const TLS_VERSION_MIN = 'TLSv1.2';
+
+/**
+ * Checks `value` as TlsOptions and builds its secure context, which also proves that the PEM
+ * parses and the key matches the certificate. Throws a TypeError naming `name` (such as
+ * "createNode: tls") on anything else.
+ */
+export function createNodeTls(value: unknown, name: string): NodeTls {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new TypeError(`${name} must be an object { cert, key, ca }`);
+  }
+  for (const key of Object.keys(value)) {
+    if (key !== 'cert' && key !== 'key' && key !== 'ca') {
+      throw new TypeError(`${name}: unknown option "${key}"`);
+    }
+  }
+  const { cert, key, ca } = value as Partial<Record<keyof TlsOptions, unknown>>;
+  checkPem(cert, `${name}.cert`);
+  checkPem(key, `${name}.key`);
+  const authorities = Array.isArray(ca) ? ca : [ca];
+  if (authorities.length === 0) throw new TypeError(`${name}.ca must not be empty`);
+  for (const authority of authorities) checkPem(authority, `${name}.ca`);
+  const options: TlsOptions = Object.freeze({
+    cert: cert as string | Buffer,
+    key: key as string | Buffer,
+    ca: Array.isArray(ca)
+      ? Object.freeze([...(ca as (string | Buffer)[])])
+      : (ca as string | Buffer),
+  });
+  let context: tls.SecureContext;
+  try {
+    // The secure context skips CA text that is not PEM without a word; parsing it does not.
+    for (const authority of authorities) new X509Certificate(authority as string | Buffer);
+    context = tls.createSecureContext({
+      cert: options.cert,
+      key: options.key,
+      ca: options.ca as string | Buffer | (string | Buffer)[],
+      minVersion: TLS_VERSION_MIN,
+    });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new TypeError(`${name}: cert, key and ca must be PEM and the key must match: ${reason}`, {
+      cause: error,
+    });
+  }
+  return Object.freeze({ options, context });
+}
+
+function checkPem(value: unknown, name: string): void {
+  if (!(typeof value === 'string' || Buffer.isBuffer(value)) || value.length === 0) {
+    throw new TypeError(`${name} must be PEM text, as a non-empty string or Buffer`);
+  }
+}
+
+/**
+ * What `tls.createServer` takes for a node's listener: every connection, peer or client, must
+ * present a certificate signed by `ca`, within `handshakeTimeoutMs`.
+ */
+export function tlsServerOptions(nodeTls: NodeTls, handshakeTimeoutMs: number): tls.TlsOptions {
+  return {
+    cert: nodeTls.options.cert,
+    key: nodeTls.options.key,
+    ca: nodeTls.options.ca as string | Buffer | (string | Buffer)[],
+    requestCert: true,
+    rejectUnauthorized: true,
+    minVersion: TLS_VERSION_MIN,
+    handshakeTimeout: handshakeTimeoutMs,
+  };
+}
+
+/** A dial to another node under way, and the event after which it may be written to. */
+export interface NodeDial {
+  readonly socket: net.Socket;
+  /** 'connect' on plain TCP; 'secureConnect' once the TLS handshake verified the other side. */
+  readonly readyEvent: 'connect' | 'secureConnect';
+}
+
+/**
+ * Dials a node, over TLS when `nodeTls` is set. The other side's certificate must chain to the
+ * CA; its host name is not checked (see TlsOptions).
+ */
+export function dialNode(endpoint: PeerEndpoint, nodeTls: NodeTls | undefined): NodeDial {
+  if (nodeTls === undefined) return { socket: net.connect(endpoint), readyEvent: 'connect' };
+  const socket = tls.connect({
+    ...endpoint,
+    secureContext: nodeTls.context,
+    rejectUnauthorized: true,
+    checkServerIdentity: () => undefined,
+  });
+  return { socket, readyEvent: 'secureConnect' };
+}

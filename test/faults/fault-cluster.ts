@@ -1,0 +1,120 @@
+// What every fault run starts from: a cluster of `dqlite-ts node` processes behind partition
+// proxies (and, when asked, on disks of their own), a pool the workload uses, the nemesis options
+// of the CI schedule, and the register run most of them share.
+
+import { afterAll, beforeAll, expect } from 'vitest';
+import type { LocalCluster } from '../../bin/local-cluster.js';
+import { createPool, type LeaderPool } from '../../drivers/pool/index.js';
+import { checkLinearizableByKey } from './checkers/linearizability.js';
+import {
+  registerModel,
+  type RegisterInput,
+  type RegisterOutput,
+} from './checkers/register-model.js';
+import { History } from './history.js';
+import { runNemesis, type Fault, type NemesisOptions } from './nemesis.js';
+import { startProxiedCluster, type ProxiedCluster } from './proxied-cluster.js';
+import { REGISTER_TABLE, checkerHistory, runRegisterWorkload } from './register-workload.js';
+
+/** FAULT_SEED and FAULT_RUN_MS override the schedule, to replay a run or make it longer. */
+export const FAULT_SEED = Number(process.env.FAULT_SEED ?? 7);
+export const faultRunMs = (defaultMs: number): number =>
+  Number(process.env.FAULT_RUN_MS ?? defaultMs);
+/** A run's test timeout: the run, the checker, and healing what the nemesis broke. */
+export const faultTestTimeoutMs = (runMs: number): number => runMs * 3 + 60_000;
+
+export interface FaultCluster {
+  readonly proxied: ProxiedCluster;
+  readonly cluster: LocalCluster;
+  readonly pool: LeaderPool;
+  /** The CI schedule: a fault every 1.5 s, lasting `faultMs`, for `durationMs`. */
+  nemesis(faults: readonly Fault[], durationMs: number, faultMs?: number): NemesisOptions;
+}
+
+/**
+ * Starts the cluster and the pool before the file's tests (then `setUp` makes the workload's
+ * tables) and stops both after them. The returned object is usable inside the tests.
+ */
+export function useFaultCluster(options: {
+  readonly disks?: boolean;
+  readonly setUp: (pool: LeaderPool) => Promise<void>;
+}): FaultCluster {
+  let proxied: ProxiedCluster | undefined;
+  let pool: LeaderPool | undefined;
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('the fault cluster is not started (beforeAll failed)');
+    return value;
+  };
+  beforeAll(async () => {
+    proxied = await startProxiedCluster(3, { disks: options.disks === true });
+    pool = createPool({
+      cluster: proxied.cluster.addresses,
+      database: 'faults',
+      timeoutMs: 10_000,
+    });
+    pool.on('error', () => undefined); // connection attempts to a dead node; operations see it
+    await options.setUp(pool);
+  }, 60_000);
+  afterAll(async () => {
+    await pool?.close();
+    await proxied?.stop();
+  });
+  return {
+    get proxied() {
+      return started(proxied);
+    },
+    get cluster() {
+      return started(proxied).cluster;
+    },
+    get pool() {
+      return started(pool);
+    },
+    nemesis(faults, durationMs, faultMs = 1200) {
+      const { proxies, disks } = started(proxied);
+      return {
+        faults,
+        durationMs,
+        intervalMs: 1500,
+        faultMs,
+        seed: FAULT_SEED,
+        proxies,
+        ...(disks === undefined ? {} : { disks }),
+      };
+    },
+  };
+}
+
+/**
+ * Six clients read, write and compare-and-set four registers while the nemesis injects
+ * `faults`; the history must be linearizable. It is kept in a file named after `name`, which a
+ * failure names.
+ */
+export async function expectLinearizableRegisters(
+  fixture: FaultCluster,
+  run: {
+    readonly name: string;
+    readonly faults: readonly Fault[];
+    readonly durationMs: number;
+    readonly faultMs?: number;
+  },
+): Promise<void> {
+  const history = new History<RegisterInput, RegisterOutput>();
+  const [, injected] = await Promise.all([
+    runRegisterWorkload(fixture.pool, history, {
+      clients: 6,
+      keys: 4,
+      durationMs: run.durationMs,
+      seed: FAULT_SEED,
+    }),
+    runNemesis(fixture.cluster, history, fixture.nemesis(run.faults, run.durationMs, run.faultMs)),
+  ]);
+  const verdict = checkLinearizableByKey(registerModel, checkerHistory(history));
+  const file = history.save(run.name, verdict);
+  expect(verdict, `history in ${file}`).toEqual({ result: 'ok' });
+  expect(injected, file).toBeGreaterThanOrEqual(2);
+  expect(history.count('ok'), file).toBeGreaterThan(100);
+}
+
+export const setUpRegisters = async (pool: LeaderPool): Promise<void> => {
+  await pool.exec(REGISTER_TABLE);
+};
