@@ -1,18 +1,13 @@
 // The command line as users run it: the demo (the README's main job) and the SQL shell against a
 // cluster of `dqlite-ts node` processes.
-import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCluster, freePorts } from '../../bin/local-cluster.js';
 import { encodeHandshake } from '../../src/wire/index.js';
-
-const execFileAsync = promisify(execFile);
-const cli = (...args: string[]) =>
-  execFileAsync('node_modules/.bin/tsx', ['bin/dqlite-ts.ts', ...args], { timeout: 90_000 });
+import { cli, startCliNode } from './cli-process.js';
 
 describe('dqlite-ts demo', () => {
   it('kills the leader under load and reports the recovery, with no row lost', async () => {
@@ -90,34 +85,17 @@ describe('dqlite-ts node --limit', () => {
   it('passes the limit to the node: a silent connection closes after --limit idleTimeoutMs', async () => {
     const [port] = await freePorts(1);
     const data = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-limit-'));
-    // One process (no tsx wrapper), so the kill below reaches the node itself.
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'bin/dqlite-ts.ts',
-        'node',
-        '--address',
-        `127.0.0.1:${port}`,
-        '--data',
-        data,
-        '--voters',
-        '1',
-        '--limit',
-        'idleTimeoutMs=300',
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
+    const child = await startCliNode([
+      '--address',
+      `127.0.0.1:${port}`,
+      '--data',
+      data,
+      '--voters',
+      '1',
+      '--limit',
+      'idleTimeoutMs=300',
+    ]);
     try {
-      await new Promise<void>((resolve, reject) => {
-        let output = '';
-        child.stdout.on('data', (chunk: Buffer) => {
-          output += chunk.toString();
-          if (output.includes('serving at')) resolve();
-        });
-        child.once('exit', (code) => reject(new Error(`node exited with ${code}`)));
-      });
       const socket = net.connect({ host: '127.0.0.1', port: port as number });
       const started = Date.now();
       await new Promise((resolve) => socket.once('connect', resolve));

@@ -2,13 +2,11 @@
 // made here by openssl: a cluster whose every connection is TLS serves a pool and an adapter, and
 // whoever lacks a certificate from the cluster's CA (a plain client, a client or node from another
 // CA, a client that does not trust the nodes) is refused quickly with an error that says why.
-import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
-import { promisify } from 'node:util';
 import { Kysely, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DqliteDialect } from '../../adapters/kysely/index.js';
@@ -26,6 +24,7 @@ import {
 import { createNodeTls } from '../../src/transport/index.js';
 import { encodeHandshake } from '../../src/wire/index.js';
 import { converged } from './node-content.js';
+import { cli, startCliNode } from './cli-process.js';
 import { certificateAuthority, type Pem } from './tls-certificates.js';
 
 let directory: string;
@@ -276,10 +275,6 @@ describe('tls option checks', () => {
 });
 
 describe('dqlite-ts node --tls-*', () => {
-  const execFileAsync = promisify(execFile);
-  const cli = (...args: string[]) =>
-    execFileAsync('node_modules/.bin/tsx', ['bin/dqlite-ts.ts', ...args], { timeout: 30_000 });
-
   it('serves TLS clients, the CLI client included', async () => {
     const [port] = await freePorts(1);
     const address = `127.0.0.1:${port}`;
@@ -287,34 +282,17 @@ describe('dqlite-ts node --tls-*', () => {
     const app = issue('cli-app');
     const tlsFlags = (pem: Pem) => ['--tls-cert', pem.certFile, '--tls-key', pem.keyFile];
     const caFlag = ['--tls-ca', ca.certFile];
-    // One process (no tsx wrapper), so the kill below reaches the node itself.
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'bin/dqlite-ts.ts',
-        'node',
-        '--address',
-        address,
-        '--data',
-        path.join(directory, 'cli'),
-        '--voters',
-        '1',
-        ...tlsFlags(server),
-        ...caFlag,
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
+    const child = await startCliNode([
+      '--address',
+      address,
+      '--data',
+      path.join(directory, 'cli'),
+      '--voters',
+      '1',
+      ...tlsFlags(server),
+      ...caFlag,
+    ]);
     try {
-      await new Promise<void>((resolve, reject) => {
-        let output = '';
-        child.stdout.on('data', (chunk: Buffer) => {
-          output += chunk.toString();
-          if (output.includes('serving at')) resolve();
-        });
-        child.once('exit', (code) => reject(new Error(`node exited with ${code}`)));
-      });
       const client = await connect({ cluster: [address], database: 'cli', tls: tlsOf(app) });
       expect((await client.query('SELECT 1 AS one')).rows).toEqual([[1]]);
       await client.close();

@@ -1,0 +1,33 @@
+// The CLI as a user runs it, for tests: one-shot commands, and `dqlite-ts node` in its own process.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
+
+/** Runs `dqlite-ts ...args` to the end; rejects (with code and stderr) when it fails. */
+export const cli = (...args: string[]) =>
+  execFileAsync('node_modules/.bin/tsx', ['bin/dqlite-ts.ts', ...args], { timeout: 90_000 });
+
+/**
+ * Starts `dqlite-ts node ...args` and resolves once it says it serves. One process, no tsx
+ * wrapper, so the caller's `kill` reaches the node itself; the caller kills it.
+ */
+export async function startCliNode(args: readonly string[]): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/dqlite-ts.ts', 'node', ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let output = '';
+      child.stdout?.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('serving at')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`node exited with ${code}: ${output}`)));
+    });
+    return child;
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+}
