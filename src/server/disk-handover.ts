@@ -16,7 +16,10 @@ const replicationCodes = new Set<number>([
 export function isDiskFailureCode(code: number): boolean {
   if (replicationCodes.has(code)) return false;
   const primary = code & 0xff;
-  return primary === SQLITE_FULL || primary === SQLITE_IOERR || primary === SQLITE_READONLY;
+  // Plain SQLITE_READONLY is also what a client gets for writing under PRAGMA query_only: only
+  // its extended forms (a WAL or lock that cannot be written) speak of the disk.
+  if (primary === SQLITE_READONLY) return code !== SQLITE_READONLY;
+  return primary === SQLITE_FULL || primary === SQLITE_IOERR;
 }
 
 /**

@@ -433,10 +433,7 @@ export class ReplicatedEngine {
   /** Stops the node. With `handover`, a leader first passes leadership to another voter. */
   async close(options: { handover?: boolean } = {}): Promise<void> {
     if (this.#closed) return;
-    const others = this.configuration().servers.filter(
-      (server) => server.role === Role.voter && server.id !== this.id,
-    );
-    if (options.handover !== false && this.isLeader() && others.length > 0) {
+    if (options.handover !== false && this.isLeader() && this.#otherVoters() > 0) {
       // Closing anyway: if the target is going away too (a whole cluster stopping), an election
       // follows, so waiting longer than a few election timeouts buys nothing.
       await this.transferLeadership(undefined, closeHandoverWaitMs).catch(() => {});

@@ -21,7 +21,8 @@ describe('DiskHandover', () => {
     expect(isDiskFailureCode(13)).toBe(true); // SQLITE_FULL
     expect(isDiskFailureCode(10)).toBe(true); // SQLITE_IOERR
     expect(isDiskFailureCode(3338)).toBe(true); // SQLITE_IOERR_WRITE
-    expect(isDiskFailureCode(8)).toBe(true); // SQLITE_READONLY
+    expect(isDiskFailureCode(264)).toBe(true); // SQLITE_READONLY_RECOVERY
+    expect(isDiskFailureCode(8)).toBe(false); // plain SQLITE_READONLY: PRAGMA query_only
     expect(isDiskFailureCode(10250)).toBe(false); // NOT_LEADER
     expect(isDiskFailureCode(10506)).toBe(false); // LEADERSHIP_LOST
     expect(isDiskFailureCode(1)).toBe(false);
