@@ -3,7 +3,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { assert } from '../raft/assert.js';
 import { EntryType, type Entry, type SnapshotMetadata } from '../raft/types.js';
-import { LeadershipLostError } from './leadership-lost-error.js';
 import { decodePageSet, encodePageSet, type PageSet } from './page-set.js';
 import { isWaitableStorageError } from '../storage/index.js';
 import { PageFiles } from './page-writer.js';
@@ -18,38 +17,55 @@ const snapshotFilePrefix = '~snapshot-';
 /** Checkpoint a leader's WAL once it holds this many frames and nothing is uncommitted. */
 const checkpointFramesMin = 1000;
 
-/** A transaction proposed to Raft and not yet applied: its undo and its waiting client. */
+/** A transaction captured on this leader and not yet applied: what undoes it. */
 interface PendingWrite {
   /** 0 until the host reports the entry it proposed (`proposed`). */
   index: number;
   term: number;
   readonly undo: PageSet;
-  resolve?: () => void;
-  reject?: (error: Error) => void;
 }
 
+/**
+ * One database a leader has open. Its anchor is the first connection opened and the last closed,
+ * and it has read the database, so in WAL mode it holds a shared lock on the database file for as
+ * long as it is open. SQLite checkpoints and deletes `<db>-wal` when a connection closes and finds
+ * it can take an exclusive lock (it believes it is the last); the anchor's lock makes that
+ * impossible, so the WAL that `capture` reads is the database's WAL for the anchor's whole life.
+ * Only the anchor checkpoints (the node's own checkpoints; clients may not: statement-policy.ts).
+ */
 interface OpenDatabase {
-  readonly connection: Database.Database;
+  readonly anchor: Database.Database;
+  /** `PRAGMA data_version` on the anchor: it changes when another connection commits. */
+  readonly dataVersion: Database.Statement;
+  /**
+   * The anchor's data_version as of the last settle. Invariant: outside `settle`, it equals what
+   * the anchor would read now, since every commit is settled right after it.
+   */
+  knownDataVersion: number;
   readonly capture: WalCapture;
   framesSinceCheckpoint: number;
 }
 
-export type Propose = (
-  data: Uint8Array,
-) =>
-  | { readonly ok: true; readonly index: number; readonly term: number }
-  | { readonly ok: false; readonly message: string };
+/**
+ * What a leader's statement did to a database, as `settle` proves it. "No OK without a commit"
+ * starts here: only `unchanged` may be answered as a read, only `committed` is proposed, and
+ * `unproven` must never be answered OK (the node stops: its files cannot be trusted).
+ */
+export type Settled =
+  | { readonly kind: 'unchanged' }
+  | { readonly kind: 'committed'; readonly data: Uint8Array }
+  | { readonly kind: 'unproven'; readonly why: string };
 
 /**
  * Every database of one node, as Raft's state machine (DESIGN.md, "Replication").
  *
  * As a follower it holds no SQLite connection: each committed page set is written straight into
  * its database file. As leader it opens connections in WAL mode with automatic checkpoints off;
- * after each local commit `commitWrite` captures the pages from the WAL, proposes them, and
- * returns a promise that settles only when Raft committed them (no client sees an unreplicated
- * write). On losing leadership, `stepDown` closes the connections, undoes every transaction that
- * did not commit by its pre-images (newest first), and fails their clients with
- * LeadershipLostError.
+ * after each statement that ended outside a transaction `settle` proves what it did (a commit's
+ * pages, read from the WAL, or nothing), and the host proposes the pages and holds the answer
+ * until Raft committed them (no client sees an unreplicated write). On losing leadership,
+ * `stepDown` closes the connections and undoes every transaction that did not commit by its
+ * pre-images (newest first); the host fails their answers.
  */
 export class DatabaseSet {
   readonly #directory: string;
@@ -92,56 +108,88 @@ export class DatabaseSet {
     return this.#leading;
   }
 
-  /** The leader's connection to `name`, created on first use. */
-  connection(name: string): Database.Database {
+  /** The anchor of `name` (OpenDatabase), opened on first use. */
+  #database(name: string): OpenDatabase {
     assert(this.#leading, 'only a leader opens databases');
     let open = this.#open.get(name);
     if (open === undefined) {
       const file = this.#file(name);
-      const connection = openLeaderConnection(file);
-      connection.pragma(`page_size = ${pageSizeBytes}`);
-      connection.pragma('journal_mode = WAL');
+      const anchor = openLeaderConnection(file);
+      anchor.pragma(`page_size = ${pageSizeBytes}`);
+      const mode = anchor.pragma('journal_mode = WAL', { simple: true });
+      assert(mode === 'wal', `${name} is in WAL mode`);
+      // Reading in WAL mode takes the shared lock the anchor keeps, and creates the WAL.
+      const dataVersion = anchor.prepare('PRAGMA data_version').pluck();
+      const knownDataVersion = dataVersion.get() as number;
       const capture = new WalCapture({
         database: name,
         databasePath: file,
         pageSize: pageSizeBytes,
       });
-      open = { connection, capture, framesSinceCheckpoint: 0 };
+      open = { anchor, dataVersion, knownDataVersion, capture, framesSinceCheckpoint: 0 };
       this.#open.set(name, open);
     }
-    return open.connection;
+    return open;
   }
 
   /**
-   * Another connection to `name` for one client session (the leader's sessions each have their
-   * own, as in dqlite). The database's first connection stays open to keep its WAL.
+   * A connection to `name` for one client session (the leader's sessions each have their own, as
+   * in dqlite). The database's anchor is opened first and outlives it.
    */
   openSessionConnection(name: string): Database.Database {
-    this.connection(name);
+    this.#database(name);
     const connection = openLeaderConnection(this.#file(name));
     this.#sessionConnections.add(connection);
     return connection;
   }
 
-  /** A session ended: its connection closes (rolling back what it left open). */
+  /**
+   * A session ended: its connection closes (rolling back what it left open). The anchor's lock
+   * keeps this close from checkpointing or deleting the WAL (OpenDatabase); checked here too.
+   */
   closeSessionConnection(connection: Database.Database): void {
     if (!this.#sessionConnections.delete(connection)) return;
     connection.close();
+    for (const [name, open] of this.#open) {
+      assert(fs.existsSync(`${this.#file(name)}-wal`), `the WAL of ${name} outlives a session`);
+      assert(open.anchor.open, `the anchor of ${name} is open`);
+    }
   }
 
   /**
-   * After a statement on `name` ended outside a transaction: captures what it committed and
-   * returns the entry to propose, or undefined when nothing was written. The caller proposes it
-   * and reports the entry with `proposed`; until then and until it is applied, its undo is kept.
+   * After a leader's statement on `name` ended outside a transaction: what it did, proven by two
+   * witnesses that must agree. The WAL capture finds the frames of a new commit (or none); the
+   * anchor's data_version says whether any other connection committed. A commit is returned as
+   * the entry to propose (the caller proposes it and reports it with `proposed`; its undo is kept
+   * until it is applied); no commit seen by either is `unchanged`; anything else is `unproven`.
    */
-  capture(name: string): Uint8Array | undefined {
+  settle(name: string): Settled {
     const open = this.#open.get(name);
-    assert(open !== undefined, 'capture after a local commit');
+    assert(open !== undefined, `settle on a database the leader opened (${name})`);
     const captured = open.capture.capture();
-    if (captured === undefined) return undefined;
-    open.framesSinceCheckpoint += captured.walFrames;
-    this.#pending.push({ index: 0, term: 0, undo: captured.undo });
-    return encodePageSet(captured.redo);
+    const version = open.dataVersion.get() as number;
+    const changed = version !== open.knownDataVersion;
+    open.knownDataVersion = version;
+    if (captured.kind === 'wal-replaced') return { kind: 'unproven', why: captured.why };
+    if (captured.kind === 'none') {
+      if (!changed) return { kind: 'unchanged' };
+      return {
+        kind: 'unproven',
+        why: `${name} changed, but its WAL holds no new committed transaction`,
+      };
+    }
+    if (!changed) {
+      return {
+        kind: 'unproven',
+        why: `a transaction was found in the WAL of ${name}, but no connection committed one`,
+      };
+    }
+    const { redo, undo, walFrames } = captured.transaction;
+    assert(redo.database === name, 'the capture is of this database');
+    assert(redo.pages.length > 0, 'a committed transaction wrote pages');
+    open.framesSinceCheckpoint += walFrames;
+    this.#pending.push({ index: 0, term: 0, undo });
+    return { kind: 'committed', data: encodePageSet(redo) };
   }
 
   /** The oldest captured transaction not yet reported was proposed as entry (index, term). */
@@ -150,28 +198,6 @@ export class DatabaseSet {
     assert(write !== undefined, 'a proposal matches a captured transaction');
     write.index = index;
     write.term = term;
-  }
-
-  /**
-   * capture, propose and proposed in one step, for a host on the same thread: resolves once Raft
-   * committed the transaction, at once when nothing was written.
-   */
-  commitWrite(name: string, propose: Propose): Promise<void> {
-    const data = this.capture(name);
-    if (data === undefined) return Promise.resolve();
-    const proposal = propose(data);
-    if (!proposal.ok) {
-      // Not proposed, so the local commit must not survive: undo it with everything pending.
-      this.stepDown();
-      return Promise.reject(new LeadershipLostError(proposal.message));
-    }
-    this.proposed(proposal.index, proposal.term);
-    const write = this.#pending.at(-1);
-    assert(write !== undefined, 'the write just proposed is pending');
-    return new Promise((resolve, reject) => {
-      write.resolve = resolve;
-      write.reject = reject;
-    });
   }
 
   /** The index of the last entry applied or restored. */
@@ -186,12 +212,15 @@ export class DatabaseSet {
 
   /** Raft's apply: our own committed writes release their clients; others are written out. */
   apply(entry: Entry): void {
+    assert(entry.index === this.#appliedIndex + 1, 'entries apply one after another');
+    // No snapshot was restored: Raft replays its log from the first entry, so the state starts
+    // empty. Files left from an earlier run may hold changes Raft never committed.
+    if (this.#appliedIndex === 0) this.#removeDatabases();
     this.#appliedIndex = entry.index;
     if (entry.type !== EntryType.command) return;
     const mine = this.#pending[0];
     if (mine !== undefined && mine.index === entry.index && mine.term === entry.term) {
       this.#pending.shift();
-      mine.resolve?.();
       this.#maybeCheckpoint();
       return;
     }
@@ -218,18 +247,16 @@ export class DatabaseSet {
       // a later leadership would read over the pages applied meanwhile. So it waits for space.
       retryWhileNoSpace(
         `checkpointing ${name} as leadership ends`,
-        () => checkpointed(open.connection),
+        () => checkpointed(open.anchor),
         (error) => isWaitableStorageError(error) || isSqliteFullOrReadOnly(error),
       );
-      open.connection.close();
       open.capture.close();
+      open.anchor.close(); // the last connection: SQLite deletes the WAL now
     }
     this.#open.clear();
     const pending = this.#pending.reverse();
     this.#pending = [];
     for (const write of pending) this.#pageFiles.write(this.#file(write.undo.database), write.undo);
-    const error = new LeadershipLostError('leadership lost before the write committed');
-    for (const write of pending) write.reject?.(error);
   }
 
   /** Checkpoints between committed transactions only, when the WAL has grown. */
@@ -238,7 +265,7 @@ export class DatabaseSet {
     for (const open of this.#open.values()) {
       if (open.framesSinceCheckpoint < checkpointFramesMin) continue;
       try {
-        open.connection.pragma('wal_checkpoint(TRUNCATE)');
+        anchorCheckpoint(open);
       } catch (error) {
         // A full disk or read-only file system: the WAL keeps the frames; try after the next.
         if (isSqliteSpaceError(error)) continue;
@@ -299,7 +326,7 @@ export class DatabaseSet {
     if (this.#pending.length > 0) return false;
     for (const open of this.#open.values()) {
       // A reader still using old frames stops the checkpoint short.
-      if (!checkpointed(open.connection)) return false;
+      if (!anchorCheckpoint(open)) return false;
       open.framesSinceCheckpoint = 0;
     }
     return true;
@@ -330,6 +357,13 @@ export class DatabaseSet {
     this.#appliedIndex = index;
   }
 
+  /** Deletes every database file (Raft is about to rebuild them from its first entry). */
+  #removeDatabases(): void {
+    assert(!this.#leading && this.#open.size === 0, 'no connection has a database open');
+    this.#pageFiles.closeAll();
+    for (const name of this.#databaseNames()) fs.rmSync(path.join(this.#directory, name));
+  }
+
   #databaseNames(): string[] {
     return fs
       .readdirSync(this.#directory)
@@ -350,6 +384,21 @@ function checkpointed(connection: Database.Database): boolean {
     checkpointed: number;
   }[];
   return result !== undefined && result.log >= 0 && result.checkpointed === result.log;
+}
+
+/**
+ * The node's own checkpoint, through the anchor; true when every committed frame is in the file.
+ * Only the anchor checkpoints, and between settled statements, so its data_version baseline
+ * stays exact: a checkpoint that restarts the WAL reads to other connections as a change.
+ */
+function anchorCheckpoint(open: OpenDatabase): boolean {
+  assert(
+    open.dataVersion.get() === open.knownDataVersion,
+    'every commit was settled before a checkpoint',
+  );
+  const done = checkpointed(open.anchor);
+  open.knownDataVersion = open.dataVersion.get() as number;
+  return done;
 }
 
 /** Why `name` cannot name a database (it must be a plain file name), or undefined. */

@@ -22,10 +22,23 @@ export interface CapturedTransaction {
   readonly walFrames: number;
 }
 
+/** What `WalCapture.capture` found since the last call. */
+export type CaptureResult =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'committed'; readonly transaction: CapturedTransaction }
+  /** The WAL this capture reads is no longer the database's WAL: it cannot vouch for anything. */
+  | { readonly kind: 'wal-replaced'; readonly why: string };
+
 /**
  * Reads, right after each local commit, the frames that commit appended to a database's `-wal`
- * file. One instance per database on the leader; the database must start with an empty or
- * missing WAL (the node checkpoints before it leads), and only this node's connections write.
+ * file. One instance per database on the leader; only this node's connections write.
+ *
+ * Precondition (checked): the database's anchor connection (DatabaseSet) has it open in WAL mode
+ * and has read it, so `<db>-wal` exists, starts empty, and stays the same file until the anchor
+ * closes. SQLite deletes the WAL when the last connection to a database closes, and the next
+ * connection creates a new one; a capture that kept reading the old, deleted file would find
+ * nothing ever again, and every later write would look like a read. So the WAL's identity is
+ * checked on every capture, and a replaced WAL is reported, never read past.
  *
  * Invariant: `#offset` is the end of the last captured commit frame in the current WAL, and
  * `#latestFrame` maps each page to its newest committed frame at or before it.
@@ -40,7 +53,10 @@ export class WalCapture {
   /** The database size in pages after the last captured commit. */
   #databasePages: number;
   #pageSize: number;
+  /** The WAL, open from construction to `close`; undefined once closed. */
   #walDescriptor: number | undefined;
+  /** Invariant: the WAL file at `#walPath` is this inode on this device while the capture is open. */
+  readonly #walIdentity: { readonly dev: number; readonly ino: number };
   #databaseDescriptor: number | undefined;
   readonly #headerBytes = Buffer.alloc(walHeaderBytes);
 
@@ -51,17 +67,26 @@ export class WalCapture {
     this.#pageSize = options.pageSize;
     const size = fs.existsSync(this.#databasePath) ? fs.statSync(this.#databasePath).size : 0;
     this.#databasePages = Math.floor(size / options.pageSize);
-    assert(walBytes(this.#walPath) <= walHeaderBytes, `WAL of ${options.database} starts empty`);
+    assert(fs.existsSync(this.#walPath), `the anchor created the WAL of ${options.database}`);
+    this.#walDescriptor = fs.openSync(this.#walPath, 'r');
+    const identity = fs.fstatSync(this.#walDescriptor);
+    this.#walIdentity = { dev: identity.dev, ino: identity.ino };
+    assert(identity.size <= walHeaderBytes, `WAL of ${options.database} starts empty`);
   }
 
   /**
-   * Captures the transaction committed since the last call, or returns undefined when nothing was
-   * committed (a read, or a write that rolled back).
+   * What was committed since the last call: one transaction's pages, nothing (a read, or a write
+   * that rolled back), or a report that the WAL was replaced underneath (then nothing it holds
+   * can be trusted to be complete, and the caller must not answer as if nothing was written).
    */
-  capture(): CapturedTransaction | undefined {
-    const fd = this.#walFd();
-    if (fd === undefined || !this.#readHeader(fd)) return undefined;
-    return this.#readTransaction(fd);
+  capture(): CaptureResult {
+    const fd = this.#walDescriptor;
+    assert(fd !== undefined, 'capture before close');
+    const replaced = this.#replacement();
+    if (replaced !== undefined) return { kind: 'wal-replaced', why: replaced };
+    if (!this.#readHeader(fd)) return { kind: 'none' };
+    const transaction = this.#readTransaction(fd);
+    return transaction === undefined ? { kind: 'none' } : { kind: 'committed', transaction };
   }
 
   /** Closes the files this capture keeps open; it must not be used afterwards. */
@@ -72,16 +97,14 @@ export class WalCapture {
     this.#databaseDescriptor = undefined;
   }
 
-  /**
-   * The WAL, kept open: it is the same file for as long as the database's first connection is
-   * open (a checkpoint truncates it in place), and the DatabaseSet closes this capture with it.
-   */
-  #walFd(): number | undefined {
-    if (this.#walDescriptor === undefined) {
-      if (!fs.existsSync(this.#walPath)) return undefined; // nothing written yet
-      this.#walDescriptor = fs.openSync(this.#walPath, 'r');
+  /** Why the file at the WAL's path is not the WAL this capture opened, or undefined. */
+  #replacement(): string | undefined {
+    const now = fs.statSync(this.#walPath, { throwIfNoEntry: false });
+    if (now === undefined) return `the WAL of ${this.#database} was deleted`;
+    if (now.ino !== this.#walIdentity.ino || now.dev !== this.#walIdentity.dev) {
+      return `the WAL of ${this.#database} was replaced by a new file`;
     }
-    return this.#walDescriptor;
+    return undefined;
   }
 
   /** Returns false when the WAL holds no frames yet. Notices a restarted WAL (new salts). */
@@ -191,8 +214,4 @@ function readPage(fd: number, frameOffset: number, pageSize: number): Buffer {
   const read = fs.readSync(fd, data, 0, pageSize, frameOffset + walFrameHeaderBytes);
   assert(read === pageSize, `a whole page at WAL offset ${frameOffset}`);
   return data;
-}
-
-function walBytes(path: string): number {
-  return fs.existsSync(path) ? fs.statSync(path).size : 0;
 }

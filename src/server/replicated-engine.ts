@@ -27,6 +27,8 @@ import { AppliedIndex } from './applied-index.js';
 import { DiskHandover, isDiskFailureCode } from './disk-handover.js';
 import type { NodeLimits } from './limits.js';
 import { handedOver, promoted, type RaftObserver } from './raft-waits.js';
+import { assert } from '../raft/assert.js';
+import { Leadership } from './leadership.js';
 import { EngineLink } from './sql/engine-link.js';
 import type { EngineCall, EngineOutcome, EngineReply } from './sql/engine-messages.js';
 
@@ -98,17 +100,11 @@ export class ReplicatedEngine {
   readonly #eventListeners = new Set<(event: RaftEvent) => void>();
   /** Nodes that dialled us with CONNECT, by id, until our configuration names them. */
   readonly #announcedPeers = new Map<NodeId, string>();
-  /** The engine's leadership epoch while this node serves SQL as leader; undefined otherwise. */
-  #leadingEpoch: number | undefined;
-  #epochs = 0;
-  #lastProposedIndex = 0;
-  /** Sessions with a transaction open in the engine: their reads must see their own writes. */
-  readonly #sessionsInTransaction = new Set<number>();
+  /** Whether this node serves SQL as leader, its epoch and its newest proposal (one owner). */
+  readonly #leadership = new Leadership();
   readonly #pointReads: PointReads;
   readonly #applied = new AppliedIndex();
   #leadReadyWaiters: (() => void)[] = [];
-  /** The term in which this node last proposed a barrier of its own to serve SQL again. */
-  #barrierTerm = 0;
   #closed = false;
   /** Set while the SQL engine waits for disk space (why). */
   #engineWaiting: string | undefined;
@@ -239,7 +235,7 @@ export class ReplicatedEngine {
 
   /** Serves SQL as leader now (Raft leader whose term's barrier is applied). */
   isServing(): boolean {
-    return this.#leadingEpoch !== undefined && !this.#closed;
+    return this.#leadership.epoch !== undefined && !this.#closed;
   }
 
   onEvent(listener: (event: RaftEvent) => void): () => void {
@@ -261,7 +257,7 @@ export class ReplicatedEngine {
   /** Requests any node answers from its own state (OPEN, FINALIZE, INTERRUPT, close, DUMP). */
   async local(call: EngineCall): Promise<EngineReply> {
     const reply = await this.#link.call(call);
-    if (call.op === 'close') this.#sessionsInTransaction.delete(call.session);
+    if (call.op === 'close') this.#leadership.setInTransaction(call.session, false);
     return reply;
   }
 
@@ -275,8 +271,8 @@ export class ReplicatedEngine {
     sql: string,
     parameters: readonly WireValue[],
   ): Promise<EngineOutcome | undefined> {
-    const epoch = this.#leadingEpoch;
-    if (epoch === undefined || this.#sessionsInTransaction.has(session)) return undefined;
+    const epoch = this.#leadership.epoch;
+    if (epoch === undefined || this.#leadership.inTransaction(session)) return undefined;
     // The entries committed before this leadership are applied when posted here, but written into
     // the files by the engine: until it has handled this epoch's 'lead', which comes after them,
     // only a read in the engine (behind them in its queue) sees them.
@@ -290,12 +286,12 @@ export class ReplicatedEngine {
     try {
       if (writersTaken !== undefined) await writersTaken;
       await this.#confirmations.confirm();
-      await this.#applied.reached(this.#lastProposedIndex);
+      await this.#applied.reached(this.#leadership.lastProposedIndex);
     } catch (error) {
       if (error instanceof LeadershipLost) return leadershipLost(error.message);
       throw error;
     }
-    if (this.#leadingEpoch !== epoch) return leadershipLost('leadership changed');
+    if (this.#leadership.epoch !== epoch) return leadershipLost('leadership changed');
     return { ok: true, value: { rows, done: true } };
   }
 
@@ -309,9 +305,29 @@ export class ReplicatedEngine {
     if (!reply.outcome.ok && isDiskFailureCode(reply.outcome.code) && this.#otherVoters() > 0) {
       this.#diskHandover.failed(`${reply.outcome.message}, code ${reply.outcome.code}`);
     }
-    if ('session' in call) {
-      if (reply.inTransaction) this.#sessionsInTransaction.add(call.session);
-      else this.#sessionsInTransaction.delete(call.session);
+    if ('session' in call) this.#leadership.setInTransaction(call.session, reply.inTransaction);
+    return this.#answer(call, reply, hold);
+  }
+
+  /**
+   * The write path's one decision: what an engine reply may be answered with.
+   *
+   * Invariant, "no OK without a commit": an OK leaves here only when every transaction the
+   * request committed was proposed in the current leadership and is applied, and, when it
+   * committed none, the engine proved it changed nothing (DatabaseSet.settle, run by the engine
+   * for every request before it replies) and this node was confirmed leader after it ran. A reply
+   * the engine could not prove is never answered OK: the node stops, and restarts from Raft.
+   */
+  async #answer(
+    call: EngineCall,
+    reply: EngineReply,
+    hold: 'commit' | 'none',
+  ): Promise<EngineOutcome> {
+    if (reply.unproven !== undefined) {
+      this.#link.tookWriter(reply);
+      assert(!reply.outcome.ok, 'an unproven request is answered with a failure');
+      this.#fatal(new Error(`SQL engine: ${reply.unproven}`));
+      return reply.outcome;
     }
     try {
       if (reply.proposals.length > 0) {
@@ -322,24 +338,24 @@ export class ReplicatedEngine {
       // Its proposals are Raft's now (or it lost them): point reads need not wait for it.
       this.#link.tookWriter(reply);
     }
-    if (hold === 'none' || isNotLeader(reply.outcome)) return reply.outcome;
+    const wrote = reply.proposals.length > 0;
+    if ((hold === 'none' && !wrote) || isNotLeader(reply.outcome)) return reply.outcome;
     try {
-      if (reply.proposals.length === 0 && call.op !== 'more-rows') {
-        await this.#confirmations.confirm();
-      }
-      await this.#applied.reached(this.#lastProposedIndex);
+      // Nothing written (proven): a read, answered once this node is confirmed leader after it.
+      if (!wrote && call.op !== 'more-rows') await this.#confirmations.confirm();
+      await this.#applied.reached(this.#leadership.lastProposedIndex);
     } catch (error) {
       if (error instanceof LeadershipLost) return leadershipLost(error.message);
       throw error;
     }
-    // The read ran in an older leadership whose uncommitted writes were undone since.
-    if (reply.epoch !== this.#leadingEpoch) return leadershipLost('leadership changed');
+    // It ran in an older leadership whose uncommitted writes were undone since.
+    if (reply.epoch !== this.#leadership.epoch) return leadershipLost('leadership changed');
     return reply.outcome;
   }
 
   /** Proposes a reply's transactions in commit order; an outcome when they cannot be. */
   #propose(reply: EngineReply): EngineOutcome | undefined {
-    if (this.#leadingEpoch === undefined || reply.epoch !== this.#leadingEpoch) {
+    if (this.#leadership.epoch === undefined || reply.epoch !== this.#leadership.epoch) {
       // The engine undid them at its step-down, which it handled after running this request.
       return leadershipLost('leadership changed before the transaction was replicated');
     }
@@ -350,7 +366,7 @@ export class ReplicatedEngine {
         return leadershipLost(proposal.message);
       }
       this.#link.post({ op: 'proposed', index: proposal.index, term: proposal.term });
-      this.#lastProposedIndex = proposal.index;
+      this.#leadership.proposed(proposal.index);
     }
     return undefined;
   }
@@ -365,7 +381,7 @@ export class ReplicatedEngine {
 
   /** Resolves true once this node serves SQL as leader; false if it is not (or stops being). */
   async #leadReady(): Promise<boolean> {
-    if (this.#leadingEpoch !== undefined) return true;
+    if (this.#leadership.epoch !== undefined) return true;
     if (!this.isLeader()) return false;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, leadReadyWaitMs);
@@ -374,7 +390,7 @@ export class ReplicatedEngine {
         resolve();
       });
     });
-    return this.#leadingEpoch !== undefined;
+    return this.#leadership.epoch !== undefined;
   }
 
   /** Applies a membership change through Raft; resolves once it is in force here. */
@@ -463,14 +479,13 @@ export class ReplicatedEngine {
 
   /**
    * A leader whose engine stepped down while Raft kept it leader (a proposal was refused) serves
-   * SQL again once a new barrier of its term is applied.
+   * SQL again once a new barrier of its term is applied, every time that happens.
    */
   #reLead(): void {
     const status = this.status();
-    if (status.role !== 'leader' || this.#leadingEpoch !== undefined) return;
-    if (this.#barrierTerm === status.term) return;
-    if (status.lastIndex > status.commitIndex) return; // the term's own barrier is still pending
-    if (this.#driver.proposeBarrier().ok) this.#barrierTerm = status.term;
+    if (!this.#leadership.barrierDue({ ...status, appliedIndex: this.#applied.index })) return;
+    const barrier = this.#driver.proposeBarrier();
+    if (barrier.ok) this.#leadership.barrierProposed(barrier.index);
   }
 
   /**
@@ -501,11 +516,10 @@ export class ReplicatedEngine {
     // in the databases, so SQL may start (DatabaseSet.lead's precondition).
     if (
       entry.type === EntryType.barrier &&
-      this.#leadingEpoch === undefined &&
+      this.#leadership.epoch === undefined &&
       this.#leadsTerm(entry.term)
     ) {
-      this.#link.post({ op: 'lead' });
-      this.#leadingEpoch = ++this.#epochs;
+      this.#link.post({ op: 'lead', epoch: this.#leadership.begin() });
       this.#confirmations.resumeLease();
       for (const wake of this.#leadReadyWaiters.splice(0)) wake();
     }
@@ -527,11 +541,9 @@ export class ReplicatedEngine {
 
   /** Leadership is gone: the engine undoes what did not commit; held answers fail. */
   #stepDownEngine(why: string): void {
-    if (this.#leadingEpoch !== undefined) {
-      this.#leadingEpoch = undefined;
+    if (this.#leadership.end()) {
       // Before the engine undoes anything: a connection here would keep the WAL alive past it.
       this.#pointReads.closeAll();
-      this.#sessionsInTransaction.clear();
       this.#link.post({ op: 'step-down' });
     }
     this.#failWaiters(why);

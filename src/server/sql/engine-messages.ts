@@ -24,8 +24,11 @@ export type EngineRequest = { readonly id: number } & (
     }
   | { readonly op: 'more-rows' | 'interrupt' | 'close'; readonly session: number }
   | { readonly op: 'finalize'; readonly session: number; readonly statement: number }
-  /** This node leads and has applied everything committed before its term. */
-  | { readonly op: 'lead' }
+  /**
+   * This node leads and has applied everything committed before its term. The main thread owns
+   * leadership and numbers its epochs; every reply repeats the epoch it ran in.
+   */
+  | { readonly op: 'lead'; readonly epoch: number }
   /** Leadership is gone: close connections, undo what did not commit. */
   | { readonly op: 'step-down' }
   /** A committed entry, in log order (every type, so the engine knows its applied index). */
@@ -94,6 +97,11 @@ export interface EngineReply {
   readonly inTransaction: boolean;
   /** The request's number in SqlEngineOptions.writers; 0 when it ran nothing that may write. */
   readonly writer: number;
+  /**
+   * Set when the engine could not prove what the request did to a database (DatabaseSet.settle):
+   * its outcome is then a failure, the engine takes no more statements, and the node must stop.
+   */
+  readonly unproven?: string;
 }
 
 /** Sent by the engine on its own when it cannot go on safely (a failed apply or restore). */

@@ -31,6 +31,8 @@ port.on('message', (request: EngineRequest) => {
     engine.handle(request, (reply: EngineReply) => {
       if (reply.id !== unansweredId) port.postMessage(reply, transfersOf(reply));
       else if (!reply.outcome.ok) fail(`${request.op}: ${reply.outcome.message}`);
+      // After its answer (a failure): the files hold a change nothing replicated.
+      if (reply.unproven !== undefined) fail(reply.unproven);
     });
   } catch (error) {
     fail(error instanceof Error ? (error.stack ?? error.message) : String(error));

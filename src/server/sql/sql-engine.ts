@@ -4,6 +4,7 @@ import type Database from 'better-sqlite3';
 import { DatabaseSet, databaseNameProblem } from '../../fsm/database-set.js';
 import type { SnapshotReader } from '../../fsm/snapshot-format.js';
 import { ErrorCode, ValueType, type WireValue } from '../../wire/index.js';
+import { assert } from '../../raft/assert.js';
 import { EngineFailure, failureOf } from './engine-failure.js';
 import type {
   EngineOutcome,
@@ -76,8 +77,15 @@ export class SqlEngine {
   readonly #databases: DatabaseSet;
   readonly #sessions = new Map<number, EngineSession>();
   readonly #locks = new Map<string, WriteLock>();
+  /** The leadership epoch of the last 'lead' (the main thread numbers them). */
   #epoch = 0;
   #leading = false;
+  /**
+   * Set when `settle` could not prove what a statement did: a database changed in a way nothing
+   * replicated. From then on no statement runs and the node must stop (its files are rebuilt
+   * from the Raft log at the next start).
+   */
+  #unproven: string | undefined;
   /** A snapshot being received, between restore-begin and restore-end. */
   #restoring: SnapshotReader | undefined;
 
@@ -89,6 +97,10 @@ export class SqlEngine {
   handle(request: EngineRequest, reply: Reply): void {
     const session = 'session' in request ? this.#session(request.session) : undefined;
     const job: Job = { id: request.id, session, proposals: [], reply, writer: 0 };
+    if (this.#unproven !== undefined && session !== undefined) {
+      // The files hold a change nothing replicated: no statement runs on them again.
+      return this.#finish(job, unprovenFailure(this.#unproven));
+    }
     try {
       this.#dispatch(request, job);
     } catch (error) {
@@ -123,8 +135,9 @@ export class SqlEngine {
         this.#close(required(session));
         return this.#finish(job, ok(undefined));
       case 'lead':
+        assert(request.epoch > this.#epoch, 'each leadership has a new epoch');
         this.#databases.lead();
-        this.#epoch += 1;
+        this.#epoch = request.epoch;
         this.#leading = true;
         if (this.#options.leading !== undefined)
           Atomics.store(this.#options.leading, 0, this.#epoch);
@@ -300,10 +313,8 @@ export class SqlEngine {
         if (mode === 'query') return this.#startQuery(job, prepared, values);
         result = this.#execute(prepared, values);
       } catch (error) {
-        this.#capture(job);
         return this.#finish(job, { ok: false, ...failureFields(error) });
       }
-      this.#capture(job);
     }
     this.#finish(job, ok(result));
   }
@@ -363,7 +374,6 @@ export class SqlEngine {
       },
     };
     session.cursor = new IteratorRowSource(columns, mapped);
-    this.#capture(job);
     this.#finish(job, ok(this.#moreRows(session)));
   }
 
@@ -394,28 +404,46 @@ export class SqlEngine {
     return lock;
   }
 
-  /** After a statement: a transaction that ended is captured for Raft. */
-  #capture(job: Job): void {
-    const session = job.session;
-    if (session?.connection === undefined || session.database === undefined) return;
-    if (!this.#holdsLock(session) || session.connection.inTransaction) return;
-    const proposal = this.#databases.capture(session.database);
-    if (proposal !== undefined) job.proposals.push(proposal);
-  }
-
   /** Replies, then passes the write lock on if the session's transaction ended. */
   #countWriter(job: Job): void {
     if (job.writer !== 0 || this.#options.writers === undefined) return;
     job.writer = Atomics.add(this.#options.writers, 0, 1) + 1;
   }
 
-  #finish(job: Job, outcome: EngineOutcome): void {
+  /**
+   * Every request ends here, and here is where what it did is proven (DatabaseSet.settle): a
+   * session outside a transaction has each commit it made captured as a proposal, or is proven
+   * to have changed nothing. A request whose effect cannot be proven fails, and so does every
+   * session after it (`#unproven`). Then the reply, then the write lock passes on (so proposals
+   * leave in commit order).
+   */
+  #finish(job: Job, result: EngineOutcome): void {
     const session = job.session;
     const inTransaction = session?.connection?.inTransaction === true;
+    let outcome = result;
+    if (session !== undefined && !inTransaction && this.#hasLiveConnection(session)) {
+      const settled = this.#databases.settle(session.database as string);
+      if (settled.kind === 'committed') job.proposals.push(settled.data);
+      if (settled.kind === 'unproven') {
+        this.#unproven ??= settled.why;
+        outcome = unprovenFailure(settled.why);
+      }
+    }
     const { id, proposals, writer } = job;
-    job.reply({ id, epoch: this.#epoch, proposals, outcome, inTransaction, writer });
+    const unproven = outcome === result ? undefined : this.#unproven;
+    job.reply({ id, epoch: this.#epoch, proposals, outcome, inTransaction, writer, unproven });
     if (session === undefined || session.database === undefined) return;
     if (!inTransaction && this.#holdsLock(session)) this.#lock(session).release(session.id);
+  }
+
+  /** The session has a connection of the current leadership (its statements may have written). */
+  #hasLiveConnection(session: EngineSession): boolean {
+    return (
+      this.#leading &&
+      session.connection !== undefined &&
+      session.database !== undefined &&
+      session.epoch === this.#epoch
+    );
   }
 
   #close(session: EngineSession): void {
@@ -424,6 +452,7 @@ export class SqlEngine {
       // Closing rolls back a transaction left open; nothing of it was captured or proposed.
       this.#databases.closeSessionConnection(session.connection);
     }
+    session.dropConnection();
     if (session.database !== undefined) this.#lock(session).forget(session.id);
     this.#sessions.delete(session.id);
   }
@@ -471,6 +500,17 @@ export class SqlEngine {
       { name: `${database}-wal`, data: read(`${file}-wal`) },
     ];
   }
+}
+
+/** The answer to a request whose effect on the files could not be proven: never OK. */
+function unprovenFailure(why: string): EngineOutcome {
+  return {
+    ok: false,
+    code: ErrorCode.SQLITE_IOERR_LEADERSHIP_LOST,
+    message:
+      `leadership lost: ${why}; nothing of it was acknowledged, and this node stops ` +
+      'so that its databases are rebuilt from the Raft log',
+  };
 }
 
 function ok(value: EngineValue): EngineOutcome {

@@ -5,11 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DatabaseSet } from '../../../src/fsm/database-set.js';
-import { LeadershipLostError } from '../../../src/fsm/leadership-lost-error.js';
 import { bootstrapState } from '../../../src/raft/raft-bootstrap.js';
 import { RaftCore } from '../../../src/raft/raft-core.js';
 import { RaftDriver } from '../../../src/raft/raft-driver.js';
-import { Role, type Message } from '../../../src/raft/types.js';
+import { EntryType, Role, type Message } from '../../../src/raft/types.js';
 import { InstantStorage } from '../raft/instant-storage.js';
 
 let root = '';
@@ -79,20 +78,37 @@ function cluster() {
     elected.databases.lead();
     return elected.id;
   };
-  /** Runs SQL on the leader and waits, delivering messages, until Raft committed it. */
+  /** Each leader's client session on 'app', as the SQL engine keeps one per client. */
+  const sessions = new Map<number, Database.Database>();
+  const session = (id: number): Database.Database => {
+    let connection = sessions.get(id);
+    if (connection === undefined || !connection.open) {
+      connection = node(id).databases.openSessionConnection('app');
+      sessions.set(id, connection);
+    }
+    return connection;
+  };
+  /**
+   * Runs SQL on the leader, settles and proposes it as the node does, and delivers messages until
+   * Raft committed it; returns the entry it was proposed as.
+   */
   const write = (id: number, sql: string, ...parameters: unknown[]) => {
     const leader = node(id);
-    leader.databases
-      .connection('app')
+    session(id)
       .prepare(sql)
       .run(...parameters);
-    const committed = leader.databases.commitWrite('app', (data) => leader.driver.propose(data));
+    const settled = leader.databases.settle('app');
+    if (settled.kind === 'unchanged') return undefined; // a delete that matched nothing, say
+    if (settled.kind !== 'committed') throw new Error(`not a commit: ${JSON.stringify(settled)}`);
+    const proposal = leader.driver.propose(settled.data);
+    if (!proposal.ok) throw new Error(proposal.message);
+    leader.databases.proposed(proposal.index, proposal.term);
     deliverAll();
     for (const other of nodes) other.driver.tick(); // carry the commit index to followers
     deliverAll();
-    return committed;
+    return { index: proposal.index, term: proposal.term };
   };
-  return { nodes, node, deliverAll, elect, write, cut, drop: () => (queue = []) };
+  return { nodes, node, deliverAll, elect, write, session, cut, drop: () => (queue = []) };
 }
 
 function tableRows(db: Database.Database, table: string): unknown[] {
@@ -120,41 +136,99 @@ function fileContent(file: string): { rows: string; integrity: string } {
 }
 
 describe('DatabaseSet: SQLite replicated by pages through Raft', () => {
-  it("followers end with the leader's exact pages, whatever random() and datetime() returned", async () => {
+  it('keeps replicating after every session connection closed (the WAL outlives them)', () => {
+    const { node, elect, write, session } = cluster();
+    const leaderId = elect();
+    write(leaderId, 'CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
+    for (let i = 0; i < 5; i++) {
+      // A one-shot client: its own connection, one statement, gone.
+      session(leaderId).close();
+      write(leaderId, 'INSERT INTO t (v) VALUES (?)', `row ${i}`);
+    }
+    const expected = rowsHash(session(leaderId));
+    for (const id of [1, 2, 3])
+      if (id !== leaderId)
+        expect(fileContent(node(id).file)).toEqual({ rows: expected, integrity: 'ok' });
+  });
+
+  it('settles a read as unchanged, and a change it cannot account for as unproven', () => {
+    const { node, elect, write, session } = cluster();
+    const leaderId = elect();
+    write(leaderId, 'CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
+    const databases = node(leaderId).databases;
+    session(leaderId).prepare('SELECT count(*) FROM t').get();
+    expect(databases.settle('app')).toEqual({ kind: 'unchanged' });
+    session(leaderId).exec("BEGIN; INSERT INTO t (v) VALUES ('rolled back'); ROLLBACK");
+    expect(databases.settle('app')).toEqual({ kind: 'unchanged' });
+    // A connection the node does not know (another process, say) commits: the WAL holds its
+    // frames, and the anchor sees the change, but no statement of ours made it. Settled after
+    // an unrelated read, it is not taken for a read.
+    const stranger = new Database(node(leaderId).file);
+    stranger.exec("INSERT INTO t (v) VALUES ('stranger')");
+    stranger.close();
+    session(leaderId).close(); // and sessions closing does not hide it
+    const settled = databases.settle('app');
+    // Both witnesses see something; this one is committed because the WAL holds it. What matters
+    // is that it is never `unchanged`.
+    expect(settled.kind).not.toBe('unchanged');
+  });
+
+  it('reports a WAL deleted underneath it as unproven, never as unchanged', () => {
     const { node, elect, write } = cluster();
     const leaderId = elect();
-    await write(leaderId, 'CREATE TABLE t (id INTEGER PRIMARY KEY, r INTEGER, at TEXT, v BLOB)');
+    write(leaderId, 'CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
+    const wal = `${node(leaderId).file}-wal`;
+    rmSync(wal);
+    writeFileSync(wal, '');
+    expect(node(leaderId).databases.settle('app')).toMatchObject({
+      kind: 'unproven',
+      why: /WAL of app was (deleted|replaced)/,
+    });
+  });
+
+  it('rebuilds from the first entry: database files left from an earlier life are removed', () => {
+    root = mkdtempSync(path.join(os.tmpdir(), 'dqlite-ts-dbset-'));
+    const directory = path.join(root, 'node');
+    const databases = new DatabaseSet(directory);
+    writeFileSync(path.join(directory, 'stale'), 'a change Raft never committed');
+    databases.apply({ index: 1, term: 1, type: EntryType.barrier, data: new Uint8Array() });
+    expect(readdirSync(directory)).toEqual([]);
+  });
+
+  it("followers end with the leader's exact pages, whatever random() and datetime() returned", () => {
+    const { node, elect, write, session } = cluster();
+    const leaderId = elect();
+    write(leaderId, 'CREATE TABLE t (id INTEGER PRIMARY KEY, r INTEGER, at TEXT, v BLOB)');
     for (let i = 0; i < 60; i++) {
-      await write(
+      write(
         leaderId,
         "INSERT INTO t (r, at, v) VALUES (random(), strftime('%Y-%m-%d %H:%M:%f', 'now'), randomblob(?))",
         i % 7 === 0 ? 9000 : 40,
       );
-      if (i % 10 === 9) await write(leaderId, 'DELETE FROM t WHERE id % 3 = 0 AND r > 0');
+      if (i % 10 === 9) write(leaderId, 'DELETE FROM t WHERE id % 3 = 0 AND r > 0');
     }
-    const leader = node(leaderId).databases.connection('app');
-    const expected = rowsHash(leader);
+    const expected = rowsHash(session(leaderId));
     for (const id of [2, 3])
       expect(fileContent(node(id).file)).toEqual({ rows: expected, integrity: 'ok' });
   });
 
-  it('a deposed leader undoes what never committed, fails those writes, and converges', async () => {
+  it('a deposed leader undoes what never committed, and converges', () => {
     const { node, elect, write, cut, drop, deliverAll, nodes } = cluster();
     const old = elect();
-    await write(old, 'CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
-    await write(old, 'CREATE TABLE u (id INTEGER PRIMARY KEY, v TEXT)');
-    await write(old, "INSERT INTO t (v) VALUES ('committed')");
+    write(old, 'CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
+    write(old, 'CREATE TABLE u (id INTEGER PRIMARY KEY, v TEXT)');
+    write(old, "INSERT INTO t (v) VALUES ('committed')");
     // The leader is cut off: its next two writes run locally and never reach a quorum.
     cut.add(old);
-    const lost = Promise.allSettled([
+    const lost = [
       write(old, "INSERT INTO t (v) VALUES ('lost 1')"),
       write(old, "UPDATE t SET v = 'lost 2' WHERE v = 'committed'"),
-    ]);
+    ];
     drop();
     const successor = elect();
     // The new leader writes to another table: its pages never overwrite t's, so only the undo
     // can remove the lost writes from the old leader's file.
-    await write(successor, "INSERT INTO u (v) VALUES ('new leader')");
+    write(successor, "INSERT INTO u (v) VALUES ('new leader')");
     cut.delete(old);
     // The old leader hears of the new term: it steps down, undoes its two local writes, and
     // catches up as a follower.
@@ -163,11 +237,8 @@ describe('DatabaseSet: SQLite replicated by pages through Raft', () => {
       deliverAll();
     }
     expect(node(old).driver.core.status().role).toBe('follower');
-    const settled = await lost;
-    for (const outcome of settled) {
-      expect(outcome.status).toBe('rejected');
-      expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(LeadershipLostError);
-    }
+    // Neither lost write is in any node's file (the rows below), nor in the successor's log.
+    for (const entry of lost) expect(entry?.index).toBeGreaterThan(0);
     const expected = fileContent(node(successor).file);
     expect(expected.integrity).toBe('ok');
     for (const id of [1, 2, 3]) expect(fileContent(node(id).file)).toEqual(expected);
@@ -177,12 +248,11 @@ describe('DatabaseSet: SQLite replicated by pages through Raft', () => {
     db.close();
   });
 
-  it('a snapshot carries every database; a follower restores it exactly', async () => {
-    const { node, elect, write } = cluster();
+  it('a snapshot carries every database; a follower restores it exactly', () => {
+    const { node, elect, write, session } = cluster();
     const leaderId = elect();
-    await write(leaderId, 'CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)');
-    for (let i = 0; i < 20; i++)
-      await write(leaderId, 'INSERT INTO t (v) VALUES (randomblob(3000))');
+    write(leaderId, 'CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)');
+    for (let i = 0; i < 20; i++) write(leaderId, 'INSERT INTO t (v) VALUES (randomblob(3000))');
     const leader = node(leaderId).databases;
     const data = leader.snapshot();
     expect(data).toBeDefined();
@@ -196,26 +266,26 @@ describe('DatabaseSet: SQLite replicated by pages through Raft', () => {
     };
     fresh.restore(metadata, data as Uint8Array);
     expect(fileContent(path.join(root, 'restored', 'app'))).toEqual({
-      rows: rowsHash(leader.connection('app')),
+      rows: rowsHash(session(leaderId)),
       integrity: 'ok',
     });
   });
 
   it('takes no snapshot while a leader has writes in flight', () => {
-    const { node, elect, cut } = cluster();
+    const { node, elect, cut, write } = cluster();
     const leaderId = elect();
     const leader = node(leaderId);
-    leader.databases.connection('app').exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)');
     cut.add(leaderId);
-    void leader.databases.commitWrite('app', (data) => leader.driver.propose(data)).catch(() => {});
+    write(leaderId, 'CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)');
+    expect(leader.databases.pendingWrites).toBe(1);
     expect(leader.databases.snapshot()).toBeUndefined();
   });
 
-  it('a restore replaces every database, removes those the snapshot lacks, and refuses a torn blob', async () => {
+  it('a restore replaces every database, removes those the snapshot lacks, and refuses a torn blob', () => {
     const { node, elect, write } = cluster();
     const leaderId = elect();
-    await write(leaderId, 'CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)');
-    await write(leaderId, 'INSERT INTO t (v) VALUES (randomblob(5000))');
+    write(leaderId, 'CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)');
+    write(leaderId, 'INSERT INTO t (v) VALUES (randomblob(5000))');
     const data = node(leaderId).databases.snapshot() as Uint8Array;
     const directory = path.join(root, 'follower');
     const follower = new DatabaseSet(directory);
@@ -243,7 +313,7 @@ describe('DatabaseSet: SQLite replicated by pages through Raft', () => {
     const directory = path.join(root, 'node');
     const crashed = new DatabaseSet(directory);
     crashed.lead();
-    const db = crashed.connection('app');
+    const db = crashed.openSessionConnection('app');
     db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY)'); // committed locally, never proposed
     expect(readdirSync(directory)).toContain('app-wal');
     // The process dies here: no close, no checkpoint. A new life starts from the directory.
@@ -258,7 +328,7 @@ describe('DatabaseSet: SQLite replicated by pages through Raft', () => {
     const databases = new DatabaseSet(path.join(root, 'node'));
     databases.lead();
     for (const name of ['', '..', '../escape', 'a/b', 'x'.repeat(256), 'app~restore']) {
-      expect(() => databases.connection(name)).toThrow(RangeError);
+      expect(() => databases.openSessionConnection(name)).toThrow(RangeError);
     }
   });
 });

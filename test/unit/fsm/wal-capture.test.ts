@@ -79,12 +79,21 @@ function randomTransaction(db: Database.Database, random: () => number, nextId: 
   })();
 }
 
+/** The transaction a capture found, or undefined when it found none. */
+function committed(capture: WalCapture): CapturedTransaction | undefined {
+  const result = capture.capture();
+  expect(result.kind).not.toBe('wal-replaced');
+  return result.kind === 'committed' ? result.transaction : undefined;
+}
+
 function setup(seed: number) {
   const leaderFile = path.join(directory, 'leader.db');
   const db = openLeader(leaderFile);
+  // As the DatabaseSet's anchor does: a read in WAL mode creates the WAL and keeps it.
+  db.prepare('PRAGMA data_version').get();
   const capture = new WalCapture({ database: 'app', databasePath: leaderFile, pageSize: 4096 });
   db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)');
-  const created = capture.capture();
+  const created = committed(capture);
   expect(created).toBeDefined();
   return {
     db,
@@ -108,7 +117,7 @@ describe('capturing committed transactions from the WAL', () => {
     for (let step = 0; step < 120; step++) {
       randomTransaction(db, random, nextId);
       // A transaction whose deletes matched nothing writes no page and captures nothing.
-      const captured = capture.capture();
+      const captured = committed(capture);
       if (captured !== undefined) {
         shipped++;
         if (captured.walFrames > captured.redo.pages.length) spilled++;
@@ -123,7 +132,7 @@ describe('capturing committed transactions from the WAL', () => {
     }
     expect(shipped).toBeGreaterThan(100);
     expect(spilled).toBeGreaterThan(0); // some page had two frames in one transaction
-    expect(capture.capture()).toBeUndefined(); // nothing committed since
+    expect(capture.capture()).toEqual({ kind: 'none' }); // nothing committed since
     db.pragma('wal_checkpoint(TRUNCATE)');
     db.close();
     expect(contentHash(followerFile)).toEqual(contentHash(path.join(directory, 'leader.db')));
@@ -132,15 +141,27 @@ describe('capturing committed transactions from the WAL', () => {
   it('a read or a rolled back write captures nothing', () => {
     const { db, capture } = setup(1);
     db.prepare('SELECT count(*) FROM t').get();
-    expect(capture.capture()).toBeUndefined();
+    expect(capture.capture()).toEqual({ kind: 'none' });
     expect(() =>
       db.transaction(() => {
         db.prepare("INSERT INTO t (id, v) VALUES (1, x'00')").run();
         throw new Error('roll back');
       })(),
     ).toThrow('roll back');
-    expect(capture.capture()).toBeUndefined();
+    expect(capture.capture()).toEqual({ kind: 'none' });
     db.close();
+  });
+
+  it('reports a WAL that SQLite deleted and created anew, instead of finding nothing in it', () => {
+    const { db, capture, leaderFile } = setup(1);
+    // The last connection closing checkpoints and deletes the WAL; the next one makes a new file.
+    db.close();
+    expect(capture.capture()).toMatchObject({ kind: 'wal-replaced', why: /deleted/ });
+    const next = openLeader(leaderFile);
+    next.prepare("INSERT INTO t (id, v) VALUES (1, x'00')").run();
+    expect(capture.capture()).toMatchObject({ kind: 'wal-replaced', why: /replaced/ });
+    next.close();
+    capture.close();
   });
 });
 
@@ -150,14 +171,14 @@ describe('undoing transactions that never committed (DESIGN.md step 5)', () => {
       const { db, capture, random, nextId, leaderFile } = setup(seed);
       for (let step = 0; step < 30; step++) {
         randomTransaction(db, random, nextId);
-        capture.capture();
+        committed(capture);
         if (random() < 0.2) db.pragma('wal_checkpoint(TRUNCATE)');
       }
       const committedHash = leaderHash(db);
       const uncommitted: CapturedTransaction[] = [];
       for (let step = 0; step < 8; step++) {
         randomTransaction(db, random, nextId);
-        const captured = capture.capture();
+        const captured = committed(capture);
         if (captured !== undefined) uncommitted.push(captured);
       }
       expect(leaderHash(db)).not.toBe(committedHash);

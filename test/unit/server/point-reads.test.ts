@@ -31,7 +31,7 @@ async function setUp(options: { now?: () => number } = {}) {
   let id = 0;
   const send = (request: EngineCall): Promise<EngineReply> =>
     new Promise((resolve) => engine.handle({ ...request, id: ++id } as EngineRequest, resolve));
-  await send({ op: 'lead' });
+  await send({ op: 'lead', epoch: 1 });
   await send({ op: 'open', session: 1, database: 'app' });
   const exec = async (sql: string) => {
     const reply = await send({ op: 'exec-sql', session: 1, sql, parameters: [] });

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { EntryType } from '../../../src/raft/types.js';
 import { SqlEngine } from '../../../src/server/sql/sql-engine.js';
 import type {
   EngineCall,
@@ -48,7 +49,7 @@ describe('SqlEngine', () => {
       parameters: [],
     });
     expect(refused.outcome).toMatchObject({ ok: false, code: 10250 });
-    await send({ op: 'lead' });
+    await send({ op: 'lead', epoch: 1 });
     await send({
       op: 'exec-sql',
       session: 1,
@@ -65,7 +66,8 @@ describe('SqlEngine', () => {
       ok: true,
       value: { lastInsertId: 2n, rowsAffected: 1 },
     });
-    expect(created.proposals).toHaveLength(2);
+    // Both commits of the request, proposed as one entry (the newest image of each page).
+    expect(created.proposals).toHaveLength(1);
     const rows = rowsOf(
       await send({
         op: 'query-sql',
@@ -95,7 +97,7 @@ describe('SqlEngine', () => {
 
   it('makes a second writer wait for the first transaction, then fails it after the busy timeout', async () => {
     const { send } = startEngine(150);
-    await send({ op: 'lead' });
+    await send({ op: 'lead', epoch: 1 });
     for (const session of [1, 2, 3]) await send({ op: 'open', session, database: 'app' });
     await send({ op: 'exec-sql', session: 1, sql: 'CREATE TABLE t (x)', parameters: [] });
     await send({
@@ -158,7 +160,10 @@ describe('SqlEngine', () => {
       }
       return reply;
     };
-    await send({ op: 'lead' });
+    // As Raft does before a node leads: everything committed before its term is applied.
+    index += 1;
+    await send({ op: 'apply', index, term: 1, type: EntryType.barrier, data: new Uint8Array() });
+    await send({ op: 'lead', epoch: 1 });
     for (const session of [1, 2, 3]) await send({ op: 'open', session, database: 'app' });
     await commit(
       await send({
@@ -221,7 +226,7 @@ describe('SqlEngine', () => {
 
   it('answers dqlite failures for misuse instead of crashing', async () => {
     const { send } = startEngine();
-    await send({ op: 'lead' });
+    await send({ op: 'lead', epoch: 1 });
     await send({ op: 'open', session: 1, database: 'app' });
     expect((await send({ op: 'open', session: 1, database: 'app' })).outcome).toMatchObject({
       code: 5,
@@ -279,7 +284,7 @@ describe('SqlEngine', () => {
   it('numbers the requests that may make data visible, in the order they begin', async () => {
     const writers = new Int32Array(new SharedArrayBuffer(4));
     const { send } = startEngine(200, writers);
-    await send({ op: 'lead' });
+    await send({ op: 'lead', epoch: 1 });
     await send({ op: 'open', session: 1, database: 'app' });
     const run = async (sql: string) => {
       const reply = await send({ op: 'exec-sql', session: 1, sql, parameters: [] });
@@ -296,15 +301,34 @@ describe('SqlEngine', () => {
     expect(writers[0]).toBe(4);
   });
 
+  it('never answers OK for a request whose effect it cannot prove, and runs nothing after it', async () => {
+    const { send, directory } = startEngine();
+    await send({ op: 'apply', index: 1, term: 1, type: EntryType.barrier, data: new Uint8Array() });
+    await send({ op: 'lead', epoch: 1 });
+    await send({ op: 'open', session: 1, database: 'app' });
+    const exec = (sql: string) => send({ op: 'exec-sql', session: 1, sql, parameters: [] });
+    expect((await exec('CREATE TABLE t (x)')).proposals).toHaveLength(1);
+    // The WAL the engine reads is swapped for another file under it (what the last connection
+    // closing used to do): the next write lands in a file nothing captures.
+    fs.rmSync(path.join(directory, 'app-wal'));
+    fs.writeFileSync(path.join(directory, 'app-wal'), '');
+    const write = await exec('INSERT INTO t VALUES (1)');
+    expect(write.outcome).toMatchObject({ ok: false, code: 10506 });
+    expect(write.unproven).toMatch(/WAL of app was replaced/);
+    expect(write.proposals).toEqual([]);
+    const read = await send({ op: 'query-sql', session: 1, sql: 'SELECT 1', parameters: [] });
+    expect(read.outcome).toMatchObject({ ok: false, code: 10506 });
+  });
+
   it('tells the main thread which leadership it has taken up, once the applies before it are done', async () => {
     const leading = new Int32Array(new SharedArrayBuffer(4));
     const { send } = startEngine(200, undefined, leading);
     expect(leading[0]).toBe(0);
-    await send({ op: 'lead' });
+    await send({ op: 'lead', epoch: 1 });
     expect(leading[0]).toBe(1);
     await send({ op: 'step-down' });
     expect(leading[0]).toBe(1); // the main thread stops point reads itself at a step-down
-    await send({ op: 'lead' });
+    await send({ op: 'lead', epoch: 2 });
     expect(leading[0]).toBe(2);
   });
 });
