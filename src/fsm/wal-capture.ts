@@ -56,7 +56,9 @@ export class WalCapture {
   /** The WAL, open from construction to `close`; undefined once closed. */
   #walDescriptor: number | undefined;
   /** Invariant: the WAL file at `#walPath` is this inode on this device while the capture is open. */
-  readonly #walIdentity: { readonly dev: number; readonly ino: number };
+  readonly #walIdentity: FileIdentity;
+  /** Invariant: the database file is this inode while the capture is open (nobody replaced it). */
+  readonly #databaseIdentity: FileIdentity;
   #databaseDescriptor: number | undefined;
   readonly #headerBytes = Buffer.alloc(walHeaderBytes);
 
@@ -65,8 +67,10 @@ export class WalCapture {
     this.#databasePath = options.databasePath;
     this.#walPath = `${options.databasePath}-wal`;
     this.#pageSize = options.pageSize;
-    const size = fs.existsSync(this.#databasePath) ? fs.statSync(this.#databasePath).size : 0;
-    this.#databasePages = Math.floor(size / options.pageSize);
+    assert(fs.existsSync(this.#databasePath), `the anchor created ${options.database}`);
+    const database = fs.statSync(this.#databasePath);
+    this.#databaseIdentity = { dev: database.dev, ino: database.ino };
+    this.#databasePages = Math.floor(database.size / options.pageSize);
     assert(fs.existsSync(this.#walPath), `the anchor created the WAL of ${options.database}`);
     this.#walDescriptor = fs.openSync(this.#walPath, 'r');
     const identity = fs.fstatSync(this.#walDescriptor);
@@ -97,14 +101,19 @@ export class WalCapture {
     this.#databaseDescriptor = undefined;
   }
 
-  /** Why the file at the WAL's path is not the WAL this capture opened, or undefined. */
+  /**
+   * Why the files at the WAL's or the database's path are not those this capture started with,
+   * or undefined. Either replaced means writes went where nothing reads them.
+   */
   #replacement(): string | undefined {
-    const now = fs.statSync(this.#walPath, { throwIfNoEntry: false });
-    if (now === undefined) return `the WAL of ${this.#database} was deleted`;
-    if (now.ino !== this.#walIdentity.ino || now.dev !== this.#walIdentity.dev) {
-      return `the WAL of ${this.#database} was replaced by a new file`;
-    }
-    return undefined;
+    return (
+      replacementOf(this.#walPath, this.#walIdentity, `the WAL of ${this.#database}`) ??
+      replacementOf(
+        this.#databasePath,
+        this.#databaseIdentity,
+        `the database file ${this.#database}`,
+      )
+    );
   }
 
   /** Returns false when the WAL holds no frames yet. Notices a restarted WAL (new salts). */
@@ -207,6 +216,19 @@ export class WalCapture {
       pages,
     };
   }
+}
+
+interface FileIdentity {
+  readonly dev: number;
+  readonly ino: number;
+}
+
+function replacementOf(file: string, identity: FileIdentity, what: string): string | undefined {
+  const now = fs.statSync(file, { throwIfNoEntry: false });
+  if (now === undefined) return `${what} was deleted`;
+  if (now.ino !== identity.ino || now.dev !== identity.dev)
+    return `${what} was replaced by a new file`;
+  return undefined;
 }
 
 function readPage(fd: number, frameOffset: number, pageSize: number): Buffer {

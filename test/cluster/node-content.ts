@@ -1,6 +1,6 @@
 // What one node's copy of a database holds, read through DUMP (its local files, wire-protocol.md
-// §6.1) and opened with SQLite: the integrity check and a hash of every table's rows. Equal hashes
-// on every node are the convergence invariant of DESIGN.md.
+// §6.1) and opened with SQLite: the integrity check and a hash of the schema and every table's
+// rows. Equal hashes on every node are the convergence invariant of DESIGN.md.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -32,6 +32,15 @@ export async function nodeContent(
     try {
       const integrity = (db.pragma('integrity_check', { simple: true }) as string) ?? 'empty';
       const hash = createHash('sha256');
+      // The schema too: a change made through writable_schema, say, shows here first.
+      hash.update(
+        JSON.stringify(
+          db
+            .prepare('SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name')
+            .raw()
+            .all(),
+        ),
+      );
       const rows: Record<string, number> = {};
       const tables = db
         .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")

@@ -16,6 +16,7 @@ import type {
 import { EngineSession, type PreparedStatement } from './engine-session.js';
 import { IteratorRowSource, encodeRowBatches } from './row-batches.js';
 import { parameterSlots, splitStatements } from './sql-text.js';
+import { refusalOf } from './statement-policy.js';
 import { bindArguments, wireValueOf } from './values.js';
 import { WriteLock } from './write-lock.js';
 
@@ -219,6 +220,8 @@ export class SqlEngine {
       // SQLite's own busy handler would block the engine's thread; the engine waits instead.
       throw new EngineFailure(ErrorCode.SQLITE_ERROR, 'PRAGMA busy_timeout must be sent alone');
     }
+    const refused = refusalOf(sql);
+    if (refused !== undefined) throw new EngineFailure(ErrorCode.SQLITE_AUTH, refused);
     const statement = connection.prepare(sql);
     if (statement.reader) statement.raw(true);
     statement.safeIntegers(true);

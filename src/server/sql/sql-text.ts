@@ -26,7 +26,23 @@ type Token =
   | { readonly kind: 'word'; readonly text: string }
   | { readonly kind: 'semicolon' }
   | { readonly kind: 'parameter'; readonly text: string }
-  | { readonly kind: 'other' };
+  /** A string literal or quoted identifier, its quotes removed and doubled quotes undone. */
+  | { readonly kind: 'quoted'; readonly text: string }
+  /** Any other character: punctuation, operators. */
+  | { readonly kind: 'other'; readonly text: string };
+
+/**
+ * The first `count` tokens of one statement, for classifying it: words upper-cased, quoted
+ * tokens unquoted and upper-cased, punctuation as itself; comments and whitespace skipped.
+ */
+export function leadingTokens(sql: string, count: number): string[] {
+  const found: string[] = [];
+  for (const { token } of tokens(sql)) {
+    if (found.length >= count || token.kind === 'semicolon') break;
+    found.push(token.text.toUpperCase());
+  }
+  return found;
+}
 
 /** Splits `sql` into its statements, in order. A text without code gives no statements. */
 export function splitStatements(sql: string): StatementText[] {
@@ -115,12 +131,18 @@ function* tokens(sql: string): Generator<{ token: Token; end: number }> {
       i++;
       yield { token: { kind: 'semicolon' }, end: i };
     } else if (c === "'" || c === '"' || c === '`') {
+      const start = i;
       i = quotedEnd(sql, i, c);
-      yield { token: { kind: 'other' }, end: i };
+      const text = sql.slice(start + 1, sql[i - 1] === c && i - start > 1 ? i - 1 : i);
+      yield { token: { kind: 'quoted', text: text.replaceAll(c + c, c) }, end: i };
     } else if (c === '[') {
       const close = sql.indexOf(']', i);
+      const start = i;
       i = close < 0 ? n : close + 1;
-      yield { token: { kind: 'other' }, end: i };
+      yield {
+        token: { kind: 'quoted', text: sql.slice(start + 1, close < 0 ? n : close) },
+        end: i,
+      };
     } else if (c === '?') {
       let j = i + 1;
       while (j < n && /[0-9]/.test(sql[j] as string)) j++;
@@ -138,7 +160,7 @@ function* tokens(sql: string): Generator<{ token: Token; end: number }> {
       i = j;
     } else {
       i++;
-      yield { token: { kind: 'other' }, end: i };
+      yield { token: { kind: 'other', text: c }, end: i };
     }
   }
 }

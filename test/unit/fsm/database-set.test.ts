@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -183,6 +183,19 @@ describe('DatabaseSet: SQLite replicated by pages through Raft', () => {
     expect(node(leaderId).databases.settle('app')).toMatchObject({
       kind: 'unproven',
       why: /WAL of app was (deleted|replaced)/,
+    });
+  });
+
+  it('reports a database file replaced underneath it as unproven', () => {
+    const { node, elect, write } = cluster();
+    const leaderId = elect();
+    write(leaderId, 'CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
+    const file = node(leaderId).file;
+    copyFileSync(file, `${file}.copy`);
+    renameSync(`${file}.copy`, file);
+    expect(node(leaderId).databases.settle('app')).toMatchObject({
+      kind: 'unproven',
+      why: /database file app was replaced/,
     });
   });
 
