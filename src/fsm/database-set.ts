@@ -9,11 +9,19 @@ import { PageFiles } from './page-writer.js';
 import { SnapshotReader, restoringSuffix, writeSnapshotBlob } from './snapshot-format.js';
 import { isSqliteFullOrReadOnly, isSqliteSpaceError, retryWhileNoSpace } from './wait-for-space.js';
 import { WalCapture } from './wal-capture.js';
+import {
+  digestDatabase,
+  isContentCheck,
+  type ContentCheck,
+  type DatabaseDigest,
+} from './content-check.js';
 
 /** SQLite's default page size; every database of a cluster uses it. */
 export const pageSizeBytes = 4096;
 /** Names the snapshots `snapshotToFile` writes; `~` cannot occur in a database name. */
 const snapshotFilePrefix = '~snapshot-';
+/** Content checks a node remembers; older ones are dropped. */
+const contentChecksKept = 16;
 /** Checkpoint a leader's WAL once it holds this many frames and nothing is uncommitted. */
 const checkpointFramesMin = 1000;
 
@@ -44,6 +52,12 @@ interface OpenDatabase {
   knownDataVersion: number;
   readonly capture: WalCapture;
   framesSinceCheckpoint: number;
+  /**
+   * The anchor created the file (SQLite writes its first page when it turns WAL mode on), and no
+   * transaction of it has committed yet: the database does not exist for the cluster, so a
+   * content check skips it and a step-down removes the file.
+   */
+  createdHere: boolean;
 }
 
 /**
@@ -75,6 +89,8 @@ export class DatabaseSet {
   readonly #sessionConnections = new Set<Database.Database>();
   #pending: PendingWrite[] = [];
   #appliedIndex = 0;
+  /** The newest content checks this node applied, oldest first (at most `contentChecksKept`). */
+  readonly #checks: ContentCheck[] = [];
   /** Database files a follower writes committed pages into, open across applies. */
   readonly #pageFiles = new PageFiles();
 
@@ -114,6 +130,7 @@ export class DatabaseSet {
     let open = this.#open.get(name);
     if (open === undefined) {
       const file = this.#file(name);
+      const createdHere = !fs.existsSync(file);
       const anchor = openLeaderConnection(file);
       anchor.pragma(`page_size = ${pageSizeBytes}`);
       const mode = anchor.pragma('journal_mode = WAL', { simple: true });
@@ -126,7 +143,14 @@ export class DatabaseSet {
         databasePath: file,
         pageSize: pageSizeBytes,
       });
-      open = { anchor, dataVersion, knownDataVersion, capture, framesSinceCheckpoint: 0 };
+      open = {
+        anchor,
+        dataVersion,
+        knownDataVersion,
+        capture,
+        framesSinceCheckpoint: 0,
+        createdHere,
+      };
       this.#open.set(name, open);
     }
     return open;
@@ -218,9 +242,12 @@ export class DatabaseSet {
     if (this.#appliedIndex === 0) this.#removeDatabases();
     this.#appliedIndex = entry.index;
     if (entry.type !== EntryType.command) return;
+    if (isContentCheck(entry.data)) return this.#recordCheck(entry.index);
     const mine = this.#pending[0];
     if (mine !== undefined && mine.index === entry.index && mine.term === entry.term) {
       this.#pending.shift();
+      const open = this.#open.get(mine.undo.database);
+      if (open !== undefined) open.createdHere = false;
       this.#maybeCheckpoint();
       return;
     }
@@ -241,7 +268,9 @@ export class DatabaseSet {
     this.#leading = false;
     for (const connection of this.#sessionConnections) connection.close();
     this.#sessionConnections.clear();
+    const neverCommitted: string[] = [];
     for (const [name, open] of this.#open) {
+      if (open.createdHere) neverCommitted.push(name);
       // Every frame into the file before the undo below and before the WAL goes: closing would
       // try the same checkpoint but, on a full disk, fail silently and leave frames behind that
       // a later leadership would read over the pages applied meanwhile. So it waits for space.
@@ -257,6 +286,43 @@ export class DatabaseSet {
     const pending = this.#pending.reverse();
     this.#pending = [];
     for (const write of pending) this.#pageFiles.write(this.#file(write.undo.database), write.undo);
+    // A database no committed transaction created does not exist for the cluster.
+    this.#pageFiles.closeAll();
+    for (const name of neverCommitted) fs.rmSync(this.#file(name), { force: true });
+  }
+
+  /** The content check this node recorded at `index`, if it applied it and still keeps it. */
+  contentCheck(index: number): ContentCheck | undefined {
+    return this.#checks.find((check) => check.index === index);
+  }
+
+  /**
+   * A content check applied at `index`: every database as of exactly that index. A follower's
+   * files are that state. A leader may already hold later transactions (their entries are
+   * pending): each page is taken from the oldest pending write's pre-image if one has it, else
+   * from the WAL's newest committed frame, else from the file; the size from the oldest pending
+   * write's undo.
+   */
+  #recordCheck(index: number): void {
+    const databases: DatabaseDigest[] = [];
+    for (const name of this.#databaseNames()) {
+      const open = this.#open.get(name);
+      if (open?.createdHere === true) continue;
+      const before = new Map<number, Uint8Array>();
+      let pages = open?.capture.databasePages;
+      for (const write of [...this.#pending].reverse()) {
+        if (write.undo.database !== name) continue;
+        for (const page of write.undo.pages) before.set(page.pageNumber, page.data);
+        pages = write.undo.databasePages;
+      }
+      const file = this.#file(name);
+      pages ??= Math.floor(fs.statSync(file).size / pageSizeBytes);
+      const newer = (pageNumber: number) =>
+        before.get(pageNumber) ?? open?.capture.committedImage(pageNumber);
+      databases.push(digestDatabase({ name, file, pageSize: pageSizeBytes, pages, newer }));
+    }
+    this.#checks.push({ index, databases });
+    if (this.#checks.length > contentChecksKept) this.#checks.shift();
   }
 
   /** Checkpoints between committed transactions only, when the WAL has grown. */
@@ -398,6 +464,7 @@ function anchorCheckpoint(open: OpenDatabase): boolean {
   );
   const done = checkpointed(open.anchor);
   open.knownDataVersion = open.dataVersion.get() as number;
+  if (done) open.capture.checkpointed();
   return done;
 }
 

@@ -93,6 +93,31 @@ export class WalCapture {
     return transaction === undefined ? { kind: 'none' } : { kind: 'committed', transaction };
   }
 
+  /** The database size in pages after the last captured commit. */
+  get databasePages(): number {
+    return this.#databasePages;
+  }
+
+  /**
+   * Page `pageNumber` as the last captured commit left it, when that image is in the WAL;
+   * undefined when the database file holds the newest committed image.
+   */
+  committedImage(pageNumber: number): Buffer | undefined {
+    const offset = this.#latestFrame.get(pageNumber);
+    const fd = this.#walDescriptor;
+    if (offset === undefined) return undefined;
+    assert(fd !== undefined, 'a committed image is read before close');
+    return readPage(fd, offset, this.#pageSize);
+  }
+
+  /**
+   * The node checkpointed every committed frame into the database file: the file now holds the
+   * newest image of every page (the WAL may already be truncated, so its offsets are stale).
+   */
+  checkpointed(): void {
+    this.#latestFrame.clear();
+  }
+
   /** Closes the files this capture keeps open; it must not be used afterwards. */
   close(): void {
     if (this.#walDescriptor !== undefined) fs.closeSync(this.#walDescriptor);

@@ -1,9 +1,24 @@
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import {
+  checkDifference,
+  encodeContentCheck,
+  type ContentCheck,
+} from '../../../src/fsm/content-check.js';
 import { DatabaseSet } from '../../../src/fsm/database-set.js';
 import { bootstrapState } from '../../../src/raft/raft-bootstrap.js';
 import { RaftCore } from '../../../src/raft/raft-core.js';
@@ -197,6 +212,51 @@ describe('DatabaseSet: SQLite replicated by pages through Raft', () => {
       kind: 'unproven',
       why: /database file app was replaced/,
     });
+  });
+
+  it('a content check sees the same databases on every node at its index, even with later writes pending on the leader', () => {
+    const { nodes, node, elect, write, session, deliverAll } = cluster();
+    const leaderId = elect();
+    const leader = node(leaderId);
+    write(leaderId, 'CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)');
+    for (let i = 0; i < 5; i++) write(leaderId, 'INSERT INTO t (v) VALUES (randomblob(5000))');
+    // The check is proposed, then a write runs on the leader before the check commits: at the
+    // check's index the leader's files already hold that later write.
+    const check = leader.driver.propose(encodeContentCheck());
+    if (!check.ok) throw new Error(check.message);
+    session(leaderId).prepare('UPDATE t SET v = randomblob(7000) WHERE id <= 3').run();
+    const later = leader.databases.settle('app');
+    if (later.kind !== 'committed') throw new Error(later.kind);
+    const proposal = leader.driver.propose(later.data);
+    if (!proposal.ok) throw new Error(proposal.message);
+    leader.databases.proposed(proposal.index, proposal.term);
+    deliverAll();
+    for (const other of nodes) other.driver.tick();
+    deliverAll();
+    const checks = nodes.map((n) => n.databases.contentCheck(check.index));
+    const first = checks[0];
+    expect(first?.databases.map((digest) => digest.name)).toEqual(['app']);
+    for (const other of checks) {
+      expect(other).toBeDefined();
+      expect(checkDifference(first as ContentCheck, other as ContentCheck)).toBeUndefined();
+    }
+  });
+
+  it('a content check tells a follower whose file was changed behind Raft', () => {
+    const { nodes, node, elect, write } = cluster();
+    const leaderId = elect();
+    write(leaderId, 'CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)');
+    write(leaderId, 'INSERT INTO t (v) VALUES (randomblob(100))');
+    const follower = nodes.find((n) => n.id !== leaderId) as Node;
+    const descriptor = openSync(follower.file, 'r+');
+    writeSync(descriptor, Buffer.from('damage'), 0, 6, 4096 + 100); // inside page 2
+    closeSync(descriptor);
+    const check = node(leaderId).driver.propose(encodeContentCheck());
+    if (!check.ok) throw new Error(check.message);
+    write(leaderId, 'INSERT INTO t (v) VALUES (1)'); // carries the check's commit along
+    const leaderCheck = node(leaderId).databases.contentCheck(check.index) as ContentCheck;
+    const followerCheck = follower.databases.contentCheck(check.index) as ContentCheck;
+    expect(checkDifference(leaderCheck, followerCheck)).toBe('app differs in content');
   });
 
   it('rebuilds from the first entry: database files left from an earlier life are removed', () => {
