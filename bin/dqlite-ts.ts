@@ -3,6 +3,7 @@
 // against C dqlite, or one client command against any Dqlite cluster (dqlite-ts or the C server).
 
 import { BENCH_USAGE, runBench } from './commands/bench.js';
+import { CHECK_USAGE, runCheck } from './commands/check.js';
 import { CLIENT_USAGE, clientCommands, runClientCommand } from './commands/client.js';
 import { DEMO_USAGE, runDemo } from './commands/demo.js';
 import { NODE_USAGE, runNode } from './commands/node.js';
@@ -19,6 +20,8 @@ ${DEMO_USAGE}
 
 ${BENCH_USAGE}
 
+${CHECK_USAGE}
+
 ${CLIENT_USAGE}
 
 dqlite-ts help   print this text`;
@@ -34,6 +37,8 @@ async function main(argv: string[]): Promise<number> {
       return runDemo(args);
     case 'bench':
       return runBench(args);
+    case 'check':
+      return runCheck(args);
     case undefined:
     case 'help':
     case '--help':

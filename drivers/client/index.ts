@@ -11,6 +11,8 @@
 export { connect, DqliteClient } from './client.js';
 export type { ExecResult, NodeId, NodeInfo, QueryResult } from './client.js';
 export { Statement } from './statement.js';
+export { checkCluster } from './content-check.js';
+export type { ClusterCheck, DatabaseDigest, NodeCheck } from './content-check.js';
 export {
   BusyError,
   ClosedError,

@@ -281,7 +281,29 @@ export class ClientSession {
       case 'WEIGHT':
         this.#context.metadata.weight = request.weight;
         return empty();
+      case 'CHECK':
+        return this.#contentCheck(request.index);
     }
+  }
+
+  /** CHECK: index 0 starts a content check (on the leader); another reads this node's. */
+  async #contentCheck(index: bigint): Promise<Answer> {
+    const engine = this.#context.engine;
+    if (index > BigInt(Number.MAX_SAFE_INTEGER)) {
+      return failure({ code: ErrorCode.SQLITE_RANGE, message: `index ${index} is out of range` });
+    }
+    const outcome =
+      index === 0n ? await engine.startContentCheck() : await engine.contentCheck(Number(index));
+    if (!outcome.ok) return failure(outcome);
+    return {
+      type: 'CHECKSUMS',
+      index: BigInt(outcome.check.index),
+      databases: outcome.check.databases.map((digest) => ({
+        name: digest.name,
+        pages: BigInt(digest.pages),
+        hash: digest.hash,
+      })),
+    };
   }
 
   /** The query served on the node's main thread when it is a point read (engine.pointRead). */

@@ -27,6 +27,7 @@ import { AppliedIndex } from './applied-index.js';
 import { DiskHandover, isDiskFailureCode } from './disk-handover.js';
 import type { NodeLimits } from './limits.js';
 import { handedOver, promoted, type RaftObserver } from './raft-waits.js';
+import { encodeContentCheck, type ContentCheck } from '../fsm/content-check.js';
 import { assert } from '../raft/assert.js';
 import { Leadership } from './leadership.js';
 import { EngineLink } from './sql/engine-link.js';
@@ -60,6 +61,17 @@ const leadReadyWaitMs = 2000;
 const transferWaitMs = 5000;
 /** Longest a closing leader waits for its handover. */
 const closeHandoverWaitMs = 1000;
+
+/** Longest a node waits for a content check's entry to be applied before it answers. */
+const contentCheckWaitMs = 10_000;
+
+/** A content check's result, or why there is none. */
+export type ContentCheckOutcome =
+  | { readonly ok: true; readonly check: ContentCheck }
+  | { readonly ok: false; readonly code: number; readonly message: string };
+
+const failed = (code: number, message: string) => ({ ok: false, code, message }) as const;
+const lostCode = ErrorCode.SQLITE_IOERR_LEADERSHIP_LOST;
 
 const leadershipLost = (why: string): EngineOutcome => ({
   ok: false,
@@ -369,6 +381,55 @@ export class ReplicatedEngine {
       this.#leadership.proposed(proposal.index);
     }
     return undefined;
+  }
+
+  /**
+   * Starts a content check (leader only): proposes it through Raft, and resolves with what this
+   * node found once it applied it. Every node that applies the entry hashes its databases at it.
+   */
+  async startContentCheck(): Promise<ContentCheckOutcome> {
+    if (!(await this.#leadReady())) return failed(ErrorCode.SQLITE_IOERR_NOT_LEADER, 'not leader');
+    const proposal = this.#driver.propose(encodeContentCheck());
+    if (!proposal.ok) return failed(lostCode, `leadership lost: ${proposal.message}`);
+    return this.contentCheck(proposal.index);
+  }
+
+  /**
+   * What this node found at the content check of entry `index`, waiting up to `waitMs` for it to
+   * be applied here. Fails when the entry is not a content check, or this node skipped it (it
+   * restored a snapshot taken after it) or forgot it (it keeps the newest few).
+   */
+  async contentCheck(index: number, waitMs = contentCheckWaitMs): Promise<ContentCheckOutcome> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), waitMs);
+    });
+    try {
+      const applied = await Promise.race([this.#applied.reached(index).then(() => true), timedOut]);
+      if (!applied) {
+        return failed(
+          ErrorCode.SQLITE_BUSY,
+          `entry ${index} was not applied here within ${waitMs} ms`,
+        );
+      }
+    } catch (error) {
+      if (error instanceof LeadershipLost)
+        return failed(lostCode, `leadership lost: ${error.message}`);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+    const reply = await this.#link.call({ op: 'content-check', index });
+    const check = reply.outcome.ok
+      ? (reply.outcome.value as { check?: ContentCheck }).check
+      : undefined;
+    if (check === undefined) {
+      return failed(
+        ErrorCode.SQLITE_NOTFOUND,
+        `no content check at index ${index} on node ${this.id} (applied ${this.#applied.index})`,
+      );
+    }
+    return { ok: true, check };
   }
 
   /** What the waits in raft-waits.ts watch. */

@@ -34,6 +34,11 @@ export const RequestType = {
   TRANSFER: 17,
   DESCRIBE: 18,
   WEIGHT: 19,
+  /**
+   * A dqlite-ts extension, not in protocol 1: a content check (index 0 asks the leader to start
+   * one; any other index asks a node for what it found at that index). C dqlite answers FAILURE.
+   */
+  CHECK: 128,
 } as const;
 export type RequestTypeName = keyof typeof RequestType;
 
@@ -49,6 +54,8 @@ export const ResponseType = {
   EMPTY: 8,
   FILES: 9,
   METADATA: 10,
+  /** The answer to CHECK (a dqlite-ts extension): each database's size and hash at an index. */
+  CHECKSUMS: 128,
 } as const;
 export type ResponseTypeName = keyof typeof ResponseType | 'SERVER_LEGACY';
 

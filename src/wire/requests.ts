@@ -67,6 +67,7 @@ const requestFields = {
   TRANSFER: [['id', 'uint64']],
   DESCRIBE: [['format', 'uint64']],
   WEIGHT: [['weight', 'uint64']],
+  CHECK: [['index', 'uint64']],
 } as const satisfies Record<RequestTypeName, FieldSchema>;
 
 type RequestFields = typeof requestFields;

@@ -92,8 +92,27 @@ export interface FilesResponse {
   files: DumpedFile[];
 }
 
+/** One database's digest in a CHECKSUMS answer. */
+export interface DatabaseChecksum {
+  name: string;
+  pages: bigint;
+  hash: string;
+}
+
+/** CHECKSUMS (dqlite-ts extension): what a node found at content check `index`. */
+export interface ChecksumsResponse {
+  type: 'CHECKSUMS';
+  index: bigint;
+  databases: DatabaseChecksum[];
+}
+
 export type Response =
-  FixedResponse | FailureResponse | RowsResponse | ServersResponse | FilesResponse;
+  | FixedResponse
+  | FailureResponse
+  | RowsResponse
+  | ServersResponse
+  | FilesResponse
+  | ChecksumsResponse;
 
 export type ResponseOf<N extends ResponseTypeName> = Extract<Response, { type: N }>;
 
@@ -139,6 +158,9 @@ function writeResponseBody(writer: WordWriter, response: Response): void {
     case 'FILES':
       writeFiles(writer, response);
       return;
+    case 'CHECKSUMS':
+      writeChecksums(writer, response);
+      return;
     default:
       writeFields(writer, fixedResponseFields[response.type], response, 0);
   }
@@ -170,6 +192,8 @@ export function decodeResponse(frame: Frame, context: ResponseContext = {}): Res
       return readFiles(reader('FILES'));
     case ResponseType.METADATA:
       return readFixed(reader('METADATA'), 'METADATA');
+    case ResponseType.CHECKSUMS:
+      return readChecksums(reader('CHECKSUMS'));
     default:
       throw new ProtocolError('unknown-type', `unknown response type ${frame.type}`);
   }
@@ -308,6 +332,31 @@ function writeFiles(writer: WordWriter, response: FilesResponse): void {
     writer.raw(file.data);
     writer.pad();
   }
+}
+
+/** CHECKSUMS: index, a count, then name, pages and hash per database. */
+function writeChecksums(writer: WordWriter, response: ChecksumsResponse): void {
+  writer.uint64(response.index);
+  writer.uint64(BigInt(response.databases.length));
+  for (const database of response.databases) {
+    writer.text(database.name);
+    writer.uint64(database.pages);
+    writer.text(database.hash);
+  }
+}
+
+function readChecksums(reader: WordReader): ChecksumsResponse {
+  const index = reader.uint64();
+  const count = reader.count('database count');
+  if (count * 3 > reader.remainingWords) {
+    throw new ProtocolError('truncated', `CHECKSUMS response: ${count} databases cannot fit`);
+  }
+  const databases: DatabaseChecksum[] = [];
+  for (let i = 0; i < count; i++) {
+    databases.push({ name: reader.text(), pages: reader.uint64(), hash: reader.text() });
+  }
+  reader.end();
+  return { type: 'CHECKSUMS', index, databases };
 }
 
 /** FILES: raw file bytes follow their size directly, no second length word (§6.1 DUMP). */

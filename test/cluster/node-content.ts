@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { checkCluster } from '../../index.js';
 import { requestOnce } from '../../src/server/cluster-client.js';
 import type { NodeTls } from '../../src/transport/index.js';
 
@@ -88,9 +89,34 @@ export async function converged(
           typeof content === 'object' && content.hash === first.hash && content.integrity === 'ok',
       )
     ) {
+      await expectContentCheckAgrees(addresses, database, tls);
       return first;
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new Error(`nodes did not converge within ${timeoutMs} ms: ${JSON.stringify(last)}`);
+}
+
+/**
+ * The product's own divergence check (checkCluster, `dqlite-ts check`) agrees: every node in
+ * `addresses` answered at one Raft index with the same hashes of `database`'s pages. Nodes of the
+ * configuration not in `addresses` (stopped on purpose) are not asked to answer.
+ */
+async function expectContentCheckAgrees(
+  addresses: readonly string[],
+  database: string,
+  tls?: NodeTls,
+): Promise<void> {
+  const check = await checkCluster({ cluster: [...addresses], database, tls: tls?.options });
+  const expected = check.nodes.filter((node) => addresses.includes(node.address));
+  const problems = expected.filter((node) => node.error !== undefined || node.diverged);
+  if (expected.length !== addresses.length || problems.length > 0) {
+    throw new Error(
+      `content check at index ${check.index}: ${JSON.stringify(check.nodes, bigints)}`,
+    );
+  }
+}
+
+function bigints(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString(16) : value;
 }

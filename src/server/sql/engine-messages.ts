@@ -1,3 +1,4 @@
+import type { ContentCheck } from '../../fsm/content-check.js';
 import type { EntryType } from '../../raft/types.js';
 import type { WireValue } from '../../wire/index.js';
 
@@ -48,6 +49,8 @@ export type EngineRequest = { readonly id: number } & (
   | { readonly op: 'restore-chunk'; readonly data: Uint8Array }
   | { readonly op: 'restore-end'; readonly index: number }
   | { readonly op: 'dump'; readonly database: string }
+  /** What this node found at the content check applied at `index` (DatabaseSet). */
+  | { readonly op: 'content-check'; readonly index: number }
 );
 
 export type EngineOp = EngineRequest['op'];
@@ -77,7 +80,8 @@ export type EngineValue =
   | { readonly statement: number; readonly parameterCount: number }
   /** `file` is undefined when no snapshot can be taken now. */
   | { readonly file: string | undefined; readonly bytes: number; readonly index: number }
-  | { readonly files: { readonly name: string; readonly data: Uint8Array }[] };
+  | { readonly files: { readonly name: string; readonly data: Uint8Array }[] }
+  | { readonly check: ContentCheck | undefined };
 
 export type EngineOutcome =
   | { readonly ok: true; readonly value: EngineValue }

@@ -168,6 +168,8 @@ export class SqlEngine {
         return this.#finish(job, ok(undefined));
       case 'dump':
         return this.#finish(job, ok({ files: this.#dump(request.database) }));
+      case 'content-check':
+        return this.#finish(job, ok({ check: this.#databases.contentCheck(request.index) }));
     }
   }
 

@@ -111,6 +111,8 @@ function requestFields(request: Request): string {
       return `format=${request.format}`;
     case 'WEIGHT':
       return `weight=${request.weight}`;
+    case 'CHECK':
+      return `index=${request.index}`;
     default:
       return assertNever(request);
   }
@@ -146,6 +148,10 @@ function responseFields(response: Response): string {
     }
     case 'METADATA':
       return `failure_domain=${response.failureDomain} weight=${response.weight}`;
+    case 'CHECKSUMS': {
+      const databases = response.databases.map((d) => `${d.name}:${d.pages}:${d.hash}`);
+      return `index=${response.index} databases=[${databases.join(', ')}]`;
+    }
     default:
       return assertNever(response);
   }
