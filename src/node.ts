@@ -32,9 +32,10 @@ export interface NodeOptions {
   /** How long a write waits for another transaction before SQLITE_BUSY. Default 5000 ms. */
   readonly busyTimeoutMs?: number;
   /**
-   * Answer reads on the leader from a lease (80% of the election timeout after a heartbeat round
-   * a majority answered, on the monotonic clock) instead of a round per burst of reads. Default
-   * true; false makes every read wait for a round. See README "Guarantees".
+   * Answer reads on the leader from a lease (208 ms with the default timings, after a heartbeat
+   * round a majority answered, on the monotonic clock) instead of a round per burst of reads. Safe
+   * while no node's clock runs more than 20% faster than the leader's. Default true; false makes
+   * every read wait for a round. See README "Guarantees".
    */
   readonly leaseReads?: boolean;
   /** Reported by DESCRIBE; dqlite uses it to spread voters over failure domains. Default 0. */

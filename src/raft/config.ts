@@ -44,8 +44,9 @@ export interface RaftConfig {
    */
   readonly promotionRoundsMax: number;
   /**
-   * Serve reads from a leader lease instead of a quorum round per ReadIndex. Only safe when clock
-   * drift between nodes is bounded well below the election timeout; off by default.
+   * Serve reads from a leader lease instead of a quorum round per ReadIndex, for leaseTicks after
+   * a round (read-index.ts). Safe only while no node's tick timer runs more than
+   * clockRateDifferenceMax (20%) faster than the leader's; off by default.
    */
   readonly leaseReads: boolean;
 }

@@ -1,6 +1,8 @@
 import { assert } from './assert.js';
+import type { RaftConfig } from './config.js';
 import { Progress } from './progress.js';
 import { voteOutcome } from './quorum.js';
+import { bootstrapTerm } from './raft-bootstrap.js';
 import type { RaftState } from './raft-state.js';
 import { EntryType, type RequestVote, type RequestVoteResult } from './types.js';
 
@@ -113,13 +115,43 @@ function tallyVotes(state: RaftState): boolean {
 }
 
 /**
- * Whether this node ignores vote requests because it recently heard from a live leader: that
- * keeps a partitioned or restarted node from deposing a healthy leader (thesis §4.2.3, §9.6).
+ * The largest difference in rate between two nodes' clocks (tick timers and monotonic clocks) for
+ * which leader leases are safe: 0.2, so a follower's clock may run up to 20% faster than the
+ * leader's. Leases are shortened by this factor (leaseTicks in read-index.ts, leaseMilliseconds
+ * in the server); a faster clock could end the followers' loyalty while the leader still trusts
+ * its lease, and a read served then could miss a write acknowledged by a new leader.
+ */
+export const clockRateDifferenceMax = 0.2;
+
+/**
+ * Tick periods of its own clock for which a node surely refuses candidates after it accepted a
+ * leader's heartbeat, or after it started (inLeaderLease): electionTimeoutTicks − 1. It refuses
+ * until its electionTimeoutTicks-th tick since then, and ticks come at a fixed period that owes
+ * nothing to when the heartbeat arrived, so the first of them may come at once. With one tick of
+ * timeout a node promises nothing.
+ */
+export function loyaltyTicks(config: RaftConfig): number {
+  assert(config.electionTimeoutTicks >= 1, 'an election timeout lasts at least one tick');
+  return config.electionTimeoutTicks - 1;
+}
+
+/**
+ * Whether this node ignores vote requests (pre-vote or not) because it recently heard from a live
+ * leader: that keeps a partitioned or restarted node from deposing a healthy leader (thesis
+ * §4.2.3, §9.6), and leader leases count on it (§6.4.1). A follower is loyal until its
+ * electionTimeoutTicks-th tick after a leader's last message (loyaltyTicks). A node that restarted
+ * past the bootstrap term (mayOweLoyaltyAtStart) is loyal until its electionTimeoutTicks-th tick
+ * since it started: it may have answered a lease round just before it stopped and forgotten it,
+ * and it keeps that promise without knowing to whom. Only check-quorum makes the promise matter,
+ * so without it nobody is loyal. Votes of a leadership transfer are not refused (acceptTerm;
+ * thesis §3.10).
  */
 export function inLeaderLease(state: RaftState): boolean {
   if (!state.config.checkQuorum) return false;
   if (state.role === 'leader') return true;
-  return state.leaderId !== 0 && state.electionElapsed < state.config.electionTimeoutTicks;
+  const timeoutTicks = state.config.electionTimeoutTicks;
+  if (state.mayOweLoyaltyAtStart && state.ticks < timeoutTicks) return true;
+  return state.leaderId !== 0 && state.electionElapsed < timeoutTicks;
 }
 
 /** Answers a RequestVote whose term is >= ours (the caller handled stale and higher terms). */
@@ -166,6 +198,8 @@ export function handleRequestVoteResult(state: RaftState, result: RequestVoteRes
  */
 function becomeLeader(state: RaftState): void {
   assert(state.role === 'candidate', `only a candidate becomes leader, not a ${state.role}`);
+  // A restart's loyalty (inLeaderLease) is owed only by nodes past the bootstrap term.
+  assert(state.term > bootstrapTerm, `no node leads the bootstrap term ${bootstrapTerm}`);
   state.role = 'leader';
   state.votes.clear();
   state.electionElapsed = 0;

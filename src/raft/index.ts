@@ -7,6 +7,7 @@ export {
   encodeConfiguration,
   type MembershipChange,
 } from './configuration.js';
+export { clockRateDifferenceMax, loyaltyTicks } from './election.js';
 export { bootstrapState, recoveryWrite } from './raft-bootstrap.js';
 export {
   RaftCore,

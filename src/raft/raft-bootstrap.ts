@@ -2,15 +2,22 @@ import { encodeConfiguration } from './configuration.js';
 import type { RaftInitialState } from './raft-storage.js';
 import { EntryType, type Configuration, type Entry, type HardState, type NodeId } from './types.js';
 
+/**
+ * The term a brand-new cluster starts in. No node leads it: the first election raises the term
+ * above it (becomeLeader asserts this), so a node whose durable term is at most this one has never
+ * answered a leader.
+ */
+export const bootstrapTerm = 1;
+
 /** The state a brand-new cluster's first node starts from: entry 1 holds the configuration. */
 export function bootstrapState(configuration: Configuration): RaftInitialState {
   return {
-    hardState: { term: 1, vote: 0 },
+    hardState: { term: bootstrapTerm, vote: 0 },
     snapshot: undefined,
     entries: [
       {
         index: 1,
-        term: 1,
+        term: bootstrapTerm,
         type: EntryType.configuration,
         data: encodeConfiguration(configuration),
       },

@@ -7,6 +7,7 @@ import {
   votersOf,
 } from './configuration.js';
 import type { Progress } from './progress.js';
+import { bootstrapTerm } from './raft-bootstrap.js';
 import { RaftLog } from './raft-log.js';
 import type { RaftInitialState } from './raft-storage.js';
 import type { RaftEvent, RaftRole, ReadState, SnapshotRead, SnapshotWrite } from './ready.js';
@@ -75,8 +76,20 @@ export class RaftState {
   electionElapsed = 0;
   randomizedElectionTimeout = 0;
   heartbeatElapsed = 0;
-  /** Ticks since start; only used to time leases and promotion rounds. */
+  /**
+   * Ticks since this node started; also times leases and promotion rounds. Invariant: while
+   * ticks < electionTimeoutTicks a node that `mayOweLoyaltyAtStart` refuses candidates
+   * (inLeaderLease), as if it had just heard from a leader it cannot name.
+   */
   ticks = 0;
+  /**
+   * Whether this node may have answered a leader's heartbeat before it started, and so may still
+   * owe that leader the loyalty a lease counts on (thesis §6.4.1) without remembering it: its
+   * durable term is past the bootstrap term, in which no node leads. An answer in term T goes out
+   * only once T is durable (RaftCore.#holdLeaderMessages, sendAfterPersist), so a node that
+   * answered a leader of term T starts with a term of at least T.
+   */
+  readonly mayOweLoyaltyAtStart: boolean;
 
   votes = new Map<NodeId, boolean>();
   progress = new Map<NodeId, Progress>();
@@ -106,6 +119,7 @@ export class RaftState {
     this.config = config;
     this.random = random;
     this.term = initial.hardState.term;
+    this.mayOweLoyaltyAtStart = initial.hardState.term > bootstrapTerm;
     this.vote = initial.hardState.vote;
     this.snapshot = initial.snapshot;
     this.log = new RaftLog({ ...logBase(initial), entries: initial.entries });

@@ -1,3 +1,6 @@
+import { assert } from './assert.js';
+import type { RaftConfig } from './config.js';
+import { clockRateDifferenceMax, loyaltyTicks } from './election.js';
 import { majorityOf } from './quorum.js';
 import type { RaftState } from './raft-state.js';
 import { sendHeartbeatRound } from './leader.js';
@@ -6,8 +9,8 @@ import { sendHeartbeatRound } from './leader.js';
  * Linearizable reads (thesis §6.4). ReadIndex: the leader records its commit index, confirms it
  * is still leader with a heartbeat round a majority answers, and lets the host serve the read
  * once it applied that index. A new leader first commits an entry of its term, because only then
- * is its commit index the cluster's. Lease reads (§6.4.1) skip the round while a majority
- * answered within the last election timeout; they assume bounded clock drift.
+ * is its commit index the cluster's. Lease reads (§6.4.1) skip the round for leaseTicks after a
+ * round a majority answered; they assume bounded differences in clock rate.
  */
 export function requestRead(state: RaftState, requestId: number): void {
   if (state.log.term(state.log.commitIndex) !== state.term) {
@@ -42,10 +45,7 @@ export function confirmReads(state: RaftState): void {
   const confirmed = quorumSequence(state);
   const sentTick = state.sequenceSentTicks.get(confirmed);
   if (sentTick !== undefined && state.transfer?.timeoutNowSent !== true) {
-    // Followers that answered heartbeat `confirmed` ignore candidates for a full election timeout
-    // after it (leader stickiness), measured on their clocks; keep a margin for drift.
-    const leaseTicks = Math.floor(state.config.electionTimeoutTicks * 0.8);
-    state.leaseUntilTick = Math.max(state.leaseUntilTick, sentTick + leaseTicks);
+    state.leaseUntilTick = Math.max(state.leaseUntilTick, sentTick + leaseTicks(state.config));
   }
   while (state.pendingReads.length > 0) {
     const read = state.pendingReads[0];
@@ -53,6 +53,21 @@ export function confirmReads(state: RaftState): void {
     state.pendingReads.shift();
     state.readStates.push({ requestId: read.requestId, index: read.index });
   }
+}
+
+/**
+ * How many of the leader's ticks a lease lasts after the tick count at which its round was sent.
+ * It ends at the leader's tick sentTick + leaseTicks, so it lasts at most leaseTicks periods of
+ * the leader's clock after the heartbeats left. Each follower that answered received them later,
+ * and refuses candidates for loyaltyTicks periods of its own clock after (election.ts); a clock up
+ * to clockRateDifferenceMax faster runs those in loyaltyTicks / (1 + clockRateDifferenceMax) of
+ * the leader's periods. With the default 6-tick timeout: 5 / 1.2, floored, 4 ticks.
+ */
+export function leaseTicks(config: RaftConfig): number {
+  const loyalty = loyaltyTicks(config);
+  const lease = Math.floor(loyalty / (1 + clockRateDifferenceMax));
+  assert(lease * (1 + clockRateDifferenceMax) <= loyalty, 'a lease ends within the loyalty');
+  return lease;
 }
 
 /** The highest heartbeat sequence a majority of voters (this leader included) acknowledged. */

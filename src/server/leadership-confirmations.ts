@@ -1,12 +1,21 @@
-import type { RaftConfig } from '../raft/index.js';
+import { clockRateDifferenceMax, loyaltyTicks, type RaftConfig } from '../raft/index.js';
 
 /**
- * A lease of 80% of the shortest election timeout, or none. Without checkQuorum followers do not
- * refuse candidates while they hear from a leader, and a lease would not be safe.
+ * How long a confirmed round's lease lasts on the leader's monotonic clock after the round
+ * started (thesis §6.4.1); 0 for none. Each follower of the majority that answered the round
+ * received its heartbeat no earlier than the round started, and from then refuses candidates for
+ * at least loyaltyTicks = electionTimeoutTicks − 1 tick periods of its own clock (the first tick
+ * may come at once): 5 × 50 = 250 ms by default. A follower that restarted meanwhile refuses for
+ * as long after its start. Its clock may run up to clockRateDifferenceMax (20%) faster than the
+ * leader's, so those 250 ms may pass in 250 / 1.2 = 208.3 ms on the leader's clock: the lease is
+ * that, floored to 208 ms. No other leader can be elected within it, since it needs a vote from
+ * that majority. Without checkQuorum followers refuse no candidate, and with a one-tick timeout
+ * they promise nothing: no lease.
  */
 export function leaseMilliseconds(config: RaftConfig, enabled: boolean): number {
   if (!enabled || !config.checkQuorum) return 0;
-  return Math.floor(0.8 * config.electionTimeoutTicks * config.tickMilliseconds);
+  const loyaltyMs = loyaltyTicks(config) * config.tickMilliseconds;
+  return Math.floor(loyaltyMs / (1 + clockRateDifferenceMax));
 }
 
 /** Most answers that may wait for one leadership confirmation; more are refused. */

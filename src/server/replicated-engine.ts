@@ -46,7 +46,8 @@ export interface ReplicatedEngineOptions {
   readonly snapshotThresholdEntries?: number;
   /**
    * Answer reads from a leader lease (LeadershipConfirmations) instead of a heartbeat round each;
-   * default true. Assumes the nodes' monotonic clocks run at rates within 20% of each other.
+   * default true. Assumes no node's clock runs more than 20% faster than the leader's
+   * (leaseMilliseconds).
    */
   readonly leaseReads?: boolean;
   /** Dial peers over mutual TLS (createNodeTls). Default plain TCP. */

@@ -1,5 +1,50 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LeadershipConfirmations } from '../../../src/server/leadership-confirmations.js';
+import { clockRateDifferenceMax, defaultRaftConfig } from '../../../src/raft/index.js';
+import {
+  LeadershipConfirmations,
+  leaseMilliseconds,
+} from '../../../src/server/leadership-confirmations.js';
+
+describe('leaseMilliseconds', () => {
+  it('is 208 ms by default: 5 tick periods of loyalty, 250 ms, on a clock up to 20% faster', () => {
+    expect(clockRateDifferenceMax).toBe(0.2);
+    expect(leaseMilliseconds(defaultRaftConfig, true)).toBe(208);
+  });
+
+  it('is 0 when disabled, without checkQuorum, or with a one-tick election timeout', () => {
+    expect(leaseMilliseconds(defaultRaftConfig, false)).toBe(0);
+    expect(leaseMilliseconds({ ...defaultRaftConfig, checkQuorum: false }, true)).toBe(0);
+    expect(leaseMilliseconds({ ...defaultRaftConfig, electionTimeoutTicks: 1 }, true)).toBe(0);
+  });
+
+  it('ends, on a follower clock up to clockRateDifferenceMax faster, within its loyalty', () => {
+    // A follower refuses candidates for (electionTimeoutTicks − 1) tick periods after the round's
+    // heartbeat (test/unit/raft/leader-loyalty.test.ts), which it got after the round started.
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 1000 }),
+        fc.integer({ min: 1, max: 10_000 }),
+        (electionTimeoutTicks, tickMilliseconds) => {
+          const config = { ...defaultRaftConfig, electionTimeoutTicks, tickMilliseconds };
+          const loyaltyMs = (electionTimeoutTicks - 1) * tickMilliseconds;
+          const leaseMs = leaseMilliseconds(config, true);
+          expect(leaseMs * (1 + clockRateDifferenceMax)).toBeLessThanOrEqual(loyaltyMs);
+          // And no whole millisecond longer would do.
+          expect((leaseMs + 1) * (1 + clockRateDifferenceMax)).toBeGreaterThan(loyaltyMs);
+        },
+      ),
+    );
+    for (const [electionTimeoutTicks, tickMilliseconds, leaseMs] of [
+      [2, 50, 41],
+      [10, 100, 750],
+      [6, 1, 4],
+    ] as const) {
+      const config = { ...defaultRaftConfig, electionTimeoutTicks, tickMilliseconds };
+      expect(leaseMilliseconds(config, true)).toBe(leaseMs);
+    }
+  });
+});
 
 describe('LeadershipConfirmations', () => {
   it('starts a round at once, and serves everything that arrived meanwhile with the next one', async () => {
@@ -38,7 +83,7 @@ describe('LeadershipConfirmations', () => {
 
   describe('with a lease', () => {
     /** A fake monotonic clock and a recorder of the rounds asked for. */
-    function leased(leaseMs = 240) {
+    function leased(leaseMs = 208) {
       const clock = { ms: 1000 };
       const rounds: number[] = [];
       const confirmations = new LeadershipConfirmations(
@@ -57,10 +102,10 @@ describe('LeadershipConfirmations', () => {
       clock.ms += 30; // the round's answers took 30 ms: the lease still counts from its start
       confirmations.confirmed(1);
       await first;
-      clock.ms = 1000 + 239;
+      clock.ms = 1000 + 207;
       await confirmations.confirm();
       expect(rounds).toEqual([1]);
-      clock.ms = 1000 + 240;
+      clock.ms = 1000 + 208;
       const late = confirmations.confirm();
       expect(rounds).toEqual([1, 2]);
       confirmations.confirmed(2);
