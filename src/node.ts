@@ -1,5 +1,6 @@
 import type { RaftConfig } from './raft/index.js';
 import { Role } from './raft/index.js';
+import { ContentCheckMonitor, type ContentCheckReport } from './server/content-check-monitor.js';
 import { requestLeader } from './server/cluster-client.js';
 import { loadOrCreateIdentity } from './server/node-identity.js';
 import { resolveNodeLimits, type NodeLimits } from './server/limits.js';
@@ -68,6 +69,13 @@ export interface NodeOptions {
    */
   readonly tls?: TlsOptions;
   /**
+   * How often the leader runs a content check (DqliteNode.checkContent): every node hashes its
+   * databases at one Raft index, and a node that differs from the majority is reported and never
+   * leads again. Each check reads every database once on every node. Default 600000 (10 min);
+   * 0 turns the periodic check off.
+   */
+  readonly contentCheckIntervalMs?: number;
+  /**
    * The node hit an error it cannot survive safely (its disk failed, or its SQL engine broke an
    * invariant) and stopped. Default: print it to stderr.
    */
@@ -90,6 +98,14 @@ export interface DqliteNode {
   leader(): NodeInfo | undefined;
   /** The cluster's members as this node knows them. */
   cluster(): NodeInfo[];
+  /**
+   * Runs a content check now (this node must lead): every node hashes its databases at one Raft
+   * index, and a node whose content differs from a strict majority's is reported, told, and never
+   * leads again. Resolves with every node's answer.
+   */
+  checkContent(): Promise<ContentCheckReport>;
+  /** Why a content check found this node's databases diverged (it then never leads), or undefined. */
+  diverged(): string | undefined;
   /** Stops the node; a leader first hands leadership to another voter. */
   close(): Promise<void>;
 }
@@ -117,6 +133,7 @@ const knownOptions = new Set([
   'joinTimeoutMs',
   'limits',
   'tls',
+  'contentCheckIntervalMs',
   'onFatal',
 ]);
 
@@ -185,6 +202,12 @@ export async function createNode(options: NodeOptions): Promise<DqliteNode> {
     await engine.close({ handover: false });
     throw error;
   });
+  const checks = new ContentCheckMonitor({
+    host: engine,
+    intervalMs: options.contentCheckIntervalMs ?? 600_000,
+    tls,
+    report: (line) => console.error(`dqlite-ts node ${identity.id}: ${line}`),
+  });
   const roles = new RoleKeeper(
     engine,
     { voters: options.voters ?? 3, standbys: options.standbys ?? 0 },
@@ -195,6 +218,7 @@ export async function createNode(options: NodeOptions): Promise<DqliteNode> {
   stop.node = () => {
     closing ??= (async () => {
       roles.stop();
+      checks.stop();
       await engine.close();
       await listener.close();
     })();
@@ -215,12 +239,13 @@ export async function createNode(options: NodeOptions): Promise<DqliteNode> {
       (error: Error) => console.error(`dqlite-ts node ${identity.id}: ${error.message}`),
     );
   }
-  return embeddedNode(identity, engine, stop.node);
+  return embeddedNode(identity, engine, checks, stop.node);
 }
 
 function embeddedNode(
   identity: { id: number; address: string },
   engine: ReplicatedEngine,
+  checks: ContentCheckMonitor,
   close: () => Promise<void>,
 ): DqliteNode {
   const info = (server: { id: number; address: string; role: Role }): NodeInfo => ({
@@ -237,6 +262,8 @@ function embeddedNode(
       return leader === undefined ? undefined : info(leader);
     },
     cluster: () => engine.configuration().servers.map(info),
+    checkContent: () => checks.run(),
+    diverged: () => engine.diverged,
     close,
   };
 }
@@ -310,6 +337,10 @@ function checkOptions(options: NodeOptions): void {
   }
   if (options.id !== undefined && (!Number.isSafeInteger(options.id) || options.id < 1)) {
     throw new RangeError('createNode: id must be a positive safe integer');
+  }
+  const interval = options.contentCheckIntervalMs;
+  if (interval !== undefined && (!Number.isSafeInteger(interval) || interval < 0)) {
+    throw new RangeError('createNode: contentCheckIntervalMs must be an integer >= 0 (0: off)');
   }
   if (options.leaseReads !== undefined && typeof options.leaseReads !== 'boolean') {
     throw new TypeError('createNode: leaseReads must be a boolean');

@@ -70,6 +70,8 @@ export class RaftCore {
   #handedHardState: HardState;
   /** The term of the last hard state known durable. */
   #durableTerm: number;
+  /** Why this node must not campaign (holdCampaigns), or undefined. */
+  #campaignHold: string | undefined;
 
   constructor(options: {
     id: NodeId;
@@ -97,6 +99,19 @@ export class RaftCore {
     return this.#state.config;
   }
 
+  /**
+   * Keeps this node from ever campaigning (with a reason), or lets it again (undefined). A node
+   * whose state machine diverged from the others' must not lead; it still votes and follows,
+   * because its log is as good as anyone's. The host also ignores TimeoutNow while it holds.
+   */
+  holdCampaigns(reason: string | undefined): void {
+    this.#campaignHold = reason;
+  }
+
+  get campaignHold(): string | undefined {
+    return this.#campaignHold;
+  }
+
   tick(): void {
     const state = this.#state;
     state.ticks += 1;
@@ -107,7 +122,7 @@ export class RaftCore {
     }
     state.electionElapsed += 1;
     if (state.electionElapsed < state.randomizedElectionTimeout) return;
-    if (state.isVoter() && state.reception?.writing !== true) {
+    if (state.isVoter() && state.reception?.writing !== true && this.#campaignHold === undefined) {
       campaign(state, { preVote: state.config.preVote, transfer: false });
     } else {
       state.resetElectionTimer();

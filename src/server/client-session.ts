@@ -283,6 +283,11 @@ export class ClientSession {
         return empty();
       case 'CHECK':
         return this.#contentCheck(request.index);
+      case 'DIVERGED':
+        await this.#context.engine.markDiverged(
+          `content check at index ${request.index}: ${request.reason}`,
+        );
+        return empty();
     }
   }
 

@@ -29,6 +29,7 @@ import type { NodeLimits } from './limits.js';
 import { handedOver, promoted, type RaftObserver } from './raft-waits.js';
 import { encodeContentCheck, type ContentCheck } from '../fsm/content-check.js';
 import { assert } from '../raft/assert.js';
+import { divergenceAdvice, readDivergence, recordDivergence } from './divergence-marker.js';
 import { Leadership } from './leadership.js';
 import { EngineLink } from './sql/engine-link.js';
 import type { EngineCall, EngineOutcome, EngineReply } from './sql/engine-messages.js';
@@ -148,7 +149,9 @@ export class ReplicatedEngine {
         if (this.#closed) return;
         // Asked to take over leadership while this node's own disk is failing it: it could not
         // serve, so it lets the transfer time out and the leader looks elsewhere later.
+        // A diverged node must never lead.
         if (message.type === 'TimeoutNow' && this.#diskTrouble() !== undefined) return;
+        if (message.type === 'TimeoutNow' && this.#driver.core.campaignHold !== undefined) return;
         this.#driver.receive(message);
       },
     });
@@ -212,6 +215,11 @@ export class ReplicatedEngine {
       config: options.raft,
       random: Math.random,
     });
+    const diverged = readDivergence(options.dataDir);
+    if (diverged !== undefined) {
+      core.holdCampaigns(diverged);
+      console.error(`dqlite-ts node ${options.id}: ${divergenceAdvice(diverged)}`);
+    }
     const link = EngineLink.start({
       directory: path.join(options.dataDir, 'db'),
       busyTimeoutMs: options.busyTimeoutMs,
@@ -487,6 +495,29 @@ export class ReplicatedEngine {
     const result = this.#driver.transferLeadership(target);
     if (!result.ok) throw new MembershipError(result.code, result.message);
     await handedOver(this.#observer, timeoutMs);
+  }
+
+  /** Why this node's databases diverged from the cluster's (it then never leads), or undefined. */
+  get diverged(): string | undefined {
+    return this.#driver.core.campaignHold;
+  }
+
+  /**
+   * A content check found this node's databases different from the majority's: it records that
+   * durably, never campaigns again, and hands leadership over if it leads. Idempotent.
+   */
+  async markDiverged(reason: string): Promise<void> {
+    if (this.diverged !== undefined || this.#closed) return;
+    recordDivergence(this.#options.dataDir, reason);
+    this.#driver.core.holdCampaigns(reason);
+    console.error(`dqlite-ts node ${this.id}: ${divergenceAdvice(reason)}`);
+    if (this.isLeader() && this.#otherVoters() > 0) {
+      await this.transferLeadership().catch((error: Error) => {
+        console.error(
+          `dqlite-ts node ${this.id}: could not hand leadership over: ${error.message}`,
+        );
+      });
+    }
   }
 
   /** The SQL engine waits for disk space to apply what Raft committed: it cannot serve. */

@@ -39,6 +39,11 @@ export const RequestType = {
    * one; any other index asks a node for what it found at that index). C dqlite answers FAILURE.
    */
   CHECK: 128,
+  /**
+   * A dqlite-ts extension: the leader tells a node that its content check at `index` differed
+   * from the majority's; the node will never lead again (until its data is replaced).
+   */
+  DIVERGED: 129,
 } as const;
 export type RequestTypeName = keyof typeof RequestType;
 

@@ -113,6 +113,8 @@ function requestFields(request: Request): string {
       return `weight=${request.weight}`;
     case 'CHECK':
       return `index=${request.index}`;
+    case 'DIVERGED':
+      return `index=${request.index} reason=${quote(request.reason)}`;
     default:
       return assertNever(request);
   }

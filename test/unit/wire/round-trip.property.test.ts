@@ -161,6 +161,13 @@ const request: fc.Arbitrary<Request> = fc.oneof(
   fc.record({ type: fc.constant('TRANSFER' as const), schema: schemaByte, id: uint64 }),
   fc.record({ type: fc.constant('DESCRIBE' as const), schema: schemaByte, format: uint64 }),
   fc.record({ type: fc.constant('WEIGHT' as const), schema: schemaByte, weight: uint64 }),
+  fc.record({ type: fc.constant('CHECK' as const), schema: schemaByte, index: uint64 }),
+  fc.record({
+    type: fc.constant('DIVERGED' as const),
+    schema: schemaByte,
+    index: uint64,
+    reason: text,
+  }),
 );
 
 /** Column counts around the row-header word boundary: 1-16 columns take one word, 17+ two. */
@@ -231,6 +238,11 @@ const response: fc.Arbitrary<Response> = fc.oneof(
     files: fc.array(fc.record({ name: text, data: blob }), { maxLength: 3 }),
   }),
   fc.record({ type: fc.constant('METADATA' as const), failureDomain: uint64, weight: uint64 }),
+  fc.record({
+    type: fc.constant('CHECKSUMS' as const),
+    index: uint64,
+    databases: fc.array(fc.record({ name: text, pages: uint64, hash: text }), { maxLength: 3 }),
+  }),
 );
 
 /** What a client knows from its own side of the exchange when decoding this response. */

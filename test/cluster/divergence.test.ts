@@ -1,0 +1,108 @@
+// A node whose databases diverged from the cluster's must never lead. Three nodes embedded in this
+// process: a follower's file is changed behind Raft's back, the leader's content check names it
+// and tells it, and when the leader goes the diverged node does not take over; it remembers
+// across a restart.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePorts } from '../../bin/local-cluster.js';
+import { connect, createNode, createPool, type DqliteNode, type NodeOptions } from '../../index.js';
+
+const DATABASE = 'app';
+let directory: string;
+let addresses: string[];
+const nodes = new Map<string, DqliteNode>();
+
+const optionsOf = (i: number): NodeOptions => ({
+  address: addresses[i] as string,
+  dataDir: path.join(directory, `n${i}`),
+  join: i === 0 ? [] : [addresses[0] as string],
+  roleCheckIntervalMs: 100,
+  contentCheckIntervalMs: 0,
+});
+
+/** Polls until `condition` holds; a bound for a broken node, not a timing assumption. */
+async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+const leaderNode = () => [...nodes.values()].find((node) => node.isLeader());
+
+beforeAll(async () => {
+  directory = fs.mkdtempSync(path.join(os.tmpdir(), 'divergence-'));
+  addresses = (await freePorts(3)).map((port) => `127.0.0.1:${port}`);
+  for (let i = 0; i < 3; i++) nodes.set(addresses[i] as string, await createNode(optionsOf(i)));
+  const first = nodes.get(addresses[0] as string) as DqliteNode;
+  await until(
+    () => first.cluster().filter((node) => node.role === 'voter').length === 3,
+    '3 voters',
+  );
+  const pool = createPool({ cluster: addresses, database: DATABASE });
+  await pool.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)');
+  for (let i = 0; i < 20; i++) await pool.exec('INSERT INTO t (v) VALUES (randomblob(3000))');
+  await pool.close();
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all([...nodes.values()].map((node) => node.close()));
+  fs.rmSync(directory, { recursive: true, force: true });
+});
+
+describe('a diverged node', () => {
+  let diverged: DqliteNode;
+
+  it('is named by the leader’s content check and told so', async () => {
+    await until(() => leaderNode() !== undefined, 'a leader');
+    const leader = leaderNode() as DqliteNode;
+    const healthy = await leader.checkContent();
+    expect(healthy.diverged).toEqual([]);
+    expect(healthy.nodes.every((node) => node.check !== undefined)).toBe(true);
+
+    diverged = [...nodes.values()].find((node) => node !== leader) as DqliteNode;
+    const index = [...nodes.keys()].indexOf(diverged.address);
+    const file = path.join(directory, `n${index}`, 'db', DATABASE);
+    const descriptor = fs.openSync(file, 'r+');
+    fs.writeSync(descriptor, Buffer.from('written behind Raft'), 0, 19, 4096 + 1000);
+    fs.closeSync(descriptor);
+
+    const report = await leader.checkContent();
+    expect(report.diverged.map((node) => node.address)).toEqual([diverged.address]);
+    expect(report.diverged[0]?.difference).toBe(`${DATABASE} differs in content`);
+    expect(diverged.diverged()).toMatch(/differs in content/);
+    expect(leader.diverged()).toBeUndefined();
+  }, 60_000);
+
+  it('refuses leadership handed to it', async () => {
+    const leader = leaderNode() as DqliteNode;
+    const admin = await connect({ cluster: addresses, database: DATABASE });
+    try {
+      await expect(admin.transfer(diverged.id)).rejects.toThrow();
+    } finally {
+      await admin.close();
+    }
+    expect(diverged.isLeader()).toBe(false);
+    await until(() => leader.isLeader(), 'the leader serving again');
+  }, 60_000);
+
+  it('does not take over when the leader goes, and the other follower does', async () => {
+    const leader = leaderNode() as DqliteNode;
+    await leader.close();
+    nodes.delete(leader.address);
+    const survivor = [...nodes.values()].find((node) => node !== diverged) as DqliteNode;
+    await until(() => survivor.isLeader(), 'the healthy follower leading');
+    expect(diverged.isLeader()).toBe(false);
+  }, 60_000);
+
+  it('still refuses to lead after a restart', async () => {
+    const index = addresses.indexOf(diverged.address);
+    await diverged.close();
+    const restarted = await createNode(optionsOf(index));
+    nodes.set(diverged.address, restarted);
+    expect(restarted.diverged()).toMatch(/differs in content/);
+  }, 60_000);
+});
