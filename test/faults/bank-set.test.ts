@@ -1,5 +1,7 @@
 // Fault runs of the bank and set workloads under kills and pauses of leaders and followers (see
-// register.test.ts for the register workload and the linearizability check).
+// register.test.ts for the register workload and the linearizability check). One of the set's
+// clients churns, a session per insert in a database of its own (churn-client.ts); afterwards
+// every node must hold the same rows of both databases.
 import { describe, expect, it } from 'vitest';
 import {
   BANK_ACCOUNTS,
@@ -12,9 +14,16 @@ import {
 } from './bank-set-workload.js';
 import { checkBank } from './checkers/bank.js';
 import { checkSet } from './checkers/set.js';
-import { FAULT_SEED, faultRunMs, faultTestTimeoutMs, useFaultCluster } from './fault-cluster.js';
+import {
+  FAULT_SEED,
+  expectConverged,
+  faultRunMs,
+  faultTestTimeoutMs,
+  useFaultCluster,
+} from './fault-cluster.js';
 import { History, saveRun } from './history.js';
 import { processFaults, runNemesis } from './nemesis.js';
+import { CHURN_DATABASE, FAULT_DATABASE } from './proxied-cluster.js';
 
 const RUN_MS = faultRunMs(10_000);
 
@@ -49,11 +58,18 @@ describe('bank and set workloads under kills and pauses', () => {
     'set: every acknowledged insert is there at the end',
     async () => {
       const faults = new History<unknown, unknown>();
+      const churnTarget = { cluster: fixture.cluster.addresses, database: CHURN_DATABASE };
       const [attempts, injected] = await Promise.all([
-        runSet(fixture.pool, { durationMs: RUN_MS, clients: 4, seed: FAULT_SEED }),
+        runSet(fixture.pool, {
+          durationMs: RUN_MS,
+          clients: 4,
+          churnClients: 1,
+          churnTarget,
+          seed: FAULT_SEED,
+        }),
         runNemesis(fixture.cluster, faults, fixture.nemesis(processFaults, RUN_MS)),
       ]);
-      const finalRead = await readSet(fixture.pool);
+      const finalRead = await readSet(fixture.pool, churnTarget);
       const verdict = checkSet(attempts, finalRead);
       const file = saveRun('set', {
         verdict,
@@ -65,6 +81,7 @@ describe('bank and set workloads under kills and pauses', () => {
       expect(wrong, file).toEqual({ lost: [], unexpected: [] });
       expect(verdict.acknowledged).toBeGreaterThan(100);
       expect(injected).toBeGreaterThanOrEqual(2);
+      await expectConverged(fixture, [FAULT_DATABASE, CHURN_DATABASE], file);
     },
     faultTestTimeoutMs(RUN_MS),
   );

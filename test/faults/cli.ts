@@ -1,12 +1,17 @@
 // `npm run faults -- [--time SECONDS] [--nemesis all|kill-leader,partition-leader,...] [--seed N]
-// [--clients N] [--keys N] [--pause MS] [--nodes 3|5]`: one fault run of any length, with the register
-// workload, against a fresh 3-node cluster of `dqlite-ts node` processes behind partition proxies
-// (`all`: kills, pauses, partitions, full and slow disks of leaders and followers, and a follower's
-// removal; disk faults need root and gcc). Prints the verdict and the
-// history file; exits 1 when the history is not linearizable. CI runs test/faults/*.test.ts.
+// [--clients N] [--churn-clients N] [--keys N] [--pause MS] [--nodes 3|5]`: one fault run of any
+// length, with the register workload, against a fresh 3-node cluster of `dqlite-ts node` processes
+// behind partition proxies (`all`: kills, pauses, partitions, full and slow disks of leaders and
+// followers, and a follower's removal; disk faults need root and gcc). `--churn-clients N` (default
+// 0, at most --clients) makes N of the clients churn: each operation on a session of its own
+// (`connect` or a fresh pool), sometimes quiet past the pool's idle timeout, in a database and on
+// registers of their own (churn-client.ts). Prints the verdict and the history file; exits 1 when
+// the history is not linearizable or the nodes do not end with the same rows. CI runs
+// test/faults/*.test.ts.
 
 import { parseArgs } from 'node:util';
 import { createPool } from '../../drivers/pool/index.js';
+import { converged } from '../cluster/node-content.js';
 import { checkLinearizableByKey } from './checkers/linearizability.js';
 import {
   registerModel,
@@ -23,7 +28,7 @@ import {
   runNemesis,
   type Fault,
 } from './nemesis.js';
-import { startProxiedCluster } from './proxied-cluster.js';
+import { CHURN_DATABASE, FAULT_DATABASE, startProxiedCluster } from './proxied-cluster.js';
 import { REGISTER_TABLE, checkerHistory, runRegisterWorkload } from './register-workload.js';
 
 const allFaults: readonly Fault[] = [
@@ -41,12 +46,17 @@ function options() {
       nemesis: { type: 'string', default: 'all' },
       seed: { type: 'string', default: String(Date.now() % 100_000) },
       clients: { type: 'string', default: '6' },
+      'churn-clients': { type: 'string', default: '0' },
       keys: { type: 'string', default: '4' },
       nodes: { type: 'string', default: '3' },
       // Each client's pause between operations: a long run's history must stay checkable.
       pause: { type: 'string', default: '0' },
     },
   });
+  const clients = Number(values.clients);
+  const churnClients = Number(values['churn-clients']);
+  if (!(Number.isSafeInteger(churnClients) && churnClients >= 0 && churnClients <= clients))
+    throw new RangeError('--churn-clients must be 0..--clients');
   const time = Number(values.time);
   if (!(time > 0 && time <= timeMax)) throw new RangeError(`--time must be 1..${timeMax} seconds`);
   const faults = values.nemesis === 'all' ? allFaults : (values.nemesis.split(',') as Fault[]);
@@ -57,17 +67,32 @@ function options() {
     timeMs: time * 1000,
     faults,
     seed: Number(values.seed),
-    clients: Number(values.clients),
+    clients,
+    churnClients,
     keys: Number(values.keys),
     nodes: Number(values.nodes),
     pauseMs: Number(values.pause),
   };
 }
 
+/** Whether every node ends with the same rows of `database` (node-content.ts); says which. */
+async function nodesAgree(addresses: readonly string[], database: string): Promise<boolean> {
+  try {
+    const common = await converged(addresses, database);
+    console.log(`${database} converged: every node holds ${JSON.stringify(common.rows)} rows`);
+    return true;
+  } catch (error) {
+    // The verdict, not a crash: the run's record is already saved.
+    console.log(`${database} not converged: ${error instanceof Error ? error.message : error}`);
+    return false;
+  }
+}
+
 async function main(): Promise<number> {
   const run = options();
   console.log(
-    `fault run: ${run.nodes} nodes, ${run.timeMs / 1000} s, faults ${run.faults.join(', ')}, seed ${run.seed}`,
+    `fault run: ${run.nodes} nodes, ${run.timeMs / 1000} s, faults ${run.faults.join(', ')}, ` +
+      `seed ${run.seed}, ${run.clients} clients (${run.churnClients} churn)`,
   );
   if (run.nodes !== 3 && run.nodes !== 5) throw new RangeError('--nodes must be 3 or 5');
   const disks = run.faults.some((fault) => diskFaults.includes(fault));
@@ -75,7 +100,11 @@ async function main(): Promise<number> {
   if (unavailable !== null) throw new Error(unavailable);
   const proxied = await startProxiedCluster(run.nodes, { disks });
   const cluster = proxied.cluster;
-  const pool = createPool({ cluster: cluster.addresses, database: 'faults', timeoutMs: 10_000 });
+  const pool = createPool({
+    cluster: cluster.addresses,
+    database: FAULT_DATABASE,
+    timeoutMs: 10_000,
+  });
   pool.on('error', () => undefined);
   try {
     await pool.exec(REGISTER_TABLE);
@@ -83,6 +112,8 @@ async function main(): Promise<number> {
     const [, injected] = await Promise.all([
       runRegisterWorkload(pool, history, {
         clients: run.clients,
+        churnClients: run.churnClients,
+        churnTarget: { cluster: cluster.addresses, database: CHURN_DATABASE },
         keys: run.keys,
         durationMs: run.timeMs,
         seed: run.seed,
@@ -110,7 +141,10 @@ async function main(): Promise<number> {
     );
     console.log(`verdict: ${JSON.stringify(verdict)}`);
     console.log(`history: ${file}`);
-    return verdict.result === 'illegal' ? 1 : 0;
+    let agreed = await nodesAgree(cluster.addresses, FAULT_DATABASE);
+    if (run.churnClients > 0)
+      agreed = (await nodesAgree(cluster.addresses, CHURN_DATABASE)) && agreed;
+    return verdict.result === 'illegal' || !agreed ? 1 : 0;
   } finally {
     await pool.close();
     await proxied.stop();

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, expect } from 'vitest';
 import type { LocalCluster } from '../../bin/local-cluster.js';
 import { createPool, type LeaderPool } from '../../drivers/pool/index.js';
+import { converged } from '../cluster/node-content.js';
 import { checkLinearizableByKey } from './checkers/linearizability.js';
 import {
   registerModel,
@@ -13,7 +14,12 @@ import {
 } from './checkers/register-model.js';
 import { History } from './history.js';
 import { runNemesis, type Fault, type NemesisOptions } from './nemesis.js';
-import { startProxiedCluster, type ProxiedCluster } from './proxied-cluster.js';
+import {
+  CHURN_DATABASE,
+  FAULT_DATABASE,
+  startProxiedCluster,
+  type ProxiedCluster,
+} from './proxied-cluster.js';
 import { REGISTER_TABLE, checkerHistory, runRegisterWorkload } from './register-workload.js';
 
 /** FAULT_SEED and FAULT_RUN_MS override the schedule, to replay a run or make it longer. */
@@ -49,7 +55,7 @@ export function useFaultCluster(options: {
     proxied = await startProxiedCluster(3, { disks: options.disks === true });
     pool = createPool({
       cluster: proxied.cluster.addresses,
-      database: 'faults',
+      database: FAULT_DATABASE,
       timeoutMs: 10_000,
     });
     pool.on('error', () => undefined); // connection attempts to a dead node; operations see it
@@ -86,8 +92,10 @@ export function useFaultCluster(options: {
 
 /**
  * Six clients read, write and compare-and-set four registers while the nemesis injects
- * `faults`; the history must be linearizable. It is kept in a file named after `name`, which a
- * failure names.
+ * `faults`; the last `churnClients` of them (default 0) open a session per operation, in a
+ * database of their own (churn-client.ts). The history must be linearizable, and afterwards every
+ * node must hold the same rows in both databases. The history is kept in a file named after
+ * `name`, which a failure names.
  */
 export async function expectLinearizableRegisters(
   fixture: FaultCluster,
@@ -96,12 +104,17 @@ export async function expectLinearizableRegisters(
     readonly faults: readonly Fault[];
     readonly durationMs: number;
     readonly faultMs?: number;
+    readonly churnClients?: number;
   },
 ): Promise<void> {
+  const clients = 6;
+  const churnClients = run.churnClients ?? 0;
   const history = new History<RegisterInput, RegisterOutput>();
   const [, injected] = await Promise.all([
     runRegisterWorkload(fixture.pool, history, {
-      clients: 6,
+      clients,
+      churnClients,
+      churnTarget: { cluster: fixture.cluster.addresses, database: CHURN_DATABASE },
       keys: 4,
       durationMs: run.durationMs,
       seed: FAULT_SEED,
@@ -113,6 +126,29 @@ export async function expectLinearizableRegisters(
   expect(verdict, `history in ${file}`).toEqual({ result: 'ok' });
   expect(injected, file).toBeGreaterThanOrEqual(2);
   expect(history.count('ok'), file).toBeGreaterThan(100);
+  if (churnClients === 0) return expectConverged(fixture, [FAULT_DATABASE], file);
+  // The churn clients (the highest ids) got answers, not only failures to connect.
+  const churnedOk = history.operations.filter(
+    (operation) => operation.client > clients - churnClients && operation.outcome === 'ok',
+  );
+  expect(churnedOk.length, file).toBeGreaterThan(0);
+  await expectConverged(fixture, [FAULT_DATABASE, CHURN_DATABASE], file);
+}
+
+/**
+ * Every node holds the same rows of each of `databases`. A write the leader acknowledged but
+ * never replicated shows here even if no read met it. `file` is the run's record, for the message.
+ */
+export async function expectConverged(
+  fixture: FaultCluster,
+  databases: readonly string[],
+  file: string,
+): Promise<void> {
+  for (const database of databases) {
+    await converged(fixture.cluster.addresses, database).catch((error: Error) => {
+      throw new Error(`${database}: ${error.message}; the run is in ${file}`, { cause: error });
+    });
+  }
 }
 
 export const setUpRegisters = async (pool: LeaderPool): Promise<void> => {

@@ -6,6 +6,11 @@ import { LocalCluster } from '../../bin/local-cluster.js';
 import { PartitionProxy } from '../cluster/partition-proxy.js';
 import { NodeDisks } from './disks.js';
 
+/** The database every fault workload's pool uses. */
+export const FAULT_DATABASE = 'faults';
+/** The database only churn clients use (churn-client.ts says why it is another one). */
+export const CHURN_DATABASE = 'faults-churn';
+
 export interface ProxiedCluster {
   readonly cluster: LocalCluster;
   /** By the address each node advertises (the proxy's). */

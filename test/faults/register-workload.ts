@@ -1,18 +1,32 @@
-// The register workload: clients read, write and compare-and-set a few keys through the pool,
-// each operation recorded; the linearizability checker then judges the history per key.
+// The register workload: clients read, write and compare-and-set a few keys, each operation
+// recorded; the linearizability checker then judges the history per key. Most clients share the
+// run's pool; churn clients (churn-client.ts) open a session for every operation, in a database
+// of their own, on registers of their own.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DqliteError } from '../../drivers/client/index.js';
 import type { LeaderPool } from '../../drivers/pool/index.js';
+import {
+  churnClientOf,
+  churnPlanOf,
+  onceInChurnDatabase,
+  type ChurnOptions,
+} from './churn-client.js';
+import { failedForCertain } from './failed-for-certain.js';
 import type { History } from './history.js';
 import type { Operation } from './checkers/linearizability.js';
 import type { RegisterInput, RegisterOutput } from './checkers/register-model.js';
 import { seeded } from './seeded.js';
+import { poolConnection, type WorkloadConnection } from './workload-connection.js';
 
 export const REGISTER_TABLE =
   'CREATE TABLE IF NOT EXISTS registers (k INTEGER PRIMARY KEY, v INTEGER NOT NULL)';
 
-export interface RegisterWorkloadOptions {
+/**
+ * The churn options (churn-client.ts) count churn clients among `clients`. Pooled clients use
+ * registers 0 to `keys - 1`, churn clients `keys` to `2 * keys - 1` in their own database, so
+ * each key names one register.
+ */
+export interface RegisterWorkloadOptions extends ChurnOptions {
   readonly clients: number;
   readonly keys: number;
   readonly durationMs: number;
@@ -23,14 +37,16 @@ export interface RegisterWorkloadOptions {
   readonly pauseMs?: number;
 }
 
-/**
- * SQLite could not write its WAL (SQLITE_FULL, SQLITE_READONLY): the statement failed in the engine
- * before any transaction was proposed, so a one-statement write certainly did not happen.
- */
-function refusedByDisk(error: unknown): boolean {
-  if (!(error instanceof DqliteError)) return false;
-  const primary = error.code & 0xff;
-  return primary === 13 || primary === 8;
+/** A client's next operation: half reads, the rest writes and compare-and-sets from `lastSeen`. */
+function nextInput(
+  random: () => number,
+  value: number,
+  lastSeen: number | undefined,
+): RegisterInput {
+  const roll = random();
+  if (roll < 0.5) return { type: 'read' };
+  if (roll < 0.8) return { type: 'write', value };
+  return { type: 'cas', from: lastSeen ?? 0, to: value };
 }
 
 /** Runs the clients until the time is up, recording into `history`. */
@@ -39,34 +55,36 @@ export async function runRegisterWorkload(
   history: History<RegisterInput, RegisterOutput>,
   options: RegisterWorkloadOptions,
 ): Promise<void> {
+  const churnPlan = churnPlanOf(options.clients, options);
+  if (churnPlan !== undefined) {
+    await onceInChurnDatabase(churnPlan.target, (connection) =>
+      connection.exec(REGISTER_TABLE, []),
+    );
+  }
   const deadline = performance.now() + options.durationMs;
+  const pooled = poolConnection(pool);
   /** The last value any client read per key: compare-and-sets mostly aim at a live value. */
   const lastSeen = new Map<number, number>();
   const client = async (id: number) => {
     const random = seeded(options.seed * 1000 + id);
+    const churn = churnClientOf(churnPlan, id, random, deadline);
     for (let n = 0; n < (options.operationsMax ?? 100_000) && performance.now() < deadline; n++) {
-      const key = Math.floor(random() * options.keys);
+      const key = (churn === undefined ? 0 : options.keys) + Math.floor(random() * options.keys);
       // Unique values: a read names the one write it saw.
-      const value = id * 1_000_000 + n;
-      const roll = random();
-      const input: RegisterInput =
-        roll < 0.5
-          ? { type: 'read' }
-          : roll < 0.8
-            ? { type: 'write', value }
-            : { type: 'cas', from: lastSeen.get(key) ?? 0, to: value };
+      const input = nextInput(random, id * 1_000_000 + n, lastSeen.get(key));
       const operation = history.invoke(id, key, input);
       try {
-        history.complete(operation, await execute(pool, key, input));
-        if (input.type === 'read') {
-          const output = operation.output;
-          if (output?.type === 'read' && output.value !== null) lastSeen.set(key, output.value);
-        }
+        const output =
+          churn === undefined
+            ? await execute(pooled, key, input)
+            : await churn.run((connection) => execute(connection, key, input));
+        history.complete(operation, output);
+        if (output.type === 'read' && output.value !== null) lastSeen.set(key, output.value);
       } catch (error) {
-        // A failed read changed nothing; a failed write may have committed all the same, unless
-        // the node's disk refused it (see refusedByDisk).
-        history.failed(operation, error, input.type === 'read' || refusedByDisk(error));
+        const kind = input.type === 'read' ? 'read' : 'write';
+        history.failed(operation, error, failedForCertain(kind, error));
       }
+      await churn?.rest();
       if (options.pauseMs !== undefined) await sleep(options.pauseMs);
     }
   };
@@ -74,26 +92,24 @@ export async function runRegisterWorkload(
 }
 
 async function execute(
-  pool: LeaderPool,
+  connection: WorkloadConnection,
   key: number,
   input: RegisterInput,
 ): Promise<RegisterOutput> {
   switch (input.type) {
     case 'read': {
-      const { rows } = await pool.query('SELECT v FROM registers WHERE k = ?', [key], {
-        rowMode: 'array',
-      });
-      const row = rows[0] as unknown[] | undefined;
+      const rows = await connection.query('SELECT v FROM registers WHERE k = ?', [key]);
+      const row = rows[0];
       return { type: 'read', value: row === undefined ? null : Number(row[0]) };
     }
     case 'write':
-      await pool.exec(
+      await connection.exec(
         'INSERT INTO registers (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v',
         [key, input.value],
       );
       return { type: 'written' };
     case 'cas': {
-      const result = await pool.exec('UPDATE registers SET v = ? WHERE k = ? AND v = ?', [
+      const result = await connection.exec('UPDATE registers SET v = ? WHERE k = ? AND v = ?', [
         input.to,
         key,
         input.from,

@@ -1,8 +1,11 @@
-// A fault run: clients read, write and compare-and-set registers through the pool while the
-// nemesis kills and pauses leaders and followers of a 3-node cluster of processes and removes a
-// follower (which then joins again); the history must be linearizable
-// (checkers/linearizability.ts). The run's history is kept in a file under the temporary
-// directory; a failure names it.
+// A fault run: clients read, write and compare-and-set registers while the nemesis kills and
+// pauses leaders and followers of a 3-node cluster of processes and removes a follower (which then
+// joins again). Four clients share the pool; two churn: a session for every operation, sometimes
+// quiet past their pools' idle timeout, in a database of their own, so the leader sees its
+// sessions all close, as it does under short-lived programs (churn-client.ts; the build before
+// the fix lost their writes and failed here). The history must be linearizable
+// (checkers/linearizability.ts) and every node must end with the same rows. The run's history is
+// kept in a file under the temporary directory; a failure names it.
 import { describe, it } from 'vitest';
 import {
   expectLinearizableRegisters,
@@ -24,6 +27,7 @@ describe('register workload under kills, pauses and a removal', () => {
         name: 'register',
         faults: [...processFaults, ...membershipFaults],
         durationMs: RUN_MS,
+        churnClients: 2,
       }),
     faultTestTimeoutMs(RUN_MS),
   );
