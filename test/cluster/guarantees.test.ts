@@ -124,7 +124,11 @@ describe('a 3-node dqlite-ts cluster of processes', () => {
     await cluster.kill(victim);
     const live = cluster.addresses.filter((address) => address !== victim);
     await cluster.waitForVoters(3);
-    const content = await converged(live, DATABASE);
+    const content = await converged(live, DATABASE).catch((error: Error) => {
+      throw new Error(
+        `${error.message}\nleader ${leader}, added ${added.address}, victim ${victim}\n${cluster.logs()}`,
+      );
+    });
     expect(content.rows.t).toBe((await storedSeqs(pool)).size);
     // Its log starts after a snapshot it installed, not at entry 1: the leader had compacted.
     expect(firstLogIndex(added.dataDir)).toBeGreaterThan(1);

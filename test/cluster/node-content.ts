@@ -22,7 +22,8 @@ export async function nodeContent(
   database: string,
   tls?: NodeTls,
 ): Promise<NodeContent> {
-  const answer = await requestOnce(address, { type: 'DUMP', name: database }, undefined, tls);
+  // A DUMP carries the whole database: tens of megabytes take a while on a busy machine.
+  const answer = await requestOnce(address, { type: 'DUMP', name: database }, dumpWaitMs, tls);
   if (answer.type !== 'FILES') throw new Error(`DUMP on ${address}: ${JSON.stringify(answer)}`);
   const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'node-content-'));
   try {
@@ -66,11 +67,17 @@ export async function nodeContent(
   }
 }
 
-/** Polls until every node's copy is equal and intact; returns the common content. */
+/** Longest one node may take to answer a DUMP. */
+const dumpWaitMs = 30_000;
+
+/**
+ * Polls until every node's copy is equal and intact; returns the common content. `timeoutMs` is
+ * a bound for a cluster that never converges, not an expectation of speed.
+ */
 export async function converged(
   addresses: readonly string[],
   database: string,
-  timeoutMs = 15_000,
+  timeoutMs = 60_000,
   tls?: NodeTls,
 ): Promise<NodeContent> {
   const deadline = Date.now() + timeoutMs;
