@@ -13,6 +13,7 @@ import {
   type BenchCluster,
   type ClusterName,
 } from './clusters.js';
+import { measureContentCheck, type ContentCheckCost } from './content-check.js';
 import { runFailover } from './failover.js';
 import { measureFloors } from './floors.js';
 import { cpuSeconds, peakRssMiB, totalCpuSeconds } from './process-stats.js';
@@ -170,6 +171,7 @@ export async function runBench(options: BenchOptions, command: string): Promise<
   const failover: BenchResults['failover'] = {};
   const nodes: BenchResults['nodes'] = {};
   const usage = new NodeUsageTracker();
+  let contentCheck: ContentCheckCost | undefined;
   try {
     for (const name of clusterNames) {
       progress(`starting a 3-node ${name} cluster`);
@@ -207,6 +209,13 @@ export async function runBench(options: BenchOptions, command: string): Promise<
       usage.sample(cluster);
       nodes[cluster.name] = usage.usage(cluster);
     }
+    const ours = clusters.find((cluster) => cluster.name === 'dqlite-ts');
+    if (ours !== undefined) {
+      contentCheck = await measureContentCheck(ours.addresses);
+      progress(
+        `dqlite-ts content check: ${contentCheck.pages} pages in ${Math.round(contentCheck.checkMs)} ms`,
+      );
+    }
   } finally {
     for (const cluster of clusters) await cluster.stop();
   }
@@ -222,6 +231,7 @@ export async function runBench(options: BenchOptions, command: string): Promise<
     runs,
     failover,
     nodes,
+    ...(contentCheck === undefined ? {} : { contentCheck }),
   };
 }
 

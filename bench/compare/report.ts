@@ -1,6 +1,7 @@
 // Turns the measurements into the Markdown tables the command prints and the JSON it writes.
 // Every ratio is dqlite-ts ÷ C dqlite, so above 1 is better for rates and worse for latencies.
 
+import type { ContentCheckCost } from './content-check.js';
 import type { ClusterName } from './clusters.js';
 import type { FailoverResult } from './failover.js';
 import type { Floors } from './floors.js';
@@ -32,6 +33,8 @@ export interface BenchResults {
   readonly runs: Partial<Record<ClusterName, Partial<Record<WorkloadName, WorkloadRun[]>>>>;
   readonly failover: Partial<Record<ClusterName, FailoverResult[]>>;
   readonly nodes: Partial<Record<ClusterName, NodeUsage[]>>;
+  /** What a content check (`dqlite-ts check`) cost on the loaded dqlite-ts cluster. */
+  readonly contentCheck?: ContentCheckCost;
 }
 
 /** The medians and spreads across rounds, the form the JSON and the tables carry. */
@@ -141,6 +144,16 @@ export function renderMarkdown(results: BenchResults, workloads: readonly Worklo
       '| cluster | recovery ms, median (range) | acknowledged writes | missing afterwards | failed writes (outcome unknown) |',
       '| --- | --- | --- | --- | --- |',
       ...failoverLines,
+    );
+  }
+  const check = results.contentCheck;
+  if (check !== undefined) {
+    const mib = (check.pages * 4096) / 2 ** 20;
+    lines.push(
+      '',
+      `content check (\`dqlite-ts check\`): every node hashed ${integer.format(check.pages)} pages ` +
+        `(${mib.toFixed(1)} MiB) in ${ms(check.checkMs)} ms, median of 3; SHA-256 of as many bytes ` +
+        `in one process: ${ms(check.hashFloorMs)} ms; ratio ${(check.checkMs / check.hashFloorMs).toFixed(1)}×.`,
     );
   }
   const nodeLines = (['dqlite-ts', 'c-dqlite'] as const).flatMap((name) =>
