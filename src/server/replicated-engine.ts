@@ -28,9 +28,10 @@ import { DiskHandover, isDiskFailureCode } from './disk-handover.js';
 import type { NodeLimits } from './limits.js';
 import { handedOver, promoted, type RaftObserver } from './raft-waits.js';
 import { encodeContentCheck, type ContentCheck } from '../fsm/content-check.js';
-import { assert } from '../raft/assert.js';
 import { divergenceAdvice, readDivergence, recordDivergence } from './divergence-marker.js';
 import { Leadership } from './leadership.js';
+import { LeadershipLost, leadershipLost, notLeader } from './outcomes.js';
+import { WritePath } from './write-path.js';
 import { EngineLink } from './sql/engine-link.js';
 import type { EngineCall, EngineOutcome, EngineReply } from './sql/engine-messages.js';
 
@@ -75,19 +76,6 @@ export type ContentCheckOutcome =
 const failed = (code: number, message: string) => ({ ok: false, code, message }) as const;
 const lostCode = ErrorCode.SQLITE_IOERR_LEADERSHIP_LOST;
 
-const leadershipLost = (why: string): EngineOutcome => ({
-  ok: false,
-  code: ErrorCode.SQLITE_IOERR_LEADERSHIP_LOST,
-  message: `leadership lost: ${why}`,
-});
-const notLeader: EngineOutcome = {
-  ok: false,
-  code: ErrorCode.SQLITE_IOERR_NOT_LEADER,
-  message: 'not leader',
-};
-
-class LeadershipLost extends Error {}
-
 const debugEvents = process.env.DQLITE_TS_DEBUG !== undefined && process.env.DQLITE_TS_DEBUG !== '';
 
 /**
@@ -116,6 +104,8 @@ export class ReplicatedEngine {
   readonly #announcedPeers = new Map<NodeId, string>();
   /** Whether this node serves SQL as leader, its epoch and its newest proposal (one owner). */
   readonly #leadership = new Leadership();
+  /** What each request the engine ran may be answered with ("no OK without a commit"). */
+  readonly #writePath: WritePath;
   readonly #pointReads: PointReads;
   readonly #applied = new AppliedIndex();
   #leadReadyWaiters: (() => void)[] = [];
@@ -179,6 +169,15 @@ export class ReplicatedEngine {
       onFatal: (error) => this.#fatal(error),
     });
     this.#transport.setPeers(this.#peers());
+    this.#writePath = new WritePath({
+      leadership: this.#leadership,
+      link,
+      propose: (data) => this.#driver.propose(data),
+      confirmations: this.#confirmations,
+      applied: this.#applied,
+      stepDownEngine: (why) => this.#stepDownEngine(why),
+      fatal: (error) => this.#fatal(error),
+    });
     this.#timer = setInterval(() => this.#tick(), core.config.tickMilliseconds);
   }
 
@@ -327,69 +326,7 @@ export class ReplicatedEngine {
       this.#diskHandover.failed(`${reply.outcome.message}, code ${reply.outcome.code}`);
     }
     if ('session' in call) this.#leadership.setInTransaction(call.session, reply.inTransaction);
-    return this.#answer(call, reply, hold);
-  }
-
-  /**
-   * The write path's one decision: what an engine reply may be answered with.
-   *
-   * Invariant, "no OK without a commit": an OK leaves here only when every transaction the
-   * request committed was proposed in the current leadership and is applied, and, when it
-   * committed none, the engine proved it changed nothing (DatabaseSet.settle, run by the engine
-   * for every request before it replies) and this node was confirmed leader after it ran. A reply
-   * the engine could not prove is never answered OK: the node stops, and restarts from Raft.
-   */
-  async #answer(
-    call: EngineCall,
-    reply: EngineReply,
-    hold: 'commit' | 'none',
-  ): Promise<EngineOutcome> {
-    if (reply.unproven !== undefined) {
-      this.#link.tookWriter(reply);
-      assert(!reply.outcome.ok, 'an unproven request is answered with a failure');
-      this.#fatal(new Error(`SQL engine: ${reply.unproven}`));
-      return reply.outcome;
-    }
-    try {
-      if (reply.proposals.length > 0) {
-        const lost = this.#propose(reply);
-        if (lost !== undefined) return lost;
-      }
-    } finally {
-      // Its proposals are Raft's now (or it lost them): point reads need not wait for it.
-      this.#link.tookWriter(reply);
-    }
-    const wrote = reply.proposals.length > 0;
-    if ((hold === 'none' && !wrote) || isNotLeader(reply.outcome)) return reply.outcome;
-    try {
-      // Nothing written (proven): a read, answered once this node is confirmed leader after it.
-      if (!wrote && call.op !== 'more-rows') await this.#confirmations.confirm();
-      await this.#applied.reached(this.#leadership.lastProposedIndex);
-    } catch (error) {
-      if (error instanceof LeadershipLost) return leadershipLost(error.message);
-      throw error;
-    }
-    // It ran in an older leadership whose uncommitted writes were undone since.
-    if (reply.epoch !== this.#leadership.epoch) return leadershipLost('leadership changed');
-    return reply.outcome;
-  }
-
-  /** Proposes a reply's transactions in commit order; an outcome when they cannot be. */
-  #propose(reply: EngineReply): EngineOutcome | undefined {
-    if (this.#leadership.epoch === undefined || reply.epoch !== this.#leadership.epoch) {
-      // The engine undid them at its step-down, which it handled after running this request.
-      return leadershipLost('leadership changed before the transaction was replicated');
-    }
-    for (const data of reply.proposals) {
-      const proposal = this.#driver.propose(data);
-      if (!proposal.ok) {
-        this.#stepDownEngine(`the transaction could not be proposed: ${proposal.message}`);
-        return leadershipLost(proposal.message);
-      }
-      this.#link.post({ op: 'proposed', index: proposal.index, term: proposal.term });
-      this.#leadership.proposed(proposal.index);
-    }
-    return undefined;
+    return this.#writePath.answer(call, reply, hold);
   }
 
   /**
@@ -654,8 +591,4 @@ export class ReplicatedEngine {
     void this.#link.close();
     this.#options.onFatal(error);
   }
-}
-
-function isNotLeader(outcome: EngineOutcome): boolean {
-  return !outcome.ok && outcome.code === ErrorCode.SQLITE_IOERR_NOT_LEADER;
 }
