@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePorts } from '../../bin/local-cluster.js';
 import { connect, createNode, createPool, type DqliteNode, type NodeOptions } from '../../index.js';
+import { waitUntil } from '../interop/poll-until.js';
 
 const DATABASE = 'app';
 let directory: string;
@@ -22,15 +23,6 @@ const optionsOf = (i: number): NodeOptions => ({
   contentCheckIntervalMs: 0,
 });
 
-/** Polls until `condition` holds; a bound for a broken node, not a timing assumption. */
-async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 const leaderNode = () => [...nodes.values()].find((node) => node.isLeader());
 
 beforeAll(async () => {
@@ -38,7 +30,7 @@ beforeAll(async () => {
   addresses = (await freePorts(3)).map((port) => `127.0.0.1:${port}`);
   for (let i = 0; i < 3; i++) nodes.set(addresses[i] as string, await createNode(optionsOf(i)));
   const first = nodes.get(addresses[0] as string) as DqliteNode;
-  await until(
+  await waitUntil(
     () => first.cluster().filter((node) => node.role === 'voter').length === 3,
     '3 voters',
   );
@@ -57,7 +49,7 @@ describe('a diverged node', () => {
   let diverged: DqliteNode;
 
   it('is named by the leader’s content check and told so', async () => {
-    await until(() => leaderNode() !== undefined, 'a leader');
+    await waitUntil(() => leaderNode() !== undefined, 'a leader');
     const leader = leaderNode() as DqliteNode;
     const healthy = await leader.checkContent();
     expect(healthy.diverged).toEqual([]);
@@ -86,7 +78,7 @@ describe('a diverged node', () => {
       await admin.close();
     }
     expect(diverged.isLeader()).toBe(false);
-    await until(() => leader.isLeader(), 'the leader serving again');
+    await waitUntil(() => leader.isLeader(), 'the leader serving again');
   }, 60_000);
 
   it('does not take over when the leader goes, and the other follower does', async () => {
@@ -94,7 +86,7 @@ describe('a diverged node', () => {
     await leader.close();
     nodes.delete(leader.address);
     const survivor = [...nodes.values()].find((node) => node !== diverged) as DqliteNode;
-    await until(() => survivor.isLeader(), 'the healthy follower leading');
+    await waitUntil(() => survivor.isLeader(), 'the healthy follower leading');
     expect(diverged.isLeader()).toBe(false);
   }, 60_000);
 

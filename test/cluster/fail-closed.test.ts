@@ -9,19 +9,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Role } from '../../src/raft/index.js';
 import { ReplicatedEngine } from '../../src/server/replicated-engine.js';
 import { ErrorCode } from '../../src/wire/index.js';
+import { waitUntil } from '../interop/poll-until.js';
 
 const directories: string[] = [];
 afterAll(() => {
   for (const directory of directories) fs.rmSync(directory, { recursive: true, force: true });
 });
-
-async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe('a leader that cannot prove what a write did', () => {
   it('answers it with LEADERSHIP_LOST, never OK, and stops', async () => {
@@ -38,7 +31,7 @@ describe('a leader that cannot prove what a write did', () => {
       onFatal: (error) => fatal.push(error),
     });
     try {
-      await until(() => engine.isServing(), 'the node serving');
+      await waitUntil(() => engine.isServing(), 'the node serving');
       await engine.local({ op: 'open', session: 1, database: 'app' });
       const exec = (sql: string) =>
         engine.execute({ op: 'exec-sql', session: 1, sql, parameters: [] });

@@ -13,6 +13,7 @@ import { cDqliteProvider } from '../interop/c-cluster.js';
 import { requirePeer } from '../interop/peer-available.js';
 import { cli } from './cli-process.js';
 import { converged } from './node-content.js';
+import { waitUntil } from '../interop/poll-until.js';
 
 const DATABASE = 'oneshot';
 
@@ -20,15 +21,6 @@ const goShellPresent = requirePeer({
   ...cDqliteProvider,
   name: `go-dqlite shell (${GO_SHELL_BINARY})`,
 });
-
-/** Polls `condition` until it holds; fails after `timeoutMs` (a bound, not a timing assumption). */
-async function until(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('one-shot clients against a 3-node cluster of processes', () => {
   let cluster: LocalCluster;
@@ -118,7 +110,7 @@ describe('one-shot clients against a 3-node cluster of processes', () => {
           acknowledged.push(key);
         }
         // The gap an application's quiet half minute makes: every connection closes.
-        await until(() => pool.stats().size === 0, 'the pool closing its idle connections');
+        await waitUntil(() => pool.stats().size === 0, 'the pool closing its idle connections');
       }
     } finally {
       await pool.close();

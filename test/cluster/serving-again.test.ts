@@ -14,19 +14,7 @@ import { ReplicatedEngine } from '../../src/server/replicated-engine.js';
 import type { EngineOutcome } from '../../src/server/sql/engine-messages.js';
 import { ErrorCode, ValueType } from '../../src/wire/index.js';
 import { converged } from './node-content.js';
-
-/** Polls `condition` until it holds; a bound for a broken node, not a timing assumption. */
-async function until(
-  condition: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 20_000,
-) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+import { waitUntil } from '../interop/poll-until.js';
 
 const directories: string[] = [];
 afterAll(() => {
@@ -56,7 +44,7 @@ describe('a leader whose proposals were refused', () => {
       },
     });
     const node = engine;
-    await until(() => node.isServing(), 'the node serving');
+    await waitUntil(() => node.isServing(), 'the node serving');
     const sessions = [1, 2, 3, 4, 5, 6, 7, 8];
     for (const session of sessions) await node.local({ op: 'open', session, database: 'app' });
     const exec = (session: number, sql: string, value = 0n): Promise<EngineOutcome> =>
@@ -81,7 +69,7 @@ describe('a leader whose proposals were refused', () => {
         (outcome) => !outcome.ok && outcome.code === ErrorCode.SQLITE_IOERR_LEADERSHIP_LOST,
       );
       if (refused) stepDowns += 1;
-      await until(() => node.isServing(), `serving again after round ${round}`);
+      await waitUntil(() => node.isServing(), `serving again after round ${round}`);
     }
     expect(stepDowns).toBe(2);
     expect(node.status().term).toBe(term);
@@ -122,7 +110,7 @@ describe('a leader whose leadership transfers failed', () => {
         expect(await transfer).not.toBe('transferred');
         expect(typeof during).toBe('string');
         // It must serve SQL again, on the same node: the transfer failed, nobody else leads.
-        await until(
+        await waitUntil(
           async () => {
             const client = await connect({ cluster: [leaderAddress], database: 'transfers' }).catch(
               () => undefined,

@@ -45,3 +45,19 @@ export async function pollUntil<T>(
       (seen === '' ? '' : `; last seen:\n${seen}`),
   );
 }
+
+/**
+ * Polls `condition` until it holds. `timeoutMs` bounds a broken cluster; it is no expectation of
+ * speed.
+ */
+export function waitUntil(
+  condition: () => boolean | Promise<boolean>,
+  description: string,
+  timeoutMs = 20_000,
+): Promise<true> {
+  return pollUntil(async () => ((await condition()) ? true : undefined), {
+    timeoutMs,
+    intervalMs: 20,
+    description,
+  });
+}
