@@ -186,14 +186,19 @@ export class DatabaseSet {
    * anchor's data_version says whether any other connection committed. A commit is returned as
    * the entry to propose (the caller proposes it and reports it with `proposed`; its undo is kept
    * until it is applied); no commit seen by either is `unchanged`; anything else is `unproven`.
+   *
+   * `readOnly`: every statement of the request was one SQLite calls read-only, outside a write
+   * transaction. Then an unchanged data_version is proof enough (nothing committed, so the WAL
+   * holds nothing new to read), and the WAL is read only when it did change.
    */
-  settle(name: string): Settled {
+  settle(name: string, options: { readonly readOnly: boolean } = { readOnly: false }): Settled {
     const open = this.#open.get(name);
     assert(open !== undefined, `settle on a database the leader opened (${name})`);
-    const captured = open.capture.capture();
     const version = open.dataVersion.get() as number;
     const changed = version !== open.knownDataVersion;
     open.knownDataVersion = version;
+    if (options.readOnly && !changed) return { kind: 'unchanged' };
+    const captured = open.capture.capture();
     if (captured.kind === 'wal-replaced') return { kind: 'unproven', why: captured.why };
     if (captured.kind === 'none') {
       if (!changed) return { kind: 'unchanged' };

@@ -54,6 +54,11 @@ interface Job {
   readonly reply: Reply;
   /** Its number in `SqlEngineOptions.writers`, 0 until it begins a statement that may write. */
   writer: number;
+  /**
+   * It ran a statement SQLite does not call read-only, or one inside a write transaction. A
+   * request that did not may be settled by data_version alone (DatabaseSet.settle).
+   */
+  mayHaveWritten: boolean;
 }
 
 /** PRAGMA busy_timeout, read (no value) or set (= N or (N)). */
@@ -97,7 +102,14 @@ export class SqlEngine {
 
   handle(request: EngineRequest, reply: Reply): void {
     const session = 'session' in request ? this.#session(request.session) : undefined;
-    const job: Job = { id: request.id, session, proposals: [], reply, writer: 0 };
+    const job: Job = {
+      id: request.id,
+      session,
+      proposals: [],
+      reply,
+      writer: 0,
+      mayHaveWritten: false,
+    };
     if (this.#unproven !== undefined && session !== undefined) {
       // The files hold a change nothing replicated: no statement runs on them again.
       return this.#finish(job, unprovenFailure(this.#unproven));
@@ -313,7 +325,10 @@ export class SqlEngine {
       const values = i === 0 ? parameters : [];
       // A write, or anything inside a write transaction (COMMIT counts as read-only to SQLite),
       // may make data visible before this request's reply carries its proposal.
-      if (!prepared.statement.readonly || this.#holdsLock(session)) this.#countWriter(job);
+      if (!prepared.statement.readonly || this.#holdsLock(session)) {
+        job.mayHaveWritten = true;
+        this.#countWriter(job);
+      }
       try {
         if (mode === 'query') return this.#startQuery(job, prepared, values);
         result = this.#execute(prepared, values);
@@ -427,7 +442,9 @@ export class SqlEngine {
     const inTransaction = session?.connection?.inTransaction === true;
     let outcome = result;
     if (session !== undefined && !inTransaction && this.#hasLiveConnection(session)) {
-      const settled = this.#databases.settle(session.database as string);
+      const settled = this.#databases.settle(session.database as string, {
+        readOnly: !job.mayHaveWritten,
+      });
       if (settled.kind === 'committed') job.proposals.push(settled.data);
       if (settled.kind === 'unproven') {
         this.#unproven ??= settled.why;
