@@ -346,24 +346,11 @@ export class ReplicatedEngine {
    * restored a snapshot taken after it) or forgot it (it keeps the newest few).
    */
   async contentCheck(index: number, waitMs = contentCheckWaitMs): Promise<ContentCheckOutcome> {
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), waitMs);
-    });
-    try {
-      const applied = await Promise.race([this.#applied.reached(index).then(() => true), timedOut]);
-      if (!applied) {
-        return failed(
-          ErrorCode.SQLITE_BUSY,
-          `entry ${index} was not applied here within ${waitMs} ms`,
-        );
-      }
-    } catch (error) {
-      if (error instanceof LeadershipLost)
-        return failed(lostCode, `leadership lost: ${error.message}`);
-      throw error;
-    } finally {
-      clearTimeout(timer);
+    if (!(await this.#appliedWithin(index, waitMs))) {
+      return failed(
+        ErrorCode.SQLITE_BUSY,
+        `entry ${index} was not applied here within ${waitMs} ms`,
+      );
     }
     const reply = await this.#link.call({ op: 'content-check', index });
     const check = reply.outcome.ok
@@ -376,6 +363,24 @@ export class ReplicatedEngine {
       );
     }
     return { ok: true, check };
+  }
+
+  /**
+   * Whether entry `index` is applied here within `waitMs`. Unlike an answer's wait, this one
+   * outlives role changes (which fail every answer waiting on the applied index): a follower that
+   * starts a pre-vote still applies what was committed.
+   */
+  async #appliedWithin(index: number, waitMs: number): Promise<boolean> {
+    const deadline = performance.now() + waitMs;
+    while (this.#applied.index < index && !this.#closed) {
+      const remainingMs = deadline - performance.now();
+      if (remainingMs <= 0) return false;
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, remainingMs)));
+      await Promise.race([this.#applied.reached(index).catch(() => undefined), timedOut]);
+      clearTimeout(timer);
+    }
+    return this.#applied.index >= index;
   }
 
   /** What the waits in raft-waits.ts watch. */

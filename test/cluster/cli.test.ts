@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCluster, freePorts } from '../../bin/local-cluster.js';
 import { encodeHandshake } from '../../src/wire/index.js';
 import { cli, startCliNode } from './cli-process.js';
+import { checkAndStop } from './node-content.js';
 
 describe('dqlite-ts demo', () => {
   it('kills the leader under load and reports the recovery, with no row lost', async () => {
@@ -26,7 +27,7 @@ describe('dqlite-ts shell', () => {
     cluster = await LocalCluster.start({ nodes: 3 });
   }, 60_000);
   afterAll(async () => {
-    await cluster?.stop();
+    await checkAndStop(cluster);
   });
 
   it('runs SQL and dot-commands, as a table or as JSON', async () => {

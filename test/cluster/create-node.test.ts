@@ -40,6 +40,10 @@ beforeAll(async () => {
 }, 30_000);
 
 afterAll(async () => {
+  // Every node still running holds the same data (the product's content check).
+  const report = await leaderNode()?.checkContent();
+  expect(report?.diverged ?? []).toEqual([]);
+  expect(report?.undecided ?? false).toBe(false);
   await Promise.all([...nodes.values()].map((node) => node.close()));
   fs.rmSync(directory, { recursive: true, force: true });
 });

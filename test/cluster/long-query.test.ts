@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCluster } from '../../bin/local-cluster.js';
 import { connect } from '../../index.js';
 import { requestOnce } from '../../src/server/cluster-client.js';
+import { checkAndStop } from './node-content.js';
 
 const queryMsMin = 10_000;
 let cluster: LocalCluster;
@@ -16,7 +17,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await cluster?.stop();
+  await checkAndStop(cluster);
 });
 
 /**

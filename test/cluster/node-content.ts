@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import type { LocalCluster } from '../../bin/local-cluster.js';
 import { checkCluster } from '../../index.js';
 import { requestOnce } from '../../src/server/cluster-client.js';
 import type { NodeTls } from '../../src/transport/index.js';
@@ -106,21 +107,41 @@ export async function converged(
 
 /**
  * The product's own divergence check (checkCluster, `dqlite-ts check`) agrees: every node in
- * `addresses` answered at one Raft index with the same hashes of `database`'s pages. Nodes of the
- * configuration not in `addresses` (stopped on purpose) are not asked to answer.
+ * `addresses` answered at one Raft index with the same hashes (of `database`, or of every
+ * database). Nodes of the configuration not in `addresses` (stopped on purpose) are not asked to
+ * answer.
  */
-async function expectContentCheckAgrees(
+export async function expectContentCheckAgrees(
   addresses: readonly string[],
-  database: string,
+  database?: string,
   tls?: NodeTls,
 ): Promise<void> {
-  const check = await checkCluster({ cluster: [...addresses], database, tls: tls?.options });
+  const check = await checkCluster({
+    cluster: [...addresses],
+    database,
+    tls: tls?.options,
+    leaderTimeoutMs: 30_000,
+  });
   const expected = check.nodes.filter((node) => addresses.includes(node.address));
   const problems = expected.filter((node) => node.error !== undefined || node.diverged);
   if (expected.length !== addresses.length || problems.length > 0) {
     throw new Error(
       `content check at index ${check.index}: ${JSON.stringify(check.nodes, bigints)}`,
     );
+  }
+}
+
+/**
+ * Stops a cluster of processes after checking that every running node holds the same data: the
+ * end of every cluster test that starts one.
+ */
+export async function checkAndStop(cluster: LocalCluster | undefined): Promise<void> {
+  if (cluster === undefined) return;
+  try {
+    const running = cluster.nodes.filter((node) => node.pid !== undefined);
+    if (running.length > 0) await expectContentCheckAgrees(running.map((node) => node.address));
+  } finally {
+    await cluster.stop();
   }
 }
 

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCluster } from '../../bin/local-cluster.js';
 import { connect, createPool, type DqliteClient } from '../../index.js';
+import { checkAndStop } from './node-content.js';
 
 const DATABASE = 'points';
 
@@ -15,7 +16,7 @@ describe('point reads on the leader', () => {
   }, 60_000);
   afterAll(async () => {
     await Promise.all(clients.map((client) => client.close()));
-    await cluster?.stop();
+    await checkAndStop(cluster);
   });
 
   it('see committed writes only, except a transaction its own', async () => {
