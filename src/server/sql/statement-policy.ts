@@ -12,6 +12,8 @@ import { leadingTokens } from './sql-text.js';
  * these are all statements whose kind is fixed by their first words.
  */
 export function refusalOf(sql: string): string | undefined {
+  // Most statements name none of these words anywhere: no need to tokenize them.
+  if (!mentionsRefusable.test(sql)) return undefined;
   const words = leadingTokens(sql, 8);
   switch (words[0]) {
     case 'ATTACH':
@@ -28,6 +30,9 @@ export function refusalOf(sql: string): string | undefined {
       return undefined;
   }
 }
+
+/** Every refused statement starts with one of these words (the cheap test before tokenizing). */
+const mentionsRefusable = /ATTACH|VACUUM|PRAGMA/i;
 
 /** PRAGMA [schema.]name [= value | (value)], as tokens after PRAGMA. */
 function pragmaRefusal(words: readonly string[]): string | undefined {
