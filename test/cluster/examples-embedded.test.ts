@@ -21,7 +21,12 @@ describe('examples with embedded dqlite-ts nodes', () => {
             env: environment,
             timeout: timeoutMs,
           },
-        );
+        ).catch((error: Error & { stdout?: string; stderr?: string }) => {
+          // What the example printed says where it stopped.
+          throw new Error(
+            `${error.message}\nstdout:\n${error.stdout ?? ''}\nstderr:\n${error.stderr ?? ''}`,
+          );
+        });
         expect(stdout).toMatch(/Le Guin|Lem/);
       },
       timeoutMs + 10_000,

@@ -11,6 +11,10 @@ const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'unix-socket-'));
 const nodes: DqliteNode[] = [];
 
 afterAll(async () => {
+  // Every node holds the same data (the product's content check, over the sockets too).
+  const report = await nodes.find((node) => node.isLeader())?.checkContent();
+  expect(report?.diverged ?? []).toEqual([]);
+  expect(report?.nodes.every((node) => node.check !== undefined) ?? true).toBe(true);
   await Promise.all(nodes.map((node) => node.close()));
   fs.rmSync(directory, { recursive: true, force: true });
 });
