@@ -14,7 +14,12 @@ export class Leadership {
   #epoch: number | undefined;
   /** Invariant: every epoch handed out is below or equal to this; epochs only grow. */
   #epochsBegun = 0;
-  /** Invariant: never decreases within an epoch; answers wait for it to be applied. */
+  /**
+   * The newest index proposed in this epoch, or the barrier that began it. Invariant: rises within
+   * an epoch; answers wait for it to be applied. A new epoch starts again from its barrier: the
+   * log after an older epoch's proposals may have been replaced by another leader's, so indexes
+   * can be lower than the last epoch's.
+   */
   #lastProposedIndex = 0;
   /** The barrier proposed to serve again, until it is applied (0: none). */
   #barrierIndex = 0;
@@ -30,12 +35,13 @@ export class Leadership {
     return this.#lastProposedIndex;
   }
 
-  /** A barrier of this node's term was applied: serving starts under a new epoch. */
-  begin(): number {
+  /** The barrier at `barrierIndex`, of this node's term, was applied: a new epoch starts. */
+  begin(barrierIndex: number): number {
     assert(this.#epoch === undefined, 'a leadership begins only after the last one ended');
     this.#epochsBegun += 1;
     this.#epoch = this.#epochsBegun;
     this.#barrierIndex = 0;
+    this.#lastProposedIndex = barrierIndex;
     return this.#epoch;
   }
 

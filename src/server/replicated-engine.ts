@@ -554,7 +554,7 @@ export class ReplicatedEngine {
       this.#leadership.epoch === undefined &&
       this.#leadsTerm(entry.term)
     ) {
-      this.#link.post({ op: 'lead', epoch: this.#leadership.begin() });
+      this.#link.post({ op: 'lead', epoch: this.#leadership.begin(entry.index) });
       this.#confirmations.resumeLease();
       for (const wake of this.#leadReadyWaiters.splice(0)) wake();
     }
