@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import { assert } from '../raft/assert.js';
 import type { PageSet } from './page-set.js';
 import {
@@ -60,7 +61,10 @@ export class WalCapture {
   /** Invariant: the database file is this inode while the capture is open (nobody replaced it). */
   readonly #databaseIdentity: FileIdentity;
   #databaseDescriptor: number | undefined;
+  /** The wal-index (`<db>-shm`), opened at the first capture that reads frames. */
+  #shmDescriptor: number | undefined;
   readonly #headerBytes = Buffer.alloc(walHeaderBytes);
+  readonly #indexHeaderBytes = Buffer.alloc(2 * walIndexHeaderBytes);
 
   constructor(options: { database: string; databasePath: string; pageSize: number }) {
     this.#database = options.database;
@@ -122,8 +126,32 @@ export class WalCapture {
   close(): void {
     if (this.#walDescriptor !== undefined) fs.closeSync(this.#walDescriptor);
     if (this.#databaseDescriptor !== undefined) fs.closeSync(this.#databaseDescriptor);
+    if (this.#shmDescriptor !== undefined) fs.closeSync(this.#shmDescriptor);
     this.#walDescriptor = undefined;
     this.#databaseDescriptor = undefined;
+    this.#shmDescriptor = undefined;
+  }
+
+  /**
+   * The end of the WAL's committed frames, from the wal-index header in `<db>-shm`
+   * (walformat.html: mxFrame, and the salts of the WAL it describes). SQLite keeps two copies;
+   * they differ only while a writer updates them, which cannot happen between this node's
+   * statements, so a difference is read again and, if it stays, the smaller end is taken.
+   */
+  #walIndexEnd(header: WalHeader, frameSize: number): number {
+    this.#shmDescriptor ??= fs.openSync(`${this.#databasePath}-shm`, 'r');
+    const bytes = this.#indexHeaderBytes;
+    let ends: [number, number] = [0, 0];
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const read = fs.readSync(this.#shmDescriptor, bytes, 0, bytes.length, 0);
+      assert(read === bytes.length, 'the wal-index header is whole');
+      ends = [0, walIndexHeaderBytes].map((at) => committedEndOf(bytes, at, header, frameSize)) as [
+        number,
+        number,
+      ];
+      if (ends[0] === ends[1]) break;
+    }
+    return Math.min(...ends);
   }
 
   /**
@@ -168,7 +196,11 @@ export class WalCapture {
     const header = this.#header;
     assert(header !== undefined, 'header read first');
     const size = frameBytes(header.pageSize);
-    const fileBytes = fs.fstatSync(fd).size;
+    // Only frames SQLite counts as committed: a write that failed after writing its frames (no
+    // space for the wal-index, say) leaves whole commit frames past the end that SQLite rolled
+    // back, and the next transaction overwrites them.
+    const committedEnd = this.#walIndexEnd(header, size);
+    const fileBytes = Math.min(fs.fstatSync(fd).size, committedEnd);
     const frames: { pageNumber: number; offset: number; data: Buffer }[] = [];
     let commit: { end: number; databasePages: number } | undefined;
     // The new frames follow the last captured commit; read them in a few large reads. A WAL that
@@ -189,7 +221,7 @@ export class WalCapture {
       if (read < region.length) break;
     }
     if (commit === undefined) return undefined;
-    const committedEnd = commit.end;
+    assert(commit.end === committedEnd, 'the last commit frame ends where the wal-index says');
     // A page written twice (a cache spill, then the final image) counts once: its newest frame.
     const newest = new Map<number, (typeof frames)[number]>();
     for (const frame of frames)
@@ -241,6 +273,27 @@ export class WalCapture {
       pages,
     };
   }
+}
+
+/** Bytes of one copy of the wal-index header (WalIndexHdr). */
+const walIndexHeaderBytes = 48;
+/** Its mxFrame (native byte order) and salts (as in the WAL header: big-endian). */
+const mxFrameOffset = 16;
+const saltsOffset = 32;
+
+/**
+ * The byte offset just past the last committed frame, by the wal-index header copy at `at`; the
+ * WAL header's end when that copy describes another WAL (restarted, not written yet).
+ */
+function committedEndOf(bytes: Buffer, at: number, header: WalHeader, frameSize: number): number {
+  const little = os.endianness() === 'LE';
+  const mxFrame = little
+    ? bytes.readUInt32LE(at + mxFrameOffset)
+    : bytes.readUInt32BE(at + mxFrameOffset);
+  const salt1 = bytes.readUInt32BE(at + saltsOffset);
+  const salt2 = bytes.readUInt32BE(at + saltsOffset + 4);
+  if (salt1 !== header.salt1 || salt2 !== header.salt2) return walHeaderBytes;
+  return walHeaderBytes + mxFrame * frameSize;
 }
 
 interface FileIdentity {

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -149,6 +149,24 @@ describe('capturing committed transactions from the WAL', () => {
       })(),
     ).toThrow('roll back');
     expect(capture.capture()).toEqual({ kind: 'none' });
+    db.close();
+  });
+
+  it('ignores whole commit frames past the end the wal-index gives (a write SQLite rolled back)', () => {
+    const { db, capture, leaderFile } = setup(1);
+    db.prepare("INSERT INTO t (id, v) VALUES (1, x'01')").run();
+    expect(committed(capture)).toBeDefined();
+    // A write that ran out of space after writing its frames: its commit frame is in the file,
+    // with the right salts, but SQLite never counted it (the wal-index did not move).
+    const wal = `${leaderFile}-wal`;
+    const frame = 24 + 4096;
+    const bytes = readFileSync(wal);
+    appendFileSync(wal, bytes.subarray(bytes.length - frame));
+    expect(capture.capture()).toEqual({ kind: 'none' });
+    // The next real commit overwrites it and is captured whole.
+    db.prepare("INSERT INTO t (id, v) VALUES (2, x'02')").run();
+    const next = committed(capture);
+    expect(next?.redo.pages.length).toBeGreaterThan(0);
     db.close();
   });
 
