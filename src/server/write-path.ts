@@ -3,7 +3,7 @@ import type { ProposeResult } from '../raft/index.js';
 import type { AppliedIndex } from './applied-index.js';
 import type { Leadership } from './leadership.js';
 import type { LeadershipConfirmations } from './leadership-confirmations.js';
-import { LeadershipLost, isNotLeader, leadershipLost } from './outcomes.js';
+import { LeadershipLost, isNotLeader, leadershipLost, notCommitted } from './outcomes.js';
 import type { EngineLink } from './sql/engine-link.js';
 import type { EngineCall, EngineOutcome, EngineReply } from './sql/engine-messages.js';
 
@@ -77,13 +77,17 @@ export class WritePath {
   #propose(reply: EngineReply): EngineOutcome | undefined {
     const { leadership, link } = this.#parts;
     if (leadership.epoch === undefined || reply.epoch !== leadership.epoch) {
-      // The engine undid them at its step-down, which it handled after running this request.
-      return leadershipLost('leadership changed before the transaction was replicated');
+      // The engine undid them at its step-down, which it handled after running this request,
+      // and none reached the log: the request did not happen.
+      return notCommitted('leadership changed before the transaction was proposed');
     }
-    for (const data of reply.proposals) {
+    for (const [position, data] of reply.proposals.entries()) {
       const proposal = this.#parts.propose(data);
       if (!proposal.ok) {
         this.#parts.stepDownEngine(`the transaction could not be proposed: ${proposal.message}`);
+        // Refused before it reached the log, and undone by the step-down: when nothing of the
+        // request was proposed, it did not happen, and the client may run it again (10250).
+        if (position === 0) return notCommitted(proposal.message);
         return leadershipLost(proposal.message);
       }
       link.post({ op: 'proposed', index: proposal.index, term: proposal.term });
