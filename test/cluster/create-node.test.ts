@@ -1,42 +1,22 @@
 // createNode as an application embeds it: three nodes in this process, each with its SQL in its
 // own worker. Identity and data survive a restart; close() hands leadership over first.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePorts } from '../../bin/local-cluster.js';
 import { createNode, createPool, type DqliteNode, type NodeOptions } from '../../index.js';
+import { waitUntil } from '../interop/poll-until.js';
+import { startEmbeddedCluster, type EmbeddedCluster } from './embedded-cluster.js';
 
+let cluster: EmbeddedCluster;
 let directory: string;
-let addresses: string[];
-const nodes = new Map<string, DqliteNode>();
-
-const optionsOf = (i: number): NodeOptions => ({
-  address: addresses[i] as string,
-  dataDir: path.join(directory, `n${i}`),
-  join: i === 0 ? [] : [addresses[0] as string],
-  roleCheckIntervalMs: 100,
-});
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-const leaderNode = () => [...nodes.values()].find((node) => node.isLeader());
+let addresses: readonly string[];
+let nodes: Map<string, DqliteNode>;
+const optionsOf = (i: number): NodeOptions => cluster.optionsOf(i);
+const leaderNode = () => cluster.leaderNode();
+const waitFor = (condition: () => boolean, what: string, timeoutMs = 10_000) =>
+  waitUntil(condition, what, timeoutMs);
 
 beforeAll(async () => {
-  directory = fs.mkdtempSync(path.join(os.tmpdir(), 'create-node-'));
-  addresses = (await freePorts(3)).map((port) => `127.0.0.1:${port}`);
-  for (let i = 0; i < 3; i++) nodes.set(addresses[i] as string, await createNode(optionsOf(i)));
-  const first = nodes.get(addresses[0] as string) as DqliteNode;
-  await waitFor(
-    () => first.cluster().filter((node) => node.role === 'voter').length === 3,
-    '3 voters',
-  );
+  cluster = await startEmbeddedCluster('create-node');
+  ({ directory, addresses, nodes } = cluster);
 }, 30_000);
 
 afterAll(async () => {
@@ -44,8 +24,7 @@ afterAll(async () => {
   const report = await leaderNode()?.checkContent();
   expect(report?.diverged ?? []).toEqual([]);
   expect(report?.undecided ?? false).toBe(false);
-  await Promise.all([...nodes.values()].map((node) => node.close()));
-  fs.rmSync(directory, { recursive: true, force: true });
+  await cluster?.close();
 });
 
 describe('createNode', () => {

@@ -3,37 +3,23 @@
 // and tells it, and when the leader goes the diverged node does not take over; it remembers
 // across a restart.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePorts } from '../../bin/local-cluster.js';
 import { connect, createNode, createPool, type DqliteNode, type NodeOptions } from '../../index.js';
 import { waitUntil } from '../interop/poll-until.js';
+import { startEmbeddedCluster, type EmbeddedCluster } from './embedded-cluster.js';
 
 const DATABASE = 'app';
+let cluster: EmbeddedCluster;
 let directory: string;
-let addresses: string[];
-const nodes = new Map<string, DqliteNode>();
-
-const optionsOf = (i: number): NodeOptions => ({
-  address: addresses[i] as string,
-  dataDir: path.join(directory, `n${i}`),
-  join: i === 0 ? [] : [addresses[0] as string],
-  roleCheckIntervalMs: 100,
-  contentCheckIntervalMs: 0,
-});
-
-const leaderNode = () => [...nodes.values()].find((node) => node.isLeader());
+let addresses: readonly string[];
+let nodes: Map<string, DqliteNode>;
+const optionsOf = (i: number): NodeOptions => cluster.optionsOf(i);
+const leaderNode = () => cluster.leaderNode();
 
 beforeAll(async () => {
-  directory = fs.mkdtempSync(path.join(os.tmpdir(), 'divergence-'));
-  addresses = (await freePorts(3)).map((port) => `127.0.0.1:${port}`);
-  for (let i = 0; i < 3; i++) nodes.set(addresses[i] as string, await createNode(optionsOf(i)));
-  const first = nodes.get(addresses[0] as string) as DqliteNode;
-  await waitUntil(
-    () => first.cluster().filter((node) => node.role === 'voter').length === 3,
-    '3 voters',
-  );
+  cluster = await startEmbeddedCluster('divergence', { contentCheckIntervalMs: 0 });
+  ({ directory, addresses, nodes } = cluster);
   const pool = createPool({ cluster: addresses, database: DATABASE });
   await pool.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)');
   for (let i = 0; i < 20; i++) await pool.exec('INSERT INTO t (v) VALUES (randomblob(3000))');
@@ -41,8 +27,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.all([...nodes.values()].map((node) => node.close()));
-  fs.rmSync(directory, { recursive: true, force: true });
+  await cluster?.close();
 });
 
 describe('a diverged node', () => {
