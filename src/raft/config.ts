@@ -44,9 +44,10 @@ export interface RaftConfig {
    */
   readonly promotionRoundsMax: number;
   /**
-   * Serve reads from a leader lease instead of a quorum round per ReadIndex, for leaseTicks after
-   * a round (read-index.ts). Safe only while no node's tick timer runs more than
-   * clockRateDifferenceMax (20%) faster than the leader's; off by default.
+   * Serve reads from a leader lease instead of a quorum round per ReadIndex, for
+   * leaseMilliseconds after a round (read-index.ts), timed by the clock the host passes to
+   * RaftCore (`now`). Safe only while no node's clock runs more than clockRateDifferenceMax (20%)
+   * faster than the leader's; off by default (the node turns it on).
    */
   readonly leaseReads: boolean;
 }

@@ -53,7 +53,8 @@ function resetLeaderState(state: RaftState): void {
   state.promotion = undefined;
   state.pendingReads = [];
   state.readsAwaitingCommit = [];
-  state.leaseUntilTick = 0;
+  state.leaseUntilMs = 0;
+  state.leaseRevoked = false;
 }
 
 function failRead(state: RaftState, requestId: number): void {
@@ -117,8 +118,7 @@ function tallyVotes(state: RaftState): boolean {
 /**
  * The largest difference in rate between two nodes' clocks (tick timers and monotonic clocks) for
  * which leader leases are safe: 0.2, so a follower's clock may run up to 20% faster than the
- * leader's. Leases are shortened by this factor (leaseTicks in read-index.ts, leaseMilliseconds
- * in the server); a faster clock could end the followers' loyalty while the leader still trusts
+ * leader's. Leases are shortened by this factor (leaseMilliseconds in read-index.ts); a faster clock could end the followers' loyalty while the leader still trusts
  * its lease, and a read served then could miss a write acknowledged by a new leader.
  */
 export const clockRateDifferenceMax = 0.2;

@@ -8,6 +8,7 @@ export {
   type MembershipChange,
 } from './configuration.js';
 export { clockRateDifferenceMax, loyaltyTicks } from './election.js';
+export { leaseMilliseconds } from './read-index.js';
 export { bootstrapState, recoveryWrite } from './raft-bootstrap.js';
 export {
   RaftCore,

@@ -78,21 +78,21 @@ function broadcastHeartbeat(state: RaftState): void {
 /** Heartbeats to every follower under a fresh sequence, which ReadIndex and leases count. */
 export function sendHeartbeatRound(state: RaftState): void {
   state.heartbeatSequence += 1;
-  state.sequenceSentTicks.set(state.heartbeatSequence, state.ticks);
+  state.sequenceSentAt.set(state.heartbeatSequence, state.now());
   for (const [peer, progress] of state.progress) sendHeartbeat(state, peer, progress);
-  trimSequenceTicks(state);
+  trimSequenceTimes(state);
 }
 
-function trimSequenceTicks(state: RaftState): void {
-  const oldest = state.heartbeatSequence - sequenceTicksKept;
-  for (const sequence of state.sequenceSentTicks.keys()) {
+function trimSequenceTimes(state: RaftState): void {
+  const oldest = state.heartbeatSequence - sequenceTimesKept;
+  for (const sequence of state.sequenceSentAt.keys()) {
     if (sequence > oldest) break;
-    state.sequenceSentTicks.delete(sequence);
+    state.sequenceSentAt.delete(sequence);
   }
 }
 
 /** How many heartbeat rounds' send times a leader remembers, for leases. */
-const sequenceTicksKept = 256;
+const sequenceTimesKept = 256;
 
 /** Appends a proposal as leader; the caller checked the role. */
 export function appendProposal(
@@ -254,8 +254,10 @@ function maybeSendTimeoutNow(state: RaftState): void {
   if (transfer === undefined || transfer.timeoutNowSent) return;
   if (!caughtUp(state, transfer.target)) return;
   transfer.timeoutNowSent = true;
-  // The target's election ignores leader stickiness, so our lease ends here (thesis §6.4.1).
-  state.leaseUntilTick = 0;
+  // The target's election ignores leader stickiness, so our lease ends here, and none starts
+  // again in this term: the TimeoutNow may still be on its way when the transfer gives up.
+  state.leaseUntilMs = 0;
+  state.leaseRevoked = true;
   state.send({ type: 'TimeoutNow', from: state.id, to: transfer.target, term: state.term });
 }
 

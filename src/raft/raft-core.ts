@@ -78,9 +78,23 @@ export class RaftCore {
     initialState: RaftInitialState;
     config?: Partial<RaftConfig>;
     random: () => number;
+    /**
+     * Monotonic milliseconds, for leader leases; required with `leaseReads`. Production passes
+     * performance.now (it runs on while the process is paused); the simulator a node's clock.
+     */
+    now?: () => number;
   }) {
     const config = resolveRaftConfig(options.config);
-    this.#state = new RaftState(options.id, config, options.random, options.initialState);
+    if (config.leaseReads && options.now === undefined) {
+      throw new RangeError('Raft option "leaseReads" needs a clock: pass `now` to RaftCore');
+    }
+    const now = options.now ?? (() => 0);
+    this.#state = new RaftState(
+      options.id,
+      config,
+      { random: options.random, now },
+      options.initialState,
+    );
     this.#handedHardState = options.initialState.hardState;
     this.#durableTerm = options.initialState.hardState.term;
     this.#state.log.onTruncate = (index) => {

@@ -61,6 +61,12 @@ export class RaftState {
   readonly id: NodeId;
   readonly config: RaftConfig;
   readonly random: () => number;
+  /**
+   * The host's monotonic clock in milliseconds (leases, read-index.ts). It keeps running while the
+   * process is paused, which a tick count does not: a lease in ticks would outlive a pause in
+   * which another leader was elected. The simulator passes each node's drifting virtual clock.
+   */
+  readonly now: () => number;
 
   term: number;
   vote: NodeId;
@@ -94,10 +100,15 @@ export class RaftState {
   votes = new Map<NodeId, boolean>();
   progress = new Map<NodeId, Progress>();
   heartbeatSequence = 0;
-  /** When each recent heartbeat round was sent (in ticks), to start leases from. */
-  sequenceSentTicks = new Map<number, number>();
-  /** Leader lease end in ticks, for lease-based reads; 0 when none. */
-  leaseUntilTick = 0;
+  /** When each recent heartbeat round was sent (on `now`), to start leases from. */
+  sequenceSentAt = new Map<number, number>();
+  /** Leader lease end on `now`, for lease-based reads; 0 when none. */
+  leaseUntilMs = 0;
+  /**
+   * This leader sent TimeoutNow in its term: the target's election ignores stickiness, so no
+   * lease may start again until a new leadership (thesis §6.4.1), even if the transfer gave up.
+   */
+  leaseRevoked = false;
   transfer: LeadershipTransfer | undefined;
   promotion: Promotion | undefined;
   pendingReads: PendingRead[] = [];
@@ -113,11 +124,17 @@ export class RaftState {
   readStates: ReadState[] = [];
   events: RaftEvent[] = [];
 
-  constructor(id: NodeId, config: RaftConfig, random: () => number, initial: RaftInitialState) {
+  constructor(
+    id: NodeId,
+    config: RaftConfig,
+    clocks: { readonly random: () => number; readonly now: () => number },
+    initial: RaftInitialState,
+  ) {
     assert(Number.isSafeInteger(id) && id > 0, `node id ${id} is a positive safe integer`);
     this.id = id;
     this.config = config;
-    this.random = random;
+    this.random = clocks.random;
+    this.now = clocks.now;
     this.term = initial.hardState.term;
     this.mayOweLoyaltyAtStart = initial.hardState.term > bootstrapTerm;
     this.vote = initial.hardState.vote;

@@ -9,8 +9,9 @@ import { sendHeartbeatRound } from './leader.js';
  * Linearizable reads (thesis §6.4). ReadIndex: the leader records its commit index, confirms it
  * is still leader with a heartbeat round a majority answers, and lets the host serve the read
  * once it applied that index. A new leader first commits an entry of its term, because only then
- * is its commit index the cluster's. Lease reads (§6.4.1) skip the round for leaseTicks after a
- * round a majority answered; they assume bounded differences in clock rate.
+ * is its commit index the cluster's. Lease reads (§6.4.1) skip the round for leaseMilliseconds,
+ * on the host's monotonic clock (`state.now`), after a round a majority answered; they assume
+ * bounded differences in clock rate.
  */
 export function requestRead(state: RaftState, requestId: number): void {
   if (state.log.term(state.log.commitIndex) !== state.term) {
@@ -22,8 +23,7 @@ export function requestRead(state: RaftState, requestId: number): void {
     state.readStates.push({ requestId, index });
     return;
   }
-  const transferring = state.transfer?.timeoutNowSent === true;
-  if (state.config.leaseReads && !transferring && state.ticks < state.leaseUntilTick) {
+  if (leased(state)) {
     state.readStates.push({ requestId, index });
     return;
   }
@@ -43,9 +43,9 @@ export function confirmReads(state: RaftState): void {
     for (const requestId of waiting) requestRead(state, requestId);
   }
   const confirmed = quorumSequence(state);
-  const sentTick = state.sequenceSentTicks.get(confirmed);
-  if (sentTick !== undefined && state.transfer?.timeoutNowSent !== true) {
-    state.leaseUntilTick = Math.max(state.leaseUntilTick, sentTick + leaseTicks(state.config));
+  const sentAt = state.sequenceSentAt.get(confirmed);
+  if (sentAt !== undefined && state.config.leaseReads && !state.leaseRevoked) {
+    state.leaseUntilMs = Math.max(state.leaseUntilMs, sentAt + leaseMilliseconds(state.config));
   }
   while (state.pendingReads.length > 0) {
     const read = state.pendingReads[0];
@@ -56,17 +56,34 @@ export function confirmReads(state: RaftState): void {
 }
 
 /**
- * How many of the leader's ticks a lease lasts after the tick count at which its round was sent.
- * It ends at the leader's tick sentTick + leaseTicks, so it lasts at most leaseTicks periods of
- * the leader's clock after the heartbeats left. Each follower that answered received them later,
- * and refuses candidates for loyaltyTicks periods of its own clock after (election.ts); a clock up
- * to clockRateDifferenceMax faster runs those in loyaltyTicks / (1 + clockRateDifferenceMax) of
- * the leader's periods. With the default 6-tick timeout: 5 / 1.2, floored, 4 ticks.
+ * Whether this leader may serve a read now without a round. Not while a configuration change is
+ * uncommitted: the lease's round was answered by a majority of the configuration in force when it
+ * was sent, and the majority that elects the next leader is being redefined. (After a TimeoutNow
+ * no lease starts at all: confirmReads.)
  */
-export function leaseTicks(config: RaftConfig): number {
-  const loyalty = loyaltyTicks(config);
-  const lease = Math.floor(loyalty / (1 + clockRateDifferenceMax));
-  assert(lease * (1 + clockRateDifferenceMax) <= loyalty, 'a lease ends within the loyalty');
+function leased(state: RaftState): boolean {
+  if (!state.config.leaseReads) return false;
+  if (state.configurationIndex() > state.log.commitIndex) return false;
+  return state.now() < state.leaseUntilMs;
+}
+
+/**
+ * How long a lease lasts on the leader's monotonic clock after its round was sent (thesis
+ * §6.4.1); 0 for none. Each follower of the majority that answered the round received its
+ * heartbeat no earlier than the round was sent, and from then refuses candidates for at least
+ * loyaltyTicks = electionTimeoutTicks − 1 tick periods of its own clock (the first tick may come
+ * at once): 5 × 50 = 250 ms by default. A follower that restarted meanwhile refuses for as long
+ * after its start. Its clock may run up to clockRateDifferenceMax (20%) faster than the leader's,
+ * so those 250 ms may pass in 250 / 1.2 = 208.3 ms on the leader's clock: the lease is that,
+ * floored to 208 ms. No other leader can be elected within it, since it needs a vote from that
+ * majority. Without check-quorum followers refuse no candidate, and with a one-tick timeout they
+ * promise nothing: no lease.
+ */
+export function leaseMilliseconds(config: RaftConfig): number {
+  if (!config.leaseReads || !config.checkQuorum) return 0;
+  const loyaltyMs = loyaltyTicks(config) * config.tickMilliseconds;
+  const lease = Math.floor(loyaltyMs / (1 + clockRateDifferenceMax));
+  assert(lease * (1 + clockRateDifferenceMax) <= loyaltyMs, 'a lease ends within the loyalty');
   return lease;
 }
 

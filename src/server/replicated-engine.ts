@@ -20,7 +20,7 @@ import { FileStorage } from '../storage/index.js';
 import { PeerTransport, type NodeTls, type PeerAddress } from '../transport/index.js';
 import { ErrorCode, type WireValue } from '../wire/index.js';
 import { engineStateMachine } from './engine-state-machine.js';
-import { LeadershipConfirmations, leaseMilliseconds } from './leadership-confirmations.js';
+import { LeadershipConfirmations } from './leadership-confirmations.js';
 import { MembershipError } from './membership-error.js';
 import { PointReads } from './point-reads.js';
 import { AppliedIndex } from './applied-index.js';
@@ -47,8 +47,8 @@ export interface ReplicatedEngineOptions {
   readonly sqlLimits?: Pick<NodeLimits, 'statementsPerConnectionMax' | 'queryBufferBytes'>;
   readonly snapshotThresholdEntries?: number;
   /**
-   * Answer reads from a leader lease (LeadershipConfirmations) instead of a heartbeat round each;
-   * default true. Assumes no node's clock runs more than 20% faster than the leader's
+   * Answer reads from a leader lease (the Raft core's, read-index.ts) instead of a heartbeat round
+   * each; default true. Assumes no node's clock runs more than 20% faster than the leader's
    * (leaseMilliseconds).
    */
   readonly leaseReads?: boolean;
@@ -145,13 +145,10 @@ export class ReplicatedEngine {
         this.#driver.receive(message);
       },
     });
-    this.#confirmations = new LeadershipConfirmations(
-      (requestId) => {
-        const started = this.#driver.readIndex(requestId);
-        return started.ok ? undefined : new LeadershipLost(started.message);
-      },
-      { leaseMs: leaseMilliseconds(core.config, options.leaseReads ?? true) },
-    );
+    this.#confirmations = new LeadershipConfirmations((requestId) => {
+      const started = this.#driver.readIndex(requestId);
+      return started.ok ? undefined : new LeadershipLost(started.message);
+    });
     this.#driver = new RaftDriver({
       core,
       storage,
@@ -211,8 +208,13 @@ export class ReplicatedEngine {
     const core = new RaftCore({
       id: options.id,
       initialState: initial,
-      config: options.raft,
+      // The lease (read-index.ts) needs check-quorum's stickiness; without it reads take rounds.
+      config: {
+        ...options.raft,
+        leaseReads: (options.leaseReads ?? true) && (options.raft?.checkQuorum ?? true),
+      },
       random: Math.random,
+      now: () => performance.now(),
     });
     const diverged = readDivergence(options.dataDir);
     if (diverged !== undefined) {
@@ -407,8 +409,6 @@ export class ReplicatedEngine {
 
   /** Applies a membership change through Raft; resolves once it is in force here. */
   async changeMembership(change: MembershipChange): Promise<void> {
-    // The majority a lease relies on is changing: reads confirm by rounds until it is in force.
-    const releaseLease = this.#confirmations.holdLease();
     try {
       const result = this.#driver.changeMembership(change);
       if (!result.ok) throw new MembershipError(result.code, result.message);
@@ -422,8 +422,6 @@ export class ReplicatedEngine {
         throw new MembershipError('not-leader', `leadership lost: ${error.message}`);
       }
       throw error;
-    } finally {
-      releaseLease();
     }
   }
 
@@ -432,8 +430,6 @@ export class ReplicatedEngine {
    * knows the new leader, so a LEADER request right after names it (as dqlite's does).
    */
   async transferLeadership(target?: NodeId, timeoutMs = transferWaitMs): Promise<void> {
-    // The target campaigns past its peers' stickiness: no lease read for the rest of this term.
-    this.#confirmations.holdLease();
     const result = this.#driver.transferLeadership(target);
     if (!result.ok) throw new MembershipError(result.code, result.message);
     await handedOver(this.#observer, timeoutMs);
@@ -555,7 +551,6 @@ export class ReplicatedEngine {
       this.#leadsTerm(entry.term)
     ) {
       this.#link.post({ op: 'lead', epoch: this.#leadership.begin(entry.index) });
-      this.#confirmations.resumeLease();
       for (const wake of this.#leadReadyWaiters.splice(0)) wake();
     }
     this.#applied.advance(entry.index);

@@ -110,6 +110,8 @@ export class SimNode implements ObservedNode {
       initialState: this.storage.load(),
       config: options.raftConfig,
       random: () => random.next(),
+      // This node's monotonic clock: it runs at the node's rate and on through pauses.
+      now: () => options.scheduler.now / this.clockRate,
     });
     this.#driver = new RaftDriver({
       core,

@@ -37,6 +37,10 @@ export interface InteractionNode {
   readonly storage: InstantStorage | ManualStorage;
   readonly fsm: IndexedStateMachine;
   up: boolean;
+  /** This node's monotonic clock: a tick period per tick it took, so leases count in ticks. */
+  clockMs: number;
+  /** Advances the clock by one tick period and ticks the driver. */
+  tick(): void;
 }
 
 /** What happened during one step (a tick batch, a delivery, a request), in order of kind. */
@@ -92,6 +96,7 @@ export class InteractionCluster {
       initialState: storage.load(),
       config: this.#config,
       random: () => (seed = (seed * 48271) % 2147483647) / 2147483647,
+      now: () => node.clockMs,
     });
     const fsm = new IndexedStateMachine();
     const driver = new RaftDriver({
@@ -107,7 +112,18 @@ export class InteractionCluster {
           text: `read id=${read.requestId} index=${read.index} applied=${fsm.lastAppliedIndex}`,
         }),
     });
-    const node: InteractionNode = { id, driver, storage, fsm, up: true };
+    const node: InteractionNode = {
+      id,
+      driver,
+      storage,
+      fsm,
+      up: true,
+      clockMs: 0,
+      tick() {
+        node.clockMs += core.config.tickMilliseconds;
+        driver.tick();
+      },
+    };
     this.nodes.set(id, node);
     return node;
   }

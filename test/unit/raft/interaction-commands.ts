@@ -68,7 +68,7 @@ export function tick(session: InteractionSession, args: CommandArguments, out: s
   const ids = targetNodes(session, args);
   const count = args.integer('n') ?? 1;
   for (let round = 0; round < count; round++) {
-    for (const id of ids) session.cluster.liveNode(id).driver.tick();
+    for (const id of ids) session.cluster.liveNode(id).tick();
   }
   out.push(...session.cluster.render());
 }
@@ -80,7 +80,7 @@ export function campaign(session: InteractionSession, args: CommandArguments, ou
   let ticks = 0;
   while (session.cluster.campaigns(node.id) === before) {
     if (ticks >= campaignTicksMax) throw new Error(`node ${node.id} never campaigned`);
-    node.driver.tick();
+    node.tick();
     ticks += 1;
   }
   out.push(`n${node.id} campaigns after ${ticks} ticks`, ...session.cluster.render());

@@ -5,7 +5,7 @@ import { clockRateDifferenceMax, loyaltyTicks } from '../../../src/raft/election
 import { RaftCore } from '../../../src/raft/raft-core.js';
 import { bootstrapState } from '../../../src/raft/raft-bootstrap.js';
 import { RaftDriver } from '../../../src/raft/raft-driver.js';
-import { leaseTicks } from '../../../src/raft/read-index.js';
+import { leaseMilliseconds } from '../../../src/raft/read-index.js';
 import { Role, type Message, type RequestVoteResult } from '../../../src/raft/types.js';
 import { InstantStorage } from './instant-storage.js';
 import { RecordingStateMachine, TestCluster } from './test-cluster.js';
@@ -162,23 +162,43 @@ describe('leader loyalty', () => {
   });
 });
 
-describe('the Raft core lease in ticks', () => {
-  it('is 4 ticks by default and none with a timeout of one or two ticks', () => {
-    expect(leaseTicks(defaultRaftConfig)).toBe(4);
-    expect(leaseTicks({ ...defaultRaftConfig, electionTimeoutTicks: 1 })).toBe(0);
-    expect(leaseTicks({ ...defaultRaftConfig, electionTimeoutTicks: 2 })).toBe(0);
-    expect(leaseTicks({ ...defaultRaftConfig, electionTimeoutTicks: 10 })).toBe(7);
+describe('leaseMilliseconds', () => {
+  const on = { ...defaultRaftConfig, leaseReads: true };
+
+  it('is 208 ms by default: 5 tick periods of loyalty, 250 ms, on a clock up to 20% faster', () => {
+    expect(clockRateDifferenceMax).toBe(0.2);
+    expect(leaseMilliseconds(on)).toBe(208);
   });
 
-  it('lasts, on a clock up to clockRateDifferenceMax slower, no longer than the loyalty', () => {
+  it('is 0 when disabled, without checkQuorum, or with a one-tick election timeout', () => {
+    expect(leaseMilliseconds(defaultRaftConfig)).toBe(0);
+    expect(leaseMilliseconds({ ...on, checkQuorum: false })).toBe(0);
+    expect(leaseMilliseconds({ ...on, electionTimeoutTicks: 1 })).toBe(0);
+  });
+
+  it('ends, on a follower clock up to clockRateDifferenceMax faster, within its loyalty', () => {
+    // A follower refuses candidates for (electionTimeoutTicks − 1) tick periods after the round's
+    // heartbeat (above), which it got after the round was sent.
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 10_000 }), (electionTimeoutTicks) => {
-        const config = { ...defaultRaftConfig, electionTimeoutTicks };
-        const lease = leaseTicks(config);
-        expect(lease * (1 + clockRateDifferenceMax)).toBeLessThanOrEqual(loyaltyTicks(config));
-        // And it is the longest such lease in whole ticks.
-        expect((lease + 1) * (1 + clockRateDifferenceMax)).toBeGreaterThan(loyaltyTicks(config));
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 1000 }),
+        fc.integer({ min: 1, max: 10_000 }),
+        (electionTimeoutTicks, tickMilliseconds) => {
+          const config = { ...on, electionTimeoutTicks, tickMilliseconds };
+          const loyaltyMs = loyaltyTicks(config) * tickMilliseconds;
+          const leaseMs = leaseMilliseconds(config);
+          expect(leaseMs * (1 + clockRateDifferenceMax)).toBeLessThanOrEqual(loyaltyMs);
+          // And no whole millisecond longer would do.
+          expect((leaseMs + 1) * (1 + clockRateDifferenceMax)).toBeGreaterThan(loyaltyMs);
+        },
+      ),
     );
+    for (const [electionTimeoutTicks, tickMilliseconds, leaseMs] of [
+      [2, 50, 41],
+      [10, 100, 750],
+      [6, 1, 4],
+    ] as const) {
+      expect(leaseMilliseconds({ ...on, electionTimeoutTicks, tickMilliseconds })).toBe(leaseMs);
+    }
   });
 });

@@ -63,6 +63,8 @@ export class TestCluster {
   readonly cut = new Set<string>();
   readonly config: Partial<RaftConfig>;
   readonly snapshotThresholdEntries: number;
+  /** Every node's monotonic clock (leases); a test moves it by hand. */
+  clockMs = 0;
 
   constructor(options: {
     voters: number;
@@ -93,6 +95,7 @@ export class TestCluster {
       initialState: storage.load(),
       config: this.config,
       random: () => (seed = (seed * 48271) % 2147483647) / 2147483647,
+      now: () => this.clockMs,
     });
     const driver = new RaftDriver({
       core,
