@@ -296,6 +296,23 @@ export class DatabaseSet {
     for (const name of neverCommitted) fs.rmSync(this.#file(name), { force: true });
   }
 
+  /**
+   * The process is going away: every connection and file closes as it stands, with no undo and
+   * no checkpoint of its own (what a terminated worker's cleanup does). The next start drops the
+   * leftovers and Raft rebuilds the files (constructor).
+   */
+  close(): void {
+    for (const connection of this.#sessionConnections) connection.close();
+    this.#sessionConnections.clear();
+    for (const open of this.#open.values()) {
+      open.capture.close();
+      open.anchor.close();
+    }
+    this.#open.clear();
+    this.#pageFiles.closeAll();
+    this.#leading = false;
+  }
+
   /** The content check this node recorded at `index`, if it applied it and still keeps it. */
   contentCheck(index: number): ContentCheck | undefined {
     return this.#checks.find((check) => check.index === index);

@@ -16,6 +16,7 @@ import type { EngineReply } from './sql/engine-messages.js';
 export function engineStateMachine(
   link: EngineLink,
   hooks: { applied(entry: Entry): void; restored(index: number): void },
+  files: SnapshotFiles = diskFiles,
 ): StateMachine {
   return {
     apply: (entry: Entry) => {
@@ -32,7 +33,7 @@ export function engineStateMachine(
       );
       return taken.file === undefined
         ? undefined
-        : fileSource(taken.file, taken.bytes, taken.index);
+        : fileSource(files, taken.file, taken.bytes, taken.index);
     },
     restoreAsync: async (metadata, read) => {
       const expect = (reply: EngineReply) => void valueOf(reply);
@@ -47,23 +48,42 @@ export function engineStateMachine(
   };
 }
 
-/** A snapshot file the engine wrote, read by this thread in chunks and removed once stored. */
-function fileSource(file: string, bytes: number, index: number): SnapshotSource {
-  const handle = fs.promises.open(file, 'r');
-  handle.catch(() => {}); // read() reports it
-  return {
-    index,
-    bytes,
-    read: async (offset, length) => {
+/**
+ * How this thread reads the snapshot files the engine writes: the file system, asynchronously,
+ * in production; the whole-node simulator reads them within its own schedule.
+ */
+export interface SnapshotFiles {
+  read(file: string, offset: number, length: number): Promise<Uint8Array>;
+  remove(file: string): void;
+}
+
+export const diskFiles: SnapshotFiles = {
+  async read(file, offset, length) {
+    const handle = await fs.promises.open(file, 'r');
+    try {
       const chunk = Buffer.alloc(length);
-      const { bytesRead } = await (await handle).read(chunk, 0, length, offset);
+      const { bytesRead } = await handle.read(chunk, 0, length, offset);
       if (bytesRead !== length)
         throw new Error(`snapshot file ${file} ended at ${offset + bytesRead}`);
       return chunk;
-    },
-    release: () => {
-      void handle.then((opened) => opened.close()).catch(() => {});
-      fs.rm(file, { force: true }, () => {});
-    },
+    } finally {
+      await handle.close();
+    }
+  },
+  remove: (file) => fs.rm(file, { force: true }, () => {}),
+};
+
+/** A snapshot file the engine wrote, read by this thread in chunks and removed once stored. */
+function fileSource(
+  files: SnapshotFiles,
+  file: string,
+  bytes: number,
+  index: number,
+): SnapshotSource {
+  return {
+    index,
+    bytes,
+    read: (offset, length) => files.read(file, offset, length),
+    release: () => files.remove(file),
   };
 }

@@ -1,4 +1,5 @@
 import { Role, type NodeId, type RaftEvent, type RaftStatus } from '../raft/index.js';
+import type { Clock } from './clock.js';
 import { MembershipError } from './membership-error.js';
 
 /** What the waits below need to see of a node's Raft. */
@@ -8,6 +9,7 @@ export interface RaftObserver {
   /** The last entry the node applied (handed to its state machine). */
   appliedIndex(): number;
   onEvent(listener: (event: RaftEvent) => void): () => void;
+  clock(): Clock;
 }
 
 /**
@@ -24,7 +26,7 @@ export function promoted(node: RaftObserver, id: NodeId, tickMilliseconds: numbe
         resolve();
       }
     };
-    const timer = setInterval(check, tickMilliseconds);
+    const stopChecks = node.clock().every(tickMilliseconds, check);
     const unsubscribe = node.onEvent((event) => {
       if (event.type === 'promotion-failed' && event.id === id) {
         stop();
@@ -36,7 +38,7 @@ export function promoted(node: RaftObserver, id: NodeId, tickMilliseconds: numbe
       }
     });
     const stop = () => {
-      clearInterval(timer);
+      stopChecks();
       unsubscribe();
     };
   });
@@ -49,10 +51,10 @@ export function promoted(node: RaftObserver, id: NodeId, tickMilliseconds: numbe
  */
 export function handedOver(node: RaftObserver, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
+    const cancelTimeout = node.clock().after(timeoutMs, () => {
       stop();
       reject(new MembershipError('bad-target', 'leadership transfer failed: timed out'));
-    }, timeoutMs);
+    });
     const done = () => {
       const status = node.status();
       return status.role !== 'leader' && status.leaderId !== 0 && status.leaderId !== node.id();
@@ -67,7 +69,7 @@ export function handedOver(node: RaftObserver, timeoutMs: number): Promise<void>
       }
     });
     const stop = () => {
-      clearTimeout(timer);
+      cancelTimeout();
       unsubscribe();
     };
   });

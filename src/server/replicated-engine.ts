@@ -12,14 +12,21 @@ import {
   type RaftConfig,
   type RaftEvent,
   type RaftStatus,
+  type RaftStorage,
+  type RaftTransport,
   type Server,
   EntryType,
   Role,
 } from '../raft/index.js';
-import { FileStorage } from '../storage/index.js';
-import { PeerTransport, type NodeTls, type PeerAddress } from '../transport/index.js';
+import { FileStorage, type StorageStall } from '../storage/index.js';
+import {
+  PeerTransport,
+  type NodeTls,
+  type PeerAddress,
+  type PeerTransportOptions,
+} from '../transport/index.js';
 import { ErrorCode, type WireValue } from '../wire/index.js';
-import { engineStateMachine } from './engine-state-machine.js';
+import { diskFiles, engineStateMachine, type SnapshotFiles } from './engine-state-machine.js';
 import { LeadershipConfirmations } from './leadership-confirmations.js';
 import { MembershipError } from './membership-error.js';
 import { PointReads } from './point-reads.js';
@@ -32,7 +39,8 @@ import { divergenceAdvice, readDivergence, recordDivergence } from './divergence
 import { Leadership } from './leadership.js';
 import { LeadershipLost, leadershipLost, notLeader } from './outcomes.js';
 import { WritePath } from './write-path.js';
-import { EngineLink } from './sql/engine-link.js';
+import { EngineLink, type EngineLinkOptions } from './sql/engine-link.js';
+import { systemClock, type Clock } from './clock.js';
 import type { EngineCall, EngineOutcome, EngineReply } from './sql/engine-messages.js';
 
 export interface ReplicatedEngineOptions {
@@ -57,6 +65,44 @@ export interface ReplicatedEngineOptions {
   /** The node cannot go on safely (storage or engine failure); the host must stop it. */
   readonly onFatal: (error: Error) => void;
 }
+
+/** The Raft log's storage as the node uses it: FileStorage in production. */
+export interface NodeStorage extends RaftStorage {
+  /** Why writes stall now (no space, no write access), or undefined. */
+  readonly stall: StorageStall | undefined;
+  close(): Promise<void>;
+}
+
+/** The peer network as the node uses it: PeerTransport in production. */
+export interface NodeTransport extends RaftTransport {
+  setPeers(peers: readonly PeerAddress[]): void;
+  accept(socket: net.Socket, rest: Buffer, peer: PeerAddress): void;
+  close(): void;
+}
+
+/**
+ * What a node runs on: disk, SQL engine, network, time and randomness. Production's come from
+ * `productionEnvironment`; the whole-node simulator passes simulated ones, so that everything
+ * above them (this class, Raft, the SQL engine's code, SQLite) runs as in production.
+ */
+export interface NodeEnvironment {
+  readonly clock: Clock;
+  readonly random: () => number;
+  openStorage(directory: string, onStall: (stall: StorageStall | undefined) => void): NodeStorage;
+  startEngine(options: EngineLinkOptions): EngineLink;
+  startTransport(options: PeerTransportOptions): NodeTransport;
+  /** How the snapshot files the engine writes are read here. */
+  readonly snapshotFiles: SnapshotFiles;
+}
+
+export const productionEnvironment: NodeEnvironment = {
+  clock: systemClock,
+  random: Math.random,
+  openStorage: (directory, onStall) => FileStorage.open({ directory, onStall }),
+  startEngine: (options) => EngineLink.start(options),
+  startTransport: (options) => new PeerTransport(options),
+  snapshotFiles: diskFiles,
+};
 
 /** Longest a request waits for a node that just won an election to be ready to serve. */
 const leadReadyWaitMs = 2000;
@@ -93,12 +139,13 @@ export class ReplicatedEngine {
   readonly id: NodeId;
   readonly address: string;
   readonly #options: ReplicatedEngineOptions;
-  readonly #storage: FileStorage;
-  readonly #transport: PeerTransport;
+  readonly #clock: Clock;
+  readonly #storage: NodeStorage;
+  readonly #transport: NodeTransport;
   readonly #driver: RaftDriver;
   readonly #link: EngineLink;
   readonly #confirmations: LeadershipConfirmations;
-  readonly #timer: NodeJS.Timeout;
+  readonly #stopTicks: () => void;
   readonly #eventListeners = new Set<(event: RaftEvent) => void>();
   /** Nodes that dialled us with CONNECT, by id, until our configuration names them. */
   readonly #announcedPeers = new Map<NodeId, string>();
@@ -119,19 +166,22 @@ export class ReplicatedEngine {
 
   private constructor(
     options: ReplicatedEngineOptions,
-    storage: FileStorage,
+    environment: NodeEnvironment,
+    storage: NodeStorage,
     core: RaftCore,
     link: EngineLink,
   ) {
     this.id = options.id;
     this.address = options.address;
     this.#options = options;
+    this.#clock = environment.clock;
     this.#storage = storage;
     this.#link = link;
     this.#pointReads = new PointReads(path.join(options.dataDir, 'db'), {
       replyBytesMax: options.sqlLimits?.queryBufferBytes,
+      now: () => this.#clock.now(),
     });
-    this.#transport = new PeerTransport({
+    this.#transport = environment.startTransport({
       id: options.id,
       address: options.address,
       tls: options.tls,
@@ -144,6 +194,7 @@ export class ReplicatedEngine {
         if (message.type === 'TimeoutNow' && this.#driver.core.campaignHold !== undefined) return;
         this.#driver.receive(message);
       },
+      random: environment.random,
     });
     this.#confirmations = new LeadershipConfirmations((requestId) => {
       const started = this.#driver.readIndex(requestId);
@@ -153,15 +204,19 @@ export class ReplicatedEngine {
       core,
       storage,
       transport: this.#transport,
-      stateMachine: engineStateMachine(link, {
-        applied: (entry) => this.#afterApply(entry),
-        restored: (index) => {
-          this.#applied.advance(index);
+      stateMachine: engineStateMachine(
+        link,
+        {
+          applied: (entry) => this.#afterApply(entry),
+          restored: (index) => {
+            this.#applied.advance(index);
+          },
         },
-      }),
+        environment.snapshotFiles,
+      ),
       snapshotThresholdEntries: options.snapshotThresholdEntries,
       onReadState: (read) => this.#confirmations.confirmed(read.requestId),
-      defer: setImmediate,
+      defer: (run) => this.#clock.defer(run),
       onEvent: (event) => this.#onEvent(event),
       onFatal: (error) => this.#fatal(error),
     });
@@ -175,24 +230,25 @@ export class ReplicatedEngine {
       stepDownEngine: (why) => this.#stepDownEngine(why),
       fatal: (error) => this.#fatal(error),
     });
-    this.#timer = setInterval(() => this.#tick(), core.config.tickMilliseconds);
+    this.#stopTicks = this.#clock.every(core.config.tickMilliseconds, () => this.#tick());
   }
 
-  static async start(options: ReplicatedEngineOptions): Promise<ReplicatedEngine> {
+  /** Starts a node on `environment` (production's by default) from what its disk holds. */
+  static async start(
+    options: ReplicatedEngineOptions,
+    environment: NodeEnvironment = productionEnvironment,
+  ): Promise<ReplicatedEngine> {
     const raftDirectory = path.join(options.dataDir, 'raft');
     // Storage and the link report to the engine, which exists only once both do.
     const created: { engine?: ReplicatedEngine } = {};
     fs.mkdirSync(raftDirectory, { recursive: true });
-    const storage = FileStorage.open({
-      directory: raftDirectory,
-      onStall: (stall) => {
-        console.error(
-          stall === undefined
-            ? `dqlite-ts node ${options.id}: the Raft log is written again`
-            : `dqlite-ts node ${options.id}: cannot write the Raft log (${stall.error.message}); ` +
-                'waiting for space or write access, Raft carries on without this disk',
-        );
-      },
+    const storage = environment.openStorage(raftDirectory, (stall) => {
+      console.error(
+        stall === undefined
+          ? `dqlite-ts node ${options.id}: the Raft log is written again`
+          : `dqlite-ts node ${options.id}: cannot write the Raft log (${stall.error.message}); ` +
+              'waiting for space or write access, Raft carries on without this disk',
+      );
     });
     let initial = storage.load();
     const fresh = initial.entries.length === 0 && initial.snapshot === undefined;
@@ -213,15 +269,15 @@ export class ReplicatedEngine {
         ...options.raft,
         leaseReads: (options.leaseReads ?? true) && (options.raft?.checkQuorum ?? true),
       },
-      random: Math.random,
-      now: () => performance.now(),
+      random: environment.random,
+      now: () => environment.clock.now(),
     });
     const diverged = readDivergence(options.dataDir);
     if (diverged !== undefined) {
       core.holdCampaigns(diverged);
       console.error(`dqlite-ts node ${options.id}: ${divergenceAdvice(diverged)}`);
     }
-    const link = EngineLink.start({
+    const link = environment.startEngine({
       directory: path.join(options.dataDir, 'db'),
       busyTimeoutMs: options.busyTimeoutMs,
       ...options.sqlLimits,
@@ -231,7 +287,7 @@ export class ReplicatedEngine {
       },
       onSpaceWait: (waiting) => created.engine?.engineWaits(waiting),
     });
-    created.engine = new ReplicatedEngine(options, storage, core, link);
+    created.engine = new ReplicatedEngine(options, environment, storage, core, link);
     return created.engine;
   }
 
@@ -373,14 +429,16 @@ export class ReplicatedEngine {
    * starts a pre-vote still applies what was committed.
    */
   async #appliedWithin(index: number, waitMs: number): Promise<boolean> {
-    const deadline = performance.now() + waitMs;
+    const deadline = this.#clock.now() + waitMs;
     while (this.#applied.index < index && !this.#closed) {
-      const remainingMs = deadline - performance.now();
+      const remainingMs = deadline - this.#clock.now();
       if (remainingMs <= 0) return false;
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, remainingMs)));
+      let cancel: (() => void) | undefined;
+      const timedOut = new Promise<void>(
+        (resolve) => (cancel = this.#clock.after(remainingMs, resolve)),
+      );
       await Promise.race([this.#applied.reached(index).catch(() => undefined), timedOut]);
-      clearTimeout(timer);
+      cancel?.();
     }
     return this.#applied.index >= index;
   }
@@ -391,6 +449,7 @@ export class ReplicatedEngine {
     status: () => this.status(),
     appliedIndex: () => this.#applied.index,
     onEvent: (listener) => this.onEvent(listener),
+    clock: () => this.#clock,
   };
 
   /** Resolves true once this node serves SQL as leader; false if it is not (or stops being). */
@@ -398,9 +457,9 @@ export class ReplicatedEngine {
     if (this.#leadership.epoch !== undefined) return true;
     if (!this.isLeader()) return false;
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, leadReadyWaitMs);
+      const cancel = this.#clock.after(leadReadyWaitMs, resolve);
       this.#leadReadyWaiters.push(() => {
-        clearTimeout(timer);
+        cancel();
         resolve();
       });
     });
@@ -490,10 +549,20 @@ export class ReplicatedEngine {
     await this.#link.close();
   }
 
+  /**
+   * Stops at once, as if the process were killed: no handover, no flush; whatever storage had
+   * not finished is the disk's business. The simulator's crashes go through here.
+   */
+  abandon(): void {
+    if (this.#closed) return;
+    this.#shutDown();
+    void this.#link.close();
+  }
+
   /** Stops everything at once, like kill -9 but inside the process (tests and fatal errors). */
   #shutDown(): void {
     this.#closed = true;
-    clearInterval(this.#timer);
+    this.#stopTicks();
     this.#driver.stop();
     this.#transport.close();
     this.#failWaiters('the node is closing');

@@ -11,6 +11,35 @@ import {
 import type { SqlEngineOptions } from './sql-engine.js';
 import { WriterReplies } from './writer-replies.js';
 
+/**
+ * How the link reaches the engine: a worker thread in production, the simulator's in-thread host
+ * (with its own latencies) in the whole-node simulation. Messages go in order each way.
+ */
+export interface EnginePort {
+  postMessage(message: EngineRequest, transfer: TransferListItem[]): void;
+  on(
+    event: 'message',
+    listener: (message: EngineReply | EngineFatal | EngineSpaceWait) => void,
+  ): void;
+  on(event: 'error', listener: (error: Error) => void): void;
+  on(event: 'exit', listener: (code: number) => void): void;
+  terminate(): Promise<unknown>;
+}
+
+/** What the main thread and the engine share: SqlEngineOptions.writers and .leading. */
+export interface EngineShared {
+  readonly writers: Int32Array;
+  readonly leading: Int32Array;
+}
+
+/** Two shared counters, for a new link and the engine it talks to. */
+export function engineShared(): EngineShared {
+  return {
+    writers: new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT)),
+    leading: new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT)),
+  };
+}
+
 export interface EngineLinkOptions extends SqlEngineOptions {
   /** The engine broke an invariant and stopped; the node must stop too. */
   readonly onFatal: (error: Error) => void;
@@ -25,7 +54,7 @@ export interface EngineLinkOptions extends SqlEngineOptions {
  */
 export class EngineLink {
   readonly #waiting = new Map<number, (reply: EngineReply) => void>();
-  readonly #worker: Worker;
+  readonly #worker: EnginePort;
   readonly #onFatal: (error: Error) => void;
   readonly #writers: Int32Array;
   readonly #leading: Int32Array;
@@ -33,10 +62,11 @@ export class EngineLink {
   #nextId = 1;
   #failed: Error | undefined;
 
-  private constructor(
-    worker: Worker,
+  /** A link over `worker`, whose engine was given `shared`'s counters. */
+  constructor(
+    worker: EnginePort,
     onFatal: (error: Error) => void,
-    shared: { writers: Int32Array; leading: Int32Array },
+    shared: EngineShared,
     onSpaceWait: ((waiting: string | undefined) => void) | undefined,
   ) {
     this.#worker = worker;
@@ -56,10 +86,7 @@ export class EngineLink {
 
   static start(options: EngineLinkOptions): EngineLink {
     const { onFatal, onSpaceWait, ...engineOptions } = options;
-    const shared = {
-      writers: new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT)),
-      leading: new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT)),
-    };
+    const shared = engineShared();
     return new EngineLink(
       startWorker({ ...engineOptions, ...shared }),
       onFatal,

@@ -18,7 +18,7 @@ import { IteratorRowSource, encodeRowBatches } from './row-batches.js';
 import { parameterSlots, splitStatements } from './sql-text.js';
 import { refusalOf } from './statement-policy.js';
 import { bindArguments, wireValueOf } from './values.js';
-import { WriteLock } from './write-lock.js';
+import { WriteLock, type StartTimer } from './write-lock.js';
 
 export interface SqlEngineOptions {
   /** Where the databases live (one file each). */
@@ -80,6 +80,7 @@ const notLeader = () => new EngineFailure(ErrorCode.SQLITE_IOERR_NOT_LEADER, 'no
  */
 export class SqlEngine {
   readonly #options: SqlEngineOptions;
+  readonly #startTimer: StartTimer | undefined;
   readonly #databases: DatabaseSet;
   readonly #sessions = new Map<number, EngineSession>();
   readonly #locks = new Map<string, WriteLock>();
@@ -95,9 +96,22 @@ export class SqlEngine {
   /** A snapshot being received, between restore-begin and restore-end. */
   #restoring: SnapshotReader | undefined;
 
-  constructor(options: SqlEngineOptions) {
+  /**
+   * `startTimer` times busy waits (setTimeout by default); the whole-node simulator passes its
+   * virtual clock's. It is not an option because options cross to the worker as plain data.
+   */
+  constructor(options: SqlEngineOptions, startTimer?: StartTimer) {
     this.#options = options;
+    this.#startTimer = startTimer;
     this.#databases = new DatabaseSet(options.directory);
+  }
+
+  /** Closes every session and database at once, as a terminated worker does (DatabaseSet.close). */
+  close(): void {
+    for (const session of this.#sessions.values()) session.closeCursor();
+    this.#sessions.clear();
+    this.#databases.close();
+    this.#unproven ??= 'the engine was closed';
   }
 
   handle(request: EngineRequest, reply: Reply): void {
@@ -418,7 +432,7 @@ export class SqlEngine {
     const database = session.database as string;
     let lock = this.#locks.get(database);
     if (lock === undefined) {
-      lock = new WriteLock();
+      lock = new WriteLock(this.#startTimer);
       this.#locks.set(database, lock);
     }
     return lock;

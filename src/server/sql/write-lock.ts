@@ -4,8 +4,18 @@ export const writeWaitersMax = 1024;
 interface Waiter {
   readonly session: number;
   readonly granted: () => void;
-  readonly timer: NodeJS.Timeout;
+  /** Cancels the busy timeout. */
+  readonly cancel: () => void;
 }
+
+/** Starts a timer and returns its cancel; setTimeout by default (the simulator's own clock). */
+export type StartTimer = (ms: number, run: () => void) => () => void;
+
+const systemTimer: StartTimer = (ms, run) => {
+  const timer = setTimeout(run, ms);
+  timer.unref?.();
+  return () => clearTimeout(timer);
+};
 
 /**
  * One database's write lock, handed to waiting sessions in arrival order. SQLite allows one
@@ -17,10 +27,15 @@ interface Waiter {
  * still inside that transaction (or is executing it).
  */
 export class WriteLock {
+  readonly #startTimer: StartTimer;
   #holder: number | undefined;
   readonly #waiters: Waiter[] = [];
   /** While paused the lock is granted to nobody new (a snapshot waits for commits to drain). */
   #paused = false;
+
+  constructor(startTimer: StartTimer = systemTimer) {
+    this.#startTimer = startTimer;
+  }
 
   get holder(): number | undefined {
     return this.#holder;
@@ -44,13 +59,12 @@ export class WriteLock {
       timedOut(`${writeWaitersMax} sessions are already waiting to write`);
       return false;
     }
-    const timer = setTimeout(() => {
+    const cancel = this.#startTimer(busyTimeoutMs, () => {
       const position = this.#waiters.findIndex((waiter) => waiter.session === session);
       if (position >= 0) this.#waiters.splice(position, 1);
       timedOut(`database is locked: another transaction held it for ${busyTimeoutMs} ms`);
-    }, busyTimeoutMs);
-    timer.unref?.();
-    this.#waiters.push({ session, granted, timer });
+    });
+    this.#waiters.push({ session, granted, cancel });
     return false;
   }
 
@@ -75,7 +89,7 @@ export class WriteLock {
     if (this.#paused) return;
     const next = this.#waiters.shift();
     if (next === undefined) return;
-    clearTimeout(next.timer);
+    next.cancel();
     this.#holder = next.session;
     next.granted();
   }
@@ -85,7 +99,7 @@ export class WriteLock {
     const position = this.#waiters.findIndex((waiter) => waiter.session === session);
     if (position >= 0) {
       const [waiter] = this.#waiters.splice(position, 1);
-      if (waiter) clearTimeout(waiter.timer);
+      waiter?.cancel();
     }
     this.release(session);
   }
@@ -98,7 +112,7 @@ export class WriteLock {
     this.#holder = undefined;
     this.#paused = false;
     for (const waiter of this.#waiters.splice(0)) {
-      clearTimeout(waiter.timer);
+      waiter.cancel();
       waiter.granted();
     }
   }

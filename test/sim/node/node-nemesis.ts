@@ -1,0 +1,159 @@
+import type { NodeId } from '../../../src/raft/types.js';
+import { calmNetwork } from '../sim-network.js';
+import type { Prng } from '../prng.js';
+import type { NodeCluster } from './node-cluster.js';
+
+export const nodeFaultKinds = [
+  'crash',
+  'pause',
+  'partition',
+  'isolate-leader',
+  'network-rates',
+  'transfer',
+] as const;
+export type NodeFaultKind = (typeof nodeFaultKinds)[number];
+
+export interface NodeNemesisOptions {
+  readonly cluster: NodeCluster;
+  readonly prng: Prng;
+  /** The fault kinds this seed uses, each with its weight (swarm testing). */
+  readonly weights: Partial<Record<NodeFaultKind, number>>;
+  readonly intervalMaxMs: number;
+  readonly faultMaxMs: number;
+}
+
+/**
+ * Faults for the whole-node simulation: crashes (with the disk's unsynced writes lost) and
+ * restarts, pauses, partitions, an isolated leader, lossy links, leadership transfers. Each
+ * fault heals itself after a while; `heal` ends them all at once.
+ */
+export class NodeNemesis {
+  readonly counts: Record<string, number> = {};
+  readonly #options: NodeNemesisOptions;
+  #running = false;
+  /** Restarts still to do, by machine. */
+  readonly #restarts = new Set<NodeId>();
+
+  constructor(options: NodeNemesisOptions) {
+    this.#options = options;
+  }
+
+  start(): void {
+    this.#running = true;
+    this.#next();
+  }
+
+  stop(): void {
+    this.#running = false;
+  }
+
+  /** Ends every fault: network whole and calm, every machine running. */
+  async heal(): Promise<void> {
+    const cluster = this.#options.cluster;
+    cluster.network.heal();
+    cluster.network.faults = calmNetwork;
+    for (const machine of cluster.machines) {
+      if (machine.paused) machine.resume();
+      if (!machine.running && !machine.paused) await machine.start();
+    }
+    this.#restarts.clear();
+    cluster.note('nemesis: healed');
+  }
+
+  #next(): void {
+    const { cluster, prng } = this.#options;
+    cluster.scheduler.schedule(prng.int(1, this.#options.intervalMaxMs), 'nemesis', () => {
+      if (!this.#running) return;
+      const kind = pickWeighted(prng, this.#options.weights);
+      if (kind !== undefined) {
+        this.counts[kind] = (this.counts[kind] ?? 0) + 1;
+        this.#inject(kind);
+      }
+      this.#next();
+    });
+  }
+
+  #inject(kind: NodeFaultKind): void {
+    const { cluster, prng } = this.#options;
+    const duration = prng.int(1, this.#options.faultMaxMs);
+    const machines = cluster.machines;
+    const majority = Math.floor(machines.length / 2) + 1;
+    switch (kind) {
+      case 'crash': {
+        // Keep a majority of machines up or coming back: a crash beyond that only stalls the run.
+        const down = machines.filter((machine) => !machine.running).length;
+        if (down >= machines.length - majority) return;
+        const machine = prng.pick(machines.filter((candidate) => candidate.running));
+        cluster.note(`nemesis: crash node ${machine.id} for ${duration} ms`);
+        machine.crash();
+        this.#restarts.add(machine.id);
+        cluster.scheduler.schedule(duration, `restart ${machine.id}`, () => {
+          if (!this.#restarts.delete(machine.id) || machine.running) return;
+          cluster.note(`nemesis: restart node ${machine.id}`);
+          void machine.start();
+        });
+        return;
+      }
+      case 'pause': {
+        const machine = prng.pick(machines.filter((candidate) => candidate.running));
+        cluster.note(`nemesis: pause node ${machine.id} for ${duration} ms`);
+        machine.pause();
+        cluster.scheduler.schedule(duration, `resume ${machine.id}`, () => machine.resume());
+        return;
+      }
+      case 'partition': {
+        const ids = machines.map((machine) => machine.id);
+        const side = ids.filter(() => prng.chance(0.5));
+        if (side.length === 0 || side.length === ids.length) return;
+        const groups = [side, ids.filter((id) => !side.includes(id))];
+        cluster.note(`nemesis: partition ${groups.map((group) => group.join(',')).join(' | ')}`);
+        cluster.network.partition(groups);
+        cluster.scheduler.schedule(duration, 'heal partition', () => cluster.network.heal());
+        return;
+      }
+      case 'isolate-leader': {
+        const leader = cluster.servingLeader();
+        if (leader === undefined) return;
+        cluster.note(`nemesis: isolate leader ${leader.id} for ${duration} ms`);
+        cluster.network.isolate(leader.id);
+        cluster.scheduler.schedule(duration, 'heal isolation', () => cluster.network.heal());
+        return;
+      }
+      case 'network-rates': {
+        cluster.network.faults = {
+          dropProbability: prng.pick([0, 0.01, 0.05, 0.2]),
+          duplicateProbability: prng.pick([0, 0.01, 0.05]),
+          delaySpikeProbability: prng.pick([0, 0.01, 0.05]),
+        };
+        cluster.note(`nemesis: network ${JSON.stringify(cluster.network.faults)}`);
+        cluster.scheduler.schedule(duration, 'calm network', () => {
+          cluster.network.faults = calmNetwork;
+        });
+        return;
+      }
+      case 'transfer': {
+        const leader = cluster.servingLeader();
+        if (leader === undefined) return;
+        cluster.note(`nemesis: transfer leadership away from ${leader.id}`);
+        // Refusals (no voter caught up, a transfer running) are answers, not faults.
+        void leader.transferLeadership(undefined, 2000).catch(() => undefined);
+        return;
+      }
+    }
+  }
+}
+
+function pickWeighted<K extends string>(
+  prng: Prng,
+  weights: Partial<Record<K, number>>,
+): K | undefined {
+  const entries = Object.entries(weights) as [K, number][];
+  const total = entries.reduce((sum, [, weight]) => sum + weight, 0);
+  if (total <= 0) return undefined;
+  let draw = prng.next() * total;
+  for (const [kind, weight] of entries) {
+    draw -= weight;
+    if (draw < 0) return kind;
+  }
+  return entries[entries.length - 1]?.[0];
+}
