@@ -34,7 +34,7 @@ async function main(): Promise<number> {
     const result = await runNodeSchedule({
       seed,
       steps,
-      ...(values.verbose ? { echo: (line: string) => console.log(line) } : {}),
+      ...(values.verbose ? { echo: (line: string) => console.log(line), keepFiles: true } : {}),
     });
     results.push(result);
     if (result.failure !== undefined) {

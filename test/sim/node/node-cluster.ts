@@ -13,6 +13,8 @@ import { SimMachine } from './sim-machine.js';
 export interface NodeClusterOptions {
   readonly seed: number;
   readonly voters: number;
+  /** Machines started empty, outside the configuration, for membership changes to add. */
+  readonly spares: number;
   /** A fresh directory; each machine's data directory is made inside it. */
   readonly directory: string;
   readonly snapshotThresholdEntries: number;
@@ -68,7 +70,7 @@ export class NodeCluster {
     });
     const clocks = this.prng.fork('clocks');
     const machines: SimMachine[] = [];
-    for (let id = 1; id <= options.voters; id++) {
+    for (let id = 1; id <= options.voters + options.spares; id++) {
       machines.push(
         new SimMachine({
           id,
@@ -92,14 +94,15 @@ export class NodeCluster {
       );
     }
     this.machines = machines;
+    const voters = machines.slice(0, options.voters);
     const configuration: Configuration = {
-      servers: machines.map((machine) => ({
+      servers: voters.map((machine) => ({
         id: machine.id,
         address: addressOf(machine.id),
         role: Role.voter,
       })),
     };
-    for (const machine of machines) machine.bootstrap(bootstrapState(configuration));
+    for (const machine of voters) machine.bootstrap(bootstrapState(configuration));
   }
 
   note(text: string): void {

@@ -1,7 +1,7 @@
-import type { NodeId } from '../../../src/raft/types.js';
+import { Role, type NodeId } from '../../../src/raft/types.js';
 import { calmNetwork } from '../sim-network.js';
 import type { Prng } from '../prng.js';
-import type { NodeCluster } from './node-cluster.js';
+import { addressOf, type NodeCluster } from './node-cluster.js';
 
 export const nodeFaultKinds = [
   'crash',
@@ -10,6 +10,7 @@ export const nodeFaultKinds = [
   'isolate-leader',
   'network-rates',
   'transfer',
+  'membership',
 ] as const;
 export type NodeFaultKind = (typeof nodeFaultKinds)[number];
 
@@ -95,7 +96,9 @@ export class NodeNemesis {
         return;
       }
       case 'pause': {
-        const machine = prng.pick(machines.filter((candidate) => candidate.running));
+        const running = machines.filter((candidate) => candidate.running);
+        if (running.length === 0) return;
+        const machine = prng.pick(running);
         cluster.note(`nemesis: pause node ${machine.id} for ${duration} ms`);
         machine.pause();
         cluster.scheduler.schedule(duration, `resume ${machine.id}`, () => machine.resume());
@@ -131,6 +134,9 @@ export class NodeNemesis {
         });
         return;
       }
+      case 'membership':
+        changeMembership(cluster, prng);
+        return;
       case 'transfer': {
         const leader = cluster.servingLeader();
         if (leader === undefined) return;
@@ -141,6 +147,39 @@ export class NodeNemesis {
       }
     }
   }
+}
+
+/** The bootstrap cluster never shrinks below this many voters, so one crash is survivable. */
+const votersMin = 3;
+
+/**
+ * Adds a machine outside the configuration as a voter (the node promotes it once it caught up),
+ * or removes a voter that is not the leader while more than `votersMin` remain.
+ */
+function changeMembership(cluster: NodeCluster, prng: Prng): void {
+  const leader = cluster.servingLeader();
+  if (leader === undefined) return;
+  const servers = leader.configuration().servers;
+  const voters = servers.filter((server) => server.role === Role.voter);
+  const outside = cluster.machines.filter(
+    (machine) => !servers.some((server) => server.id === machine.id),
+  );
+  // Refusals (a change in progress, leadership lost) are answers, not faults.
+  const ignore = () => undefined;
+  if (voters.length > votersMin && prng.chance(0.5)) {
+    const removable = voters.filter((server) => server.id !== leader.id);
+    const removed = prng.pick(removable);
+    cluster.note(`nemesis: remove node ${removed.id}`);
+    void leader.changeMembership({ type: 'remove', id: removed.id }).catch(ignore);
+    return;
+  }
+  const added = outside.length === 0 ? undefined : prng.pick(outside);
+  if (added === undefined) return;
+  cluster.note(`nemesis: add node ${added.id} as a voter`);
+  void leader
+    .changeMembership({ type: 'add', id: added.id, address: addressOf(added.id) })
+    .then(() => leader.changeMembership({ type: 'assign', id: added.id, role: Role.voter }))
+    .catch(ignore);
 }
 
 function pickWeighted<K extends string>(

@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import fs from 'node:fs';
 import { AssertionError } from '../../../src/raft/assert.js';
+import { Role } from '../../../src/raft/types.js';
 import type { ReplicatedEngine } from '../../../src/server/replicated-engine.js';
 import { checkLinearizableByKey } from '../../faults/checkers/linearizability.js';
 import { registerModel } from '../../faults/checkers/register-model.js';
@@ -17,6 +18,8 @@ export interface NodeScheduleOptions {
   readonly steps: number;
   /** Receives every trace line as it happens. */
   readonly echo?: (line: string) => void;
+  /** Keep the machines' files of a failed run (their path is in the failure). */
+  readonly keepFiles?: boolean;
 }
 
 export interface NodeScheduleResult {
@@ -61,6 +64,7 @@ export async function runNodeSchedule(options: NodeScheduleOptions): Promise<Nod
   const cluster = new NodeCluster({
     seed: options.seed,
     voters: 3,
+    spares: 1,
     directory,
     snapshotThresholdEntries: setup.pick([4, 16, 64, 100_000]),
     clockDrift: setup.pick([0, 0.05, 0.1]),
@@ -111,7 +115,7 @@ export async function runNodeSchedule(options: NodeScheduleOptions): Promise<Nod
     failure = describe(error, cluster, options);
   } finally {
     process.off('unhandledRejection', onUnhandled);
-    if (failure === undefined) cluster.dispose();
+    if (failure === undefined || options.keepFiles !== true) cluster.dispose();
     else for (const machine of cluster.machines) machine.crash();
   }
   return {
@@ -261,20 +265,28 @@ async function healAndCheck(
   }
   const index = started.check.index;
   const expected = JSON.stringify(started.check.databases);
-  for (const machine of cluster.machines) {
+  // Every voter and standby applies the check; spares and removed machines get no entries.
+  const members = leader
+    .configuration()
+    .servers.filter((server) => server.role !== Role.spare)
+    .map((server) => server.id);
+  for (const machine of cluster.machines.filter((candidate) => members.includes(candidate.id))) {
     const engine = machine.engine;
     if (engine === undefined)
       throw new InvariantViolation('liveness', `node ${machine.id} is not running`);
+    // Each member gets the whole bound to catch up: a new voter may replay the log from 1.
     const found = await await_(
       cluster,
       unhandled,
-      deadline,
+      cluster.scheduler.now + healBoundMs + 1000,
       engine.contentCheck(index, healBoundMs),
     );
     if (found === undefined || !found.ok) {
+      const status = engine.status();
       throw new InvariantViolation(
         'convergence',
-        `node ${machine.id} has no content check at ${index}: ${JSON.stringify(found)}`,
+        `node ${machine.id} (${status.role}, term ${status.term}, commit ${status.commitIndex}) ` +
+          `has no content check at ${index}: ${JSON.stringify(found)}`,
       );
     }
     if (JSON.stringify(found.check.databases) !== expected) {
