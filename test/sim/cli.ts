@@ -1,25 +1,7 @@
 import { parseArgs } from 'node:util';
 import { faultKinds, type FaultKind } from './nemesis.js';
 import { runSchedule, type ScheduleResult } from './run-schedule.js';
-
-/**
- * `npm run sim -- --seeds A..B --steps N [--nodes 3|5|7] [--faults crash,network,...] [--verbose]`:
- * runs one schedule per seed, prints one line per failure (with its replay command) and a
- * summary; exits 1 on any failure. `--faults` narrows the nemesis to some fault kinds (all by
- * default); `--verbose` prints every trace line as it happens and each failure's trace excerpt.
- */
-const seedsMax = 1_000_000;
-
-function parseSeeds(text: string): { first: number; last: number } {
-  const match = /^(\d+)(?:\.\.(\d+))?$/.exec(text);
-  if (match === null) throw new RangeError(`--seeds must look like 1..100 or 7, got "${text}"`);
-  const first = Number(match[1]);
-  const last = match[2] === undefined ? first : Number(match[2]);
-  if (last < first || last - first + 1 > seedsMax) {
-    throw new RangeError(`--seeds range must be ascending and at most ${seedsMax} seeds`);
-  }
-  return { first, last };
-}
+import { parseSeedRange } from './seed-range.js';
 
 function parseFaults(text: string): FaultKind[] {
   const kinds = text.split(',').filter((kind) => kind !== '');
@@ -38,6 +20,15 @@ function positiveInteger(name: string, text: string): number {
   return value;
 }
 
+/**
+ * `npm run sim -- --seeds A..B --steps N [--nodes 3|5|7] [--faults crash,network,...] [--no-swarm]
+ * [--stop-on-failure] [--verbose]`: runs one schedule per seed, in ascending order, prints one line
+ * per failure (with its replay command) and a summary; exits 1 on any failure. `--faults` narrows
+ * the fault kinds a seed may draw from (all by default); each seed then enables a random subset of
+ * them with random weights (swarm testing) unless `--no-swarm` turns every listed kind on at equal
+ * weight. `--stop-on-failure` ends the run at the first failing seed (the mutant runner uses it);
+ * `--verbose` prints every trace line as it happens and each failure's trace excerpt.
+ */
 function main(): number {
   const { values } = parseArgs({
     options: {
@@ -45,15 +36,18 @@ function main(): number {
       steps: { type: 'string', default: '20000' },
       nodes: { type: 'string', default: '3' },
       faults: { type: 'string', default: faultKinds.join(',') },
+      'no-swarm': { type: 'boolean', default: false },
+      'stop-on-failure': { type: 'boolean', default: false },
       verbose: { type: 'boolean', default: false },
     },
     strict: true,
   });
-  const { first, last } = parseSeeds(values.seeds);
+  const { first, last } = parseSeedRange(values.seeds);
   const steps = positiveInteger('steps', values.steps);
   const nodes = positiveInteger('nodes', values.nodes);
   const faults = parseFaults(values.faults);
   const verbose = values.verbose;
+  const swarm = !values['no-swarm'];
   const started = performance.now();
   const results: ScheduleResult[] = [];
   for (let seed = first; seed <= last; seed++) {
@@ -62,6 +56,7 @@ function main(): number {
       steps,
       nodes,
       faults,
+      swarm,
       ...(verbose ? { echo: (line: string) => console.log(line) } : {}),
     });
     results.push(result);
@@ -70,6 +65,7 @@ function main(): number {
         `FAIL seed ${seed}: ${result.failure.message.split('\n')[0]} — replay: ${result.failure.replay}`,
       );
       if (verbose) console.log(result.failure.trace.join('\n'));
+      if (values['stop-on-failure']) break;
     }
   }
   printSummary(results, { steps, nodes, elapsedMilliseconds: performance.now() - started });

@@ -37,6 +37,10 @@ interface LeaderToCheck {
  * - Votes: a node grants at most one vote per term, and only once the vote is durable.
  * - Acknowledgements promise durable state: a successful AppendEntriesResult for index N is sent
  *   only when the sender's disk holds N.
+ * - A higher term is adopted (§5.1): a node that handled a message of a higher term is in that
+ *   term or a later one afterwards, leader or not. Vote requests may be ignored by leader
+ *   stickiness (thesis §4.2.3) and granted pre-votes carry a term nobody is in (thesis §9.6), so
+ *   those two are exempt.
  * - Monotonicity within an incarnation: term and commit index never decrease; a leader's log
  *   only grows during its term; applied <= commit <= last.
  * - Log matching, leader completeness, state machine safety (`LogInvariants`) and durability of
@@ -108,6 +112,19 @@ export class Invariants {
           `but its disk holds only up to ${durable.lastIndex}`,
       );
     }
+  }
+
+  /** After `node` handled `message` (a crashed node never does). */
+  received(node: ObservedNode, message: Message): void {
+    const status = node.status();
+    if (status === undefined || status.term >= message.term) return;
+    if (message.type === 'RequestVote') return;
+    if (message.type === 'RequestVoteResult' && message.preVote && message.voteGranted) return;
+    throw new InvariantViolation(
+      'higher term adopted',
+      `node ${node.id} (${status.role}) stays in term ${status.term} after handling ` +
+        `${message.type} of term ${message.term} from node ${message.from}`,
+    );
   }
 
   #checkVote(voter: NodeId, term: number, candidate: NodeId, durable: HardState): void {

@@ -1,6 +1,7 @@
 import type { MembershipChange } from '../../src/raft/configuration.js';
 import { Role, type NodeId } from '../../src/raft/types.js';
 import type { Prng } from './prng.js';
+import { Figure8Scenario } from './figure-8.js';
 import type { ScheduledEvent } from './scheduler.js';
 import { addressOf, type SimCluster } from './sim-cluster.js';
 import { calmNetwork } from './sim-network.js';
@@ -14,6 +15,7 @@ export const faultKinds = [
   'pause',
   'membership',
   'transfer',
+  'figure-8',
 ] as const;
 export type FaultKind = (typeof faultKinds)[number];
 
@@ -22,22 +24,33 @@ type Action =
   | 'network-calm'
   | 'partition'
   | 'isolate-leader'
+  | 'split-voters'
   | 'one-way'
   | 'heal-network'
   | 'crash'
   | 'crash-leader'
   | 'pause'
+  | 'pause-cut-off-leader'
   | 'membership'
-  | 'transfer';
+  | 'transfer'
+  | 'figure-8';
 
 /** Actions per fault kind, repeated to weigh them. */
 const actionsOf: Record<FaultKind, readonly Action[]> = {
   network: ['network-rates', 'network-calm'],
-  partition: ['partition', 'isolate-leader', 'one-way', 'heal-network', 'heal-network'],
+  partition: [
+    'partition',
+    'isolate-leader',
+    'split-voters',
+    'one-way',
+    'heal-network',
+    'heal-network',
+  ],
   crash: ['crash', 'crash', 'crash-leader'],
-  pause: ['pause'],
+  pause: ['pause', 'pause', 'pause-cut-off-leader'],
   membership: ['membership', 'membership'],
   transfer: ['transfer'],
+  'figure-8': ['figure-8'],
 };
 
 /** The bootstrap cluster never shrinks below this many voters, so one crash is survivable. */
@@ -47,6 +60,11 @@ export interface NemesisOptions {
   readonly cluster: SimCluster;
   readonly prng: Prng;
   readonly kinds: readonly FaultKind[];
+  /**
+   * How often each kind's actions are picked relative to the others (swarm testing); 1 for a
+   * kind not listed.
+   */
+  readonly weights?: Readonly<Partial<Record<FaultKind, number>>>;
   /** Longest pause between two actions. */
   readonly intervalMaxMilliseconds: number;
   /** Longest a crash, pause or partition lasts before it is undone. */
@@ -63,11 +81,28 @@ export class Nemesis {
   readonly counts: Record<string, number> = {};
   readonly #options: NemesisOptions;
   readonly #actions: readonly Action[];
+  readonly #figure8: Figure8Scenario;
   #event: ScheduledEvent | undefined;
+  /**
+   * Counts takeovers of the network by a scenario: a heal scheduled before one must not undo the
+   * scenario's cuts.
+   */
+  #networkEpoch = 0;
 
   constructor(options: NemesisOptions) {
     this.#options = options;
-    this.#actions = options.kinds.flatMap((kind) => actionsOf[kind]);
+    this.#actions = options.kinds.flatMap((kind) => {
+      const weight = options.weights?.[kind] ?? 1;
+      if (!Number.isSafeInteger(weight) || weight < 0)
+        throw new RangeError(`weight of ${kind} must be a non-negative integer, got ${weight}`);
+      return Array.from({ length: weight }, () => actionsOf[kind]).flat();
+    });
+    this.#figure8 = new Figure8Scenario({
+      cluster: options.cluster,
+      prng: options.prng.fork('figure-8'),
+      note: (text) => this.#note(text),
+      onEnd: () => this.#networkEpoch++,
+    });
   }
 
   start(): void {
@@ -83,6 +118,7 @@ export class Nemesis {
   /** Undoes every fault at once: the heal phase of a schedule. */
   heal(): void {
     const cluster = this.#options.cluster;
+    this.#figure8.abort();
     cluster.network.heal();
     cluster.network.faults = calmNetwork;
     for (const node of cluster.nodes) {
@@ -98,7 +134,8 @@ export class Nemesis {
       prng.int(1, intervalMaxMilliseconds),
       'nemesis',
       () => {
-        this.#act(prng.pick(this.#actions));
+        // A scenario owns the network and the nodes while it runs; other faults wait.
+        if (!this.#figure8.running) this.#act(prng.pick(this.#actions));
         this.#schedule();
       },
     );
@@ -125,6 +162,8 @@ export class Nemesis {
         return this.#partition();
       case 'isolate-leader':
         return this.#isolateLeader();
+      case 'split-voters':
+        return this.#splitVoters();
       case 'one-way':
         return this.#oneWay();
       case 'heal-network':
@@ -136,10 +175,14 @@ export class Nemesis {
         return this.#crash(cluster.leader());
       case 'pause':
         return this.#pause(prng.pick(cluster.nodes));
+      case 'pause-cut-off-leader':
+        return this.#pauseCutOffLeader();
       case 'membership':
         return this.#changeMembership();
       case 'transfer':
         return this.#transfer();
+      case 'figure-8':
+        return this.#startFigure8();
     }
   }
 
@@ -164,6 +207,36 @@ export class Nemesis {
     this.#healLater();
   }
 
+  /**
+   * Splits the voters of the leader's configuration into two halves (one larger when their number
+   * is odd), other nodes going to either side: with an even number of voters neither half is a
+   * majority, so neither may elect a leader or commit (§5.2).
+   */
+  #splitVoters(): void {
+    const { cluster, prng } = this.#options;
+    const reference = cluster.leader() ?? prng.pick(cluster.nodes);
+    const servers = reference.status()?.configuration.servers ?? [];
+    const voters = shuffle(
+      prng,
+      servers.filter((server) => server.role === Role.voter).map((server) => server.id),
+    );
+    if (voters.length < 2) return;
+    const half = prng.chance(0.5) ? Math.floor(voters.length / 2) : Math.ceil(voters.length / 2);
+    const groups = [voters.slice(0, half), voters.slice(half)];
+    for (const node of cluster.nodes) {
+      if (!voters.includes(node.id)) (prng.chance(0.5) ? groups[0] : groups[1])?.push(node.id);
+    }
+    cluster.network.partition(groups);
+    this.#count('split-voters', groups.map((group) => group.join(',')).join(' | '));
+    this.#healLater();
+  }
+
+  #startFigure8(): void {
+    if (!this.#figure8.start()) return;
+    this.#networkEpoch++;
+    this.#count('figure-8', '');
+  }
+
   /** Cuts one direction of a link, often one that touches the leader. */
   #oneWay(): void {
     const { cluster, prng } = this.#options;
@@ -179,7 +252,9 @@ export class Nemesis {
 
   #healLater(): void {
     const { cluster, prng, faultMaxMilliseconds } = this.#options;
+    const epoch = this.#networkEpoch;
     cluster.scheduler.schedule(prng.int(50, faultMaxMilliseconds), 'heal network', () => {
+      if (epoch !== this.#networkEpoch) return;
       cluster.network.heal();
       this.#note('network healed');
     });
@@ -209,6 +284,29 @@ export class Nemesis {
       if (node.state !== 'paused') return;
       node.resume();
       this.#note(`resume node ${node.id}`);
+    });
+  }
+
+  /**
+   * A leader stops (a long GC, SIGSTOP) and loses its links; the others elect a new leader that
+   * acknowledges writes. On resuming it still believes it leads, and a client that still knows it
+   * asks it for a read at once: a lease timed on a clock that ran on through the pause has ended
+   * (thesis §6.4.1), so the read must wait for a round it cannot win.
+   */
+  #pauseCutOffLeader(): void {
+    const { cluster, prng } = this.#options;
+    const leader = cluster.leader();
+    if (leader === undefined || leader.state !== 'running') return;
+    cluster.network.isolate(leader.id);
+    leader.pause();
+    this.#count('pause-cut-off-leader', `node ${leader.id}`);
+    const pauseMilliseconds = prng.int(1, 4) * cluster.electionTimeoutMaxMilliseconds;
+    cluster.scheduler.schedule(pauseMilliseconds, `resume ${leader.id}`, () => {
+      if (leader.state !== 'paused') return;
+      leader.resume();
+      this.#note(`resume node ${leader.id}, which is asked for a read`);
+      cluster.requestRead(leader);
+      this.#healLater();
     });
   }
 

@@ -6,6 +6,7 @@ import { InvariantViolation } from './invariant-violation.js';
 import { Nemesis, faultKinds, type FaultKind } from './nemesis.js';
 import { Prng } from './prng.js';
 import { SimCluster, type SimClusterOptions } from './sim-cluster.js';
+import { describeSwarm, drawSwarm, type SwarmChoice } from './swarm.js';
 import { Workload } from './workload.js';
 
 export interface ScheduleOptions {
@@ -14,8 +15,13 @@ export interface ScheduleOptions {
   readonly steps: number;
   /** Voters at bootstrap: 3, 5 or 7. Two spares more are started for membership changes. */
   readonly nodes: number;
-  /** Fault kinds to inject; all of them by default. */
+  /** Fault kinds a schedule may inject; all of them by default. */
   readonly faults?: readonly FaultKind[];
+  /**
+   * Each seed enables a random subset of `faults` at random weights and draws some Raft options
+   * (swarm.ts). Default true; false enables every kind of `faults` at once.
+   */
+  readonly swarm?: boolean;
   /** Receives every trace line as it happens. */
   readonly echo?: (line: string) => void;
 }
@@ -62,12 +68,14 @@ export function replayCommand(options: {
   readonly steps: number;
   readonly nodes: number;
   readonly faults?: readonly FaultKind[];
+  readonly swarm?: boolean;
 }): string {
   const faults = options.faults ?? faultKinds;
   const allFaults = faultKinds.every((kind) => faults.includes(kind));
   return (
     `npm run sim -- --seeds ${options.seed}..${options.seed} --steps ${options.steps} ` +
-    `--nodes ${options.nodes}${allFaults ? '' : ` --faults ${faults.join(',')}`}`
+    `--nodes ${options.nodes}${allFaults ? '' : ` --faults ${faults.join(',')}`}` +
+    `${options.swarm === false ? ' --no-swarm' : ''}`
   );
 }
 
@@ -82,11 +90,19 @@ export function runSchedule(options: ScheduleOptions): ScheduleResult {
   if (!Number.isSafeInteger(options.steps) || options.steps < 0)
     throw new RangeError('steps must be >= 0');
   const setup = new Prng(options.seed).fork('setup');
-  const cluster = new SimCluster(clusterOptions(options, setup));
+  const swarm = drawSwarm({
+    prng: new Prng(options.seed).fork('swarm'),
+    seed: options.seed,
+    allowed: options.faults ?? faultKinds,
+    swarm: options.swarm ?? true,
+  });
+  const cluster = new SimCluster(clusterOptions(options, setup, swarm));
+  cluster.trace.add(0, describeSwarm(swarm));
   const nemesis = new Nemesis({
     cluster,
     prng: cluster.prng.fork('nemesis'),
-    kinds: options.faults ?? faultKinds,
+    kinds: swarm.kinds,
+    weights: swarm.weights,
     intervalMaxMilliseconds: setup.pick([100, 300, 1000]),
     faultMaxMilliseconds: setup.pick([300, 1000, 3000]),
   });
@@ -110,7 +126,7 @@ export function runSchedule(options: ScheduleOptions): ScheduleResult {
   } catch (error) {
     // Converted, not swallowed: any error (a broken invariant, a core assertion, a storage
     // contract violation) ends this schedule as its reported failure.
-    failure = describeFailure(error, cluster, options);
+    failure = describeFailure(error, cluster, options, swarm);
   }
   return {
     ok: failure === undefined,
@@ -121,7 +137,11 @@ export function runSchedule(options: ScheduleOptions): ScheduleResult {
 }
 
 /** Cluster parameters drawn from the seed, so that seeds also explore timings and thresholds. */
-function clusterOptions(options: ScheduleOptions, setup: Prng): SimClusterOptions {
+function clusterOptions(
+  options: ScheduleOptions,
+  setup: Prng,
+  swarm: SwarmChoice,
+): SimClusterOptions {
   const raftConfig: Partial<RaftConfig> = {
     tickMilliseconds: 50,
     electionTimeoutTicks: 6,
@@ -132,9 +152,10 @@ function clusterOptions(options: ScheduleOptions, setup: Prng): SimClusterOption
     inflightMessagesMax: setup.pick([1, 4, 64]),
     appendBytesMax: setup.pick([64, 1024, 1024 * 1024]),
     snapshotTimeoutTicks: setup.pick([10, 100]),
-    // Every fourth seed serves reads from leader leases, which the clock drift below tests. Taken
-    // from the seed rather than the PRNG so that other seeds keep their schedules.
-    leaseReads: options.seed % 4 === 0,
+    // Leases are tested by the clock drift below and by reads sent to stale leaders.
+    preVote: swarm.preVote,
+    checkQuorum: swarm.checkQuorum,
+    leaseReads: swarm.leaseReads,
   };
   return {
     seed: options.seed,
@@ -142,7 +163,9 @@ function clusterOptions(options: ScheduleOptions, setup: Prng): SimClusterOption
     spareCount: sparesCount,
     raftConfig,
     snapshotThresholdEntries: setup.pick([4, 16, 64, 1024]),
-    clockDrift: setup.pick([0, 0.05, 0.1]),
+    // Leases are safe while no clock runs more than clockRateDifferenceMax (20%) faster than
+    // another's (election.ts): rates within 1 ± 0.09 differ by at most 1.09 / 0.91 = 1.198.
+    clockDrift: setup.pick([0, 0.05, 0.09]),
     latencyMinMilliseconds: 1,
     latencyMaxMilliseconds: setup.pick([5, 15, 40]),
     spikeMaxMilliseconds: setup.pick([200, 1000]),
@@ -158,6 +181,7 @@ function describeFailure(
   error: unknown,
   cluster: SimCluster,
   options: ScheduleOptions,
+  swarm: SwarmChoice,
 ): ScheduleFailure {
   const invariant =
     error instanceof InvariantViolation
@@ -179,7 +203,7 @@ function describeFailure(
     step: cluster.steps,
     timeMilliseconds: cluster.scheduler.now,
     replay: replayCommand(options),
-    trace: cluster.trace.lines(traceLinesReported),
+    trace: [describeSwarm(swarm), ...cluster.trace.lines(traceLinesReported)],
   };
 }
 

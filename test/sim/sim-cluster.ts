@@ -1,7 +1,7 @@
 import type { RaftConfig } from '../../src/raft/config.js';
 import { bootstrapState } from '../../src/raft/raft-bootstrap.js';
-import type { ReadState } from '../../src/raft/ready.js';
-import { Role, type Configuration, type NodeId } from '../../src/raft/types.js';
+import type { RaftEvent, ReadState } from '../../src/raft/ready.js';
+import { Role, type Configuration, type Entry, type NodeId } from '../../src/raft/types.js';
 import { describeMessage } from './describe-message.js';
 import { InvariantViolation } from './invariant-violation.js';
 import { Invariants } from './invariants.js';
@@ -32,6 +32,14 @@ export interface SimClusterOptions {
   readonly echo?: (line: string) => void;
 }
 
+/** What a scenario of the nemesis watches; each hook runs synchronously, inside the step. */
+export interface ClusterObserver {
+  /** A node's driver reported `event` (a role change, a new leader, ...). */
+  onEvent?(node: SimNode, event: RaftEvent): void;
+  /** A node started writing `entries` to its disk. */
+  onPersist?(node: SimNode, entries: readonly Entry[]): void;
+}
+
 /** Address of a simulated node; configurations need one, the simulator routes by id. */
 export function addressOf(id: NodeId): string {
   return `sim-${id}`;
@@ -52,6 +60,7 @@ export class SimCluster {
   /** Reads asked of a leader, with the last index acknowledged to a client before asking. */
   readonly #reads = new Map<number, number>();
   #readSequence = 0;
+  readonly #observers = new Set<ClusterObserver>();
   steps = 0;
 
   constructor(options: SimClusterOptions) {
@@ -89,6 +98,12 @@ export class SimCluster {
           fsyncMaxMilliseconds: options.fsyncMaxMilliseconds,
           tornPersistProbability: options.tornPersistProbability,
           onReadState: (node, read) => this.#readServed(node, read),
+          onEvent: (node, event) => {
+            for (const observer of this.#observers) observer.onEvent?.(node, event);
+          },
+          onPersist: (node, entries) => {
+            for (const observer of this.#observers) observer.onPersist?.(node, entries);
+          },
         }),
       );
     }
@@ -101,6 +116,12 @@ export class SimCluster {
     for (const node of nodes.slice(0, options.voterCount))
       node.bootstrap(bootstrapState(configuration));
     for (const node of nodes) node.start();
+  }
+
+  /** Registers `observer` until the returned function is called. */
+  observe(observer: ClusterObserver): () => void {
+    this.#observers.add(observer);
+    return () => this.#observers.delete(observer);
   }
 
   /** The longest election timeout any node may draw, in virtual milliseconds. */
@@ -128,6 +149,13 @@ export class SimCluster {
     return best;
   }
 
+  /** Every running node that believes it leads, stale leaders of older terms included. */
+  leaders(): SimNode[] {
+    return this.nodes.filter(
+      (node) => node.state === 'running' && node.status()?.role === 'leader',
+    );
+  }
+
   /** Runs one event and checks the step invariants. Returns false when no event is left. */
   step(): boolean {
     const event = this.scheduler.step();
@@ -140,11 +168,12 @@ export class SimCluster {
   /** Asks the leader for a linearizable read; the answer is checked in `#readServed`. */
   requestRead(leader: SimNode): void {
     const requestId = ++this.#readSequence;
-    // Taken before the call: the call itself runs the node, which may acknowledge more writes;
-    // those are concurrent with the read, and it may or may not see them.
-    const acknowledgedBefore = this.invariants.ledger.acknowledgedIndexMax;
+    // Recorded before the call: the call itself runs the node, which may acknowledge more writes
+    // (concurrent with the read, which may or may not see them), and may serve the read at once
+    // from a lease, which must be checked like any other.
+    this.#reads.set(requestId, this.invariants.ledger.acknowledgedIndexMax);
     const result = leader.readIndex(requestId);
-    if (result?.ok === true) this.#reads.set(requestId, acknowledgedBefore);
+    if (result?.ok !== true) this.#reads.delete(requestId);
   }
 
   /**

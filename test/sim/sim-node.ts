@@ -9,7 +9,7 @@ import {
 import { RaftDriver } from '../../src/raft/raft-driver.js';
 import type { RaftInitialState } from '../../src/raft/raft-storage.js';
 import type { RaftEvent, ReadState } from '../../src/raft/ready.js';
-import type { Message, NodeId } from '../../src/raft/types.js';
+import type { Entry, Message, NodeId } from '../../src/raft/types.js';
 import type { Invariants, ObservedNode } from './invariants.js';
 import { MemoryStorage } from './memory-storage.js';
 import type { Prng } from './prng.js';
@@ -34,6 +34,10 @@ export interface SimNodeOptions {
   readonly fsyncMaxMilliseconds: number;
   readonly tornPersistProbability: number;
   readonly onReadState?: (node: SimNode, read: ReadState) => void;
+  /** Every event the driver reports, after it is traced; scenarios react to role changes. */
+  readonly onEvent?: (node: SimNode, event: RaftEvent) => void;
+  /** Every write handed to the disk, when it starts; scenarios react to what a node stores. */
+  readonly onPersist?: (node: SimNode, entries: readonly Entry[]) => void;
 }
 
 export type SimNodeState = 'running' | 'paused' | 'crashed';
@@ -74,7 +78,10 @@ export class SimNode implements ObservedNode {
       tornPersistProbability: options.tornPersistProbability,
       gate: (callback) => this.#enter(false, callback),
       trace: (text) => options.trace.add(options.scheduler.now, () => `node ${this.id} ${text()}`),
-      onPersist: (write) => options.invariants.persisting(this, write),
+      onPersist: (write) => {
+        options.invariants.persisting(this, write);
+        options.onPersist?.(this, write.entries);
+      },
     });
   }
 
@@ -120,7 +127,10 @@ export class SimNode implements ObservedNode {
       stateMachine,
       snapshotThresholdEntries: options.snapshotThresholdEntries,
       onReadState: (read) => options.onReadState?.(this, read),
-      onEvent: (event) => this.#traceEvent(event),
+      onEvent: (event) => {
+        this.#traceEvent(event);
+        options.onEvent?.(this, event);
+      },
     });
     this.#scheduleTick(options.prng.next());
   }
@@ -159,7 +169,10 @@ export class SimNode implements ObservedNode {
 
   /** The network hands this node a message. */
   deliver(message: Message): void {
-    this.#enter(true, () => this.#driver?.receive(message));
+    this.#enter(true, () => {
+      this.#driver?.receive(message);
+      this.#options.invariants.received(this, message);
+    });
   }
 
   status(): RaftStatus | undefined {

@@ -12,6 +12,9 @@ const ciSchedules = [
   { nodes: 7, seedFirst: 1, seedLast: 60, steps: 40_000 },
 ] as const;
 
+/** Seeds that run every fault kind at once, as before swarm testing (`--no-swarm`). */
+const unswarmedSchedule = { nodes: 3, seedFirst: 1, seedLast: 10, steps: 20_000 } as const;
+
 const traceLinesShown = 25;
 
 function report(result: ScheduleResult): string {
@@ -37,3 +40,17 @@ for (const schedule of ciSchedules) {
     }
   });
 }
+
+describe(`simulation without swarm, ${unswarmedSchedule.nodes} voters`, () => {
+  for (let seed = unswarmedSchedule.seedFirst; seed <= unswarmedSchedule.seedLast; seed++) {
+    it(`seed ${seed}`, () => {
+      const result = runSchedule({
+        seed,
+        steps: unswarmedSchedule.steps,
+        nodes: unswarmedSchedule.nodes,
+        swarm: false,
+      });
+      expect(report(result)).toBe('ok');
+    });
+  }
+});

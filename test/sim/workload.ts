@@ -1,6 +1,10 @@
 import type { Prng } from './prng.js';
 import type { ScheduledEvent } from './scheduler.js';
 import type { SimCluster } from './sim-cluster.js';
+import type { SimNode } from './sim-node.js';
+
+/** Share of reads sent to a random node that believes it leads rather than to the newest leader. */
+const staleReadProbability = 0.3;
 
 export interface WorkloadStats {
   proposalsAccepted: number;
@@ -64,6 +68,16 @@ export class Workload {
     });
   }
 
+  /**
+   * Mostly the newest leader; sometimes any node that believes it leads, as a client that has not
+   * heard of the newer one would. A stale leader must not serve a read that misses a write the
+   * newer leader acknowledged (thesis §6.4); with leases, only its clock tells it to stop.
+   */
+  #readTarget(newest: SimNode): SimNode {
+    if (!this.#prng.chance(staleReadProbability)) return newest;
+    return this.#prng.pick(this.#cluster.leaders());
+  }
+
   #request(): void {
     const leader = this.#cluster.leader();
     const status = leader?.status();
@@ -79,7 +93,7 @@ export class Workload {
     }
     if (roll < 0.08) {
       this.stats.reads++;
-      this.#cluster.requestRead(leader);
+      this.#cluster.requestRead(this.#readTarget(leader));
       return;
     }
     const data = this.nextPayload('command');

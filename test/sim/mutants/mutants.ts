@@ -1,0 +1,132 @@
+import type { Mutant } from './mutant.js';
+
+/**
+ * Bugs the simulators must catch (`npm run sim:mutants`). Each models a mistake a Raft
+ * implementation plausibly makes; each replacement's search text is exact, so a refactor of the
+ * code under test makes the runner refuse the mutant instead of silently testing nothing.
+ */
+export const mutants: readonly Mutant[] = [
+  {
+    name: 'vote-skips-log-check',
+    description:
+      'votes and pre-votes are granted without the election restriction, so a candidate missing committed entries can win (§5.4.1)',
+    mode: 'raft',
+    file: 'src/raft/election.ts',
+    replacements: [
+      {
+        search: 'const upToDate = state.log.isUpToDate(request.lastLogIndex, request.lastLogTerm);',
+        replace: 'const upToDate = true;',
+      },
+    ],
+  },
+  {
+    name: 'real-vote-skips-log-check',
+    description:
+      'only the pre-vote checks that the candidate is up to date; the real vote forgets it (§5.4.1, thesis §9.6)',
+    mode: 'raft',
+    file: 'src/raft/election.ts',
+    replacements: [
+      {
+        search: 'granted = (state.vote === 0 || state.vote === request.from) && upToDate;',
+        replace: 'granted = state.vote === 0 || state.vote === request.from;',
+      },
+    ],
+  },
+  {
+    name: 'commit-earlier-term-by-count',
+    description:
+      'a leader commits an entry of an earlier term once a majority stores it, which a later leader may overwrite (§5.4.2, figure 8)',
+    mode: 'raft',
+    file: 'src/raft/replication.ts',
+    replacements: [
+      {
+        search: 'if (index <= log.commitIndex || log.term(index) !== state.term) return false;',
+        replace: 'if (index <= log.commitIndex) return false;',
+      },
+    ],
+  },
+  {
+    name: 'follower-keeps-conflicts',
+    description:
+      'a follower skips leader entries at indexes it already holds without comparing terms, keeping a conflicting suffix (§5.3 step 3)',
+    mode: 'raft',
+    file: 'src/raft/raft-log.ts',
+    replacements: [
+      {
+        search: 'if (existing === entry.term) continue;',
+        replace: 'if (existing !== undefined) continue;',
+      },
+    ],
+  },
+  {
+    name: 'leader-ignores-higher-term',
+    description:
+      'a leader drops messages that carry a higher term instead of adopting the term and stepping down (§5.1)',
+    mode: 'raft',
+    file: 'src/raft/term-rules.ts',
+    replacements: [
+      {
+        search: "  if (message.term > state.term) {\n    if (message.type === 'RequestVote') {",
+        replace:
+          "  if (message.term > state.term) {\n    if (state.role === 'leader') return false;\n    if (message.type === 'RequestVote') {",
+      },
+    ],
+  },
+  {
+    name: 'quorum-one-short',
+    description:
+      'a majority is taken as floor(n/2) voters, so half the cluster (one node of three) elects a leader (§5.2)',
+    mode: 'raft',
+    file: 'src/raft/quorum.ts',
+    replacements: [
+      {
+        search: 'return Math.floor(voterCount / 2) + 1;',
+        replace: 'return Math.floor(voterCount / 2);',
+      },
+    ],
+  },
+  {
+    name: 'majority-of-n-minus-1',
+    description:
+      'quorums are computed over n-1 voters (the leader left out, then counted), so with an even voter count half the cluster elects and commits (§5.2, §5.3)',
+    mode: 'raft',
+    file: 'src/raft/quorum.ts',
+    replacements: [
+      {
+        search: 'return matches[Math.floor(voters.length / 2)] ?? 0;',
+        replace: 'return matches[Math.floor((voters.length - 1) / 2)] ?? 0;',
+      },
+      {
+        search: 'return Math.floor(voterCount / 2) + 1;',
+        replace: 'return Math.floor((voterCount - 1) / 2) + 1;',
+      },
+    ],
+  },
+  {
+    name: 'send-before-persist',
+    description:
+      'votes and acknowledgements go out before the term, vote and entries they promise are durable, so a crash breaks the promise (§5.1, figure 2)',
+    mode: 'raft',
+    file: 'src/raft/raft-state.ts',
+    replacements: [
+      {
+        search:
+          '  sendAfterPersist(message: Message): void {\n    this.messagesAfterPersist.push(message);',
+        replace: '  sendAfterPersist(message: Message): void {\n    this.messages.push(message);',
+      },
+    ],
+  },
+  {
+    name: 'lease-never-expires',
+    description:
+      'a leader that once held a lease serves reads from it without comparing its end with the clock, so a stale leader serves stale reads (thesis §6.4.1)',
+    mode: 'raft',
+    file: 'src/raft/read-index.ts',
+    replacements: [
+      {
+        search: 'return state.now() < state.leaseUntilMs;',
+        replace: 'return state.leaseUntilMs > 0;',
+      },
+    ],
+  },
+];
