@@ -133,6 +133,12 @@ export class NodeCluster {
     return best;
   }
 
+  /** The machine of `servingLeader`. */
+  servingLeaderMachine(): SimMachine | undefined {
+    const leader = this.servingLeader();
+    return leader === undefined ? undefined : this.machine(leader.id);
+  }
+
   /** Runs one event and what it set off; false when nothing is left to run. */
   async step(): Promise<boolean> {
     const event = this.scheduler.step();

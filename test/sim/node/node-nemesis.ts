@@ -11,6 +11,8 @@ export const nodeFaultKinds = [
   'network-rates',
   'transfer',
   'membership',
+  'engine-stall',
+  'stale-leader',
 ] as const;
 export type NodeFaultKind = (typeof nodeFaultKinds)[number];
 
@@ -21,6 +23,8 @@ export interface NodeNemesisOptions {
   readonly weights: Partial<Record<NodeFaultKind, number>>;
   readonly intervalMaxMs: number;
   readonly faultMaxMs: number;
+  /** A stale leader just woke up: the clients ask it for reads at once. */
+  readonly probe?: (id: NodeId) => void;
 }
 
 /**
@@ -132,6 +136,39 @@ export class NodeNemesis {
         cluster.scheduler.schedule(duration, 'calm network', () => {
           cluster.network.faults = calmNetwork;
         });
+        return;
+      }
+      case 'engine-stall': {
+        // A long statement or a busy main thread: replies and requests wait on one node while
+        // Raft on its main thread goes on (and may lose leadership meanwhile).
+        const running = machines.filter((candidate) => candidate.running);
+        if (running.length === 0) return;
+        const machine = prng.chance(0.5)
+          ? (cluster.servingLeaderMachine() ?? prng.pick(running))
+          : prng.pick(running);
+        const stall = prng.int(1, Math.min(duration, 500));
+        cluster.note(`nemesis: stall node ${machine.id}'s engine for ${stall} ms`);
+        machine.enginePort?.stall(cluster.scheduler.now + stall);
+        return;
+      }
+      case 'stale-leader': {
+        // The leader stops (SIGSTOP, a long GC) while cut off; the others elect another and
+        // write. It wakes still cut off, its monotonic clock far ahead and its ticks not: until
+        // its own timers notice, it still believes it leads, and clients still ask it.
+        const machine = cluster.servingLeaderMachine();
+        if (machine === undefined) return;
+        const paused = prng.int(600, 3000);
+        const cutOff = paused + prng.int(0, 1000);
+        cluster.note(
+          `nemesis: stale leader ${machine.id}: paused ${paused} ms, cut off ${cutOff} ms`,
+        );
+        cluster.network.isolate(machine.id);
+        machine.pause();
+        cluster.scheduler.schedule(paused, `resume ${machine.id}`, () => {
+          machine.resume();
+          this.#options.probe?.(machine.id);
+        });
+        cluster.scheduler.schedule(cutOff, 'heal stale leader', () => cluster.network.heal());
         return;
       }
       case 'membership':

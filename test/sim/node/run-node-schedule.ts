@@ -78,14 +78,7 @@ export async function runNodeSchedule(options: NodeScheduleOptions): Promise<Nod
   });
   const weights: Partial<Record<NodeFaultKind, number>> = {};
   for (const kind of nodeFaultKinds) if (setup.chance(0.6)) weights[kind] = setup.int(1, 4);
-  const nemesis = new NodeNemesis({
-    cluster,
-    prng: cluster.prng.fork('nemesis'),
-    weights,
-    intervalMaxMs: setup.pick([200, 1000, 3000]),
-    faultMaxMs: setup.pick([300, 1000, 3000]),
-  });
-  const clients = new SimClients({
+  const clients: SimClients = new SimClients({
     cluster,
     prng: cluster.prng.fork('clients'),
     clients: setup.int(1, 6),
@@ -94,6 +87,14 @@ export async function runNodeSchedule(options: NodeScheduleOptions): Promise<Nod
     answerWaitMs: setup.pick([1000, 5000]),
     thinkMaxMs: setup.pick([1, 20, 200]),
     bigRowBytes: setup.pick([64 * 1024, 1024 * 1024]),
+  });
+  const nemesis = new NodeNemesis({
+    cluster,
+    prng: cluster.prng.fork('nemesis'),
+    weights,
+    intervalMaxMs: setup.pick([200, 1000, 3000]),
+    faultMaxMs: setup.pick([300, 1000, 3000]),
+    probe: (id) => clients.probe(id),
   });
   const unhandled: unknown[] = [];
   const onUnhandled = (reason: unknown) => void unhandled.push(reason);
@@ -122,7 +123,15 @@ export async function runNodeSchedule(options: NodeScheduleOptions): Promise<Nod
     ok: failure === undefined,
     seed: options.seed,
     ...(failure
-      ? { failure: { ...failure, message: `${failure.message} (files: ${directory})` } }
+      ? {
+          failure: {
+            ...failure,
+            message:
+              options.keepFiles === true
+                ? `${failure.message} (files kept in ${directory})`
+                : failure.message,
+          },
+        }
       : {}),
     stats: {
       steps: cluster.steps,
@@ -371,9 +380,16 @@ async function checkFinalState(
   }
   const verdict = checkLinearizableByKey(registerModel, [...clients.history, ...finalReads]);
   if (verdict.result === 'illegal') {
+    const seen = verdict.stuckAt
+      .map((text) => /read -> (\d+)/.exec(text)?.[1])
+      .filter((value) => value !== undefined);
+    const refusals = seen
+      .map((value) => clients.refused.get(Number(value)))
+      .filter((text) => text !== undefined);
     throw new InvariantViolation(
       'linearizability',
-      `key ${String(verdict.key)}: ${verdict.longestLinearized.slice(-6).join('; ')} | stuck at ${verdict.stuckAt.join('; ')}`,
+      `key ${String(verdict.key)}: ${verdict.longestLinearized.slice(-6).join('; ')} | stuck at ${verdict.stuckAt.join('; ')}` +
+        (refusals.length > 0 ? ` | answered not committed: ${refusals.join('; ')}` : ''),
     );
   }
 }

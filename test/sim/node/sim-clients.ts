@@ -64,6 +64,8 @@ const timedOut = Symbol('timed out');
 export class SimClients {
   readonly history: RegisterOperation[] = [];
   readonly appends = new Map<string, { outcome: AppendOutcome; size: number }>();
+  /** Writes answered "not committed", by value, with the answer (for failure reports). */
+  readonly refused = new Map<number, string>();
   readonly #options: ClientsOptions;
   #running = false;
   #nextValue = 1;
@@ -94,6 +96,51 @@ export class SimClients {
 
   get active(): number {
     return this.#active;
+  }
+
+  /**
+   * A client that reads every key once from node `id` through its point reads, right now: what a
+   * client still connected to a leader that was stopped and cut off would do when it wakes.
+   */
+  probe(id: number): void {
+    const engine = this.#options.cluster.machine(id)?.engine;
+    if (engine === undefined || !this.#running) return;
+    this.#active++;
+    void this.#probe(engine).finally(() => this.#active--);
+  }
+
+  async #probe(engine: ReplicatedEngine): Promise<void> {
+    const session = this.#nextSession++;
+    const database = databases[0];
+    const client = 0;
+    const opened = await this.#call(() => engine.local({ op: 'open', session, database }), engine);
+    if (opened === timedOut || !opened.outcome.ok) return;
+    const sql = 'SELECT v FROM kv WHERE k = ?';
+    const reads = [];
+    for (let k = 1; k <= this.#options.keys; k++) {
+      const call = this.#now();
+      reads.push(
+        this.#call(() => engine.pointRead(session, database, sql, [integer(k)]), engine).then(
+          (outcome) => {
+            if (outcome === timedOut || outcome === undefined || !outcome.ok) return;
+            const rows = rowsOf(outcome) ?? [];
+            this.history.push({
+              client,
+              key: `${database}/${k}`,
+              input: { type: 'read' },
+              output: {
+                type: 'read',
+                value: rows.length === 0 ? null : Number(rows[0]?.[0]?.value),
+              },
+              call,
+              return: this.#now(),
+            });
+          },
+        ),
+      );
+    }
+    await Promise.all(reads);
+    await this.#call(() => engine.local({ op: 'close', session }), engine);
   }
 
   /** One client: connections come and go until the run stops. */
@@ -382,7 +429,13 @@ export class SimClients {
   ): boolean {
     const kind = classify(outcome);
     // A write answered "not committed" did not happen: it stays out of the history, so a read
-    // that saw it anyway fails the check.
+    // that saw it anyway fails the check. The failure report names it.
+    if (kind === 'not-committed' && outcome !== timedOut && !outcome.ok) {
+      this.refused.set(
+        value,
+        `${key} write ${value} by client ${client} at ${call}: ${outcome.code} ${outcome.message}`,
+      );
+    }
     if (kind !== 'not-committed') {
       this.history.push({
         client,
@@ -428,7 +481,17 @@ export class SimClients {
     call: EngineCall,
     hold: 'commit' | 'none' = 'commit',
   ): Promise<EngineOutcome | typeof timedOut> {
-    return this.#call(() => engine.execute(call, hold), engine);
+    const cluster = this.#options.cluster;
+    const what = () => `${describeCall(call)} on node ${engine.id}`;
+    cluster.trace.add(cluster.scheduler.now, () => `client: ${what()}`);
+    return this.#call(() => engine.execute(call, hold), engine).then((outcome) => {
+      cluster.trace.add(
+        cluster.scheduler.now,
+        () =>
+          `client: ${what()} -> ${outcome === timedOut ? 'no answer' : outcome.ok ? 'ok' : `${outcome.code} ${outcome.message}`}`,
+      );
+      return outcome;
+    });
   }
 
   /**
@@ -441,15 +504,23 @@ export class SimClients {
     engine: ReplicatedEngine,
   ): Promise<T | typeof timedOut> {
     const cluster = this.#options.cluster;
+    const machine = cluster.machines.find((candidate) => candidate.engine === engine);
+    const process = machine?.process;
     const alive = () =>
-      cluster.machines.some((machine) => machine.running && machine.engine === engine);
-    let promise: Promise<T>;
-    try {
-      promise = request();
-    } catch (error) {
-      if (!alive()) return timedOut;
-      throw unexpected(error);
-    }
+      machine?.engine === engine && machine.process === process && process?.state !== 'dead';
+    // The request travels to the node and enters its process like any input: a paused node
+    // takes it when it resumes (after what arrived before it), a dead one never.
+    const promise = new Promise<T>((resolve, reject) => {
+      cluster.scheduler.schedule(this.#options.prng.int(0, 2), 'client request', () =>
+        process?.enter(() => {
+          try {
+            request().then(resolve, reject);
+          } catch (error) {
+            reject(error instanceof Error ? error : new Error(String(error)));
+          }
+        }),
+      );
+    });
     const expired = cluster.sleep(this.#options.answerWaitMs).then((): typeof timedOut => timedOut);
     return Promise.race<T | typeof timedOut>([
       promise.catch((error: unknown) => (alive() ? Promise.reject(unexpected(error)) : timedOut)),
@@ -460,6 +531,16 @@ export class SimClients {
   #now(): number {
     return this.#options.cluster.scheduler.now;
   }
+}
+
+/** A request in a trace line: its session, op, SQL and parameters. */
+function describeCall(call: EngineCall): string {
+  const parts: string[] = [call.op];
+  if ('session' in call) parts.unshift(`session ${call.session}`);
+  if ('sql' in call) parts.push(JSON.stringify(call.sql.slice(0, 60)));
+  if ('parameters' in call && call.parameters.length > 0)
+    parts.push(`[${call.parameters.map((value) => String(value.value)).join(', ')}]`);
+  return parts.join(' ');
 }
 
 interface StepContext {

@@ -31,6 +31,7 @@ export class SimEnginePort implements EnginePort {
   #toEngineAt = 0;
   #toMainAt = 0;
   #terminated = false;
+  #stalledUntil = 0;
 
   constructor(options: {
     readonly process: SimProcess;
@@ -78,9 +79,17 @@ export class SimEnginePort implements EnginePort {
     return Promise.resolve();
   }
 
+  /**
+   * Holds every message either way until `until` (virtual ms): the engine is busy with a long
+   * statement, or the main thread with a burst of work, while the other side goes on.
+   */
+  stall(until: number): void {
+    this.#stalledUntil = Math.max(this.#stalledUntil, until);
+  }
+
   #later(last: number): number {
     const now = this.#process.scheduler.now;
-    return Math.max(last, now + this.#prng.next() * this.#delayMaxMs);
+    return Math.max(last, this.#stalledUntil, now + this.#prng.next() * this.#delayMaxMs);
   }
 
   #at(time: number, what: string, run: () => void): void {

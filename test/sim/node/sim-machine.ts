@@ -46,6 +46,8 @@ export class SimMachine {
   readonly disk: MemoryStorage;
   process: SimProcess | undefined;
   engine: ReplicatedEngine | undefined;
+  /** The current process's simulated engine thread. */
+  enginePort: SimEnginePort | undefined;
   incarnation = 0;
   readonly #options: SimMachineOptions;
   #deliver: ((message: Message) => void) | undefined;
@@ -93,13 +95,13 @@ export class SimMachine {
       startEngine: (linkOptions) => {
         const { onFatal, onSpaceWait, ...engineOptions } = linkOptions;
         const shared = engineShared();
-        const port = new SimEnginePort({
+        const port = (this.enginePort = new SimEnginePort({
           process,
           prng: random.fork('engine'),
           delayMaxMs: options.engineDelayMaxMs,
           engine: engineOptions,
           shared,
-        });
+        }));
         return new EngineLink(port, onFatal, shared, onSpaceWait);
       },
       startTransport: (transportOptions) => this.#transport(process, transportOptions.onMessage),
