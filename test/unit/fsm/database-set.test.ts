@@ -23,6 +23,7 @@ import { DatabaseSet } from '../../../src/fsm/database-set.js';
 import { bootstrapState } from '../../../src/raft/raft-bootstrap.js';
 import { RaftCore } from '../../../src/raft/raft-core.js';
 import { RaftDriver } from '../../../src/raft/raft-driver.js';
+import type { StateMachine } from '../../../src/raft/state-machine.js';
 import { EntryType, Role, type Message } from '../../../src/raft/types.js';
 import { InstantStorage } from '../raft/instant-storage.js';
 
@@ -57,7 +58,7 @@ function cluster() {
       }),
       storage: new InstantStorage(bootstrapState({ servers })),
       transport: { send: (message) => queue.push(message) },
-      stateMachine: databases,
+      stateMachine: appliesOnly(databases),
       onEvent: (event) => {
         if (event.type === 'role-changed' && event.role !== 'leader' && databases.leading) {
           databases.stepDown();
@@ -124,6 +125,19 @@ function cluster() {
     return { index: proposal.index, term: proposal.term };
   };
   return { nodes, node, deliverAll, elect, write, session, cut, drop: () => (queue = []) };
+}
+
+/**
+ * Raft's view of a DatabaseSet in these scenarios: applies only. They stay under the snapshot
+ * threshold, so a snapshot or restore request would be a fixture bug; the tests below call the
+ * snapshot methods themselves.
+ */
+function appliesOnly(databases: DatabaseSet): StateMachine {
+  return {
+    apply: (entry) => databases.apply(entry),
+    snapshot: (done) => done(new Error('this fixture takes no snapshot through Raft')),
+    restore: (_metadata, _read, done) => done(new Error('this fixture restores no snapshot')),
+  };
 }
 
 function tableRows(db: Database.Database, table: string): unknown[] {
