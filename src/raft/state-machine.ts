@@ -36,9 +36,8 @@ export interface SnapshotSource {
  *   entry applied or the snapshot restored; the first apply of a process without a restore is
  *   entry 1.
  * - `snapshot` is called only with nothing else of the machine's in flight (no snapshot, no
- *   restore), and its snapshot must reflect exactly the entries applied before the call. Applies
- *   may continue while it runs; the source is released before another snapshot or a restore is
- *   asked for.
+ *   restore). Applies may continue while it runs; the source is released before another
+ *   snapshot or a restore is asked for.
  * - While a restore runs, nothing else is called: later applies wait until its `done`.
  * - A source's `read` has one call in flight at a time.
  * - After the driver stopped (a crash, a fatal error), callbacks are ignored, and a source that
