@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { assert } from '../raft/assert.js';
-import { EntryType, type Entry, type SnapshotMetadata } from '../raft/types.js';
+import { EntryType, type Entry } from '../raft/types.js';
 import { decodePageSet, encodePageSet, type PageSet } from './page-set.js';
 import { isWaitableStorageError } from '../storage/index.js';
 import { PageFiles } from './page-writer.js';
@@ -364,22 +364,12 @@ export class DatabaseSet {
   }
 
   /**
-   * Every database file as one blob (snapshot-format.ts), reflecting exactly the applied entries;
-   * undefined while a leader has writes in flight (their frames are in the WAL) or a reader keeps
-   * the checkpoint from finishing, so the host retries later. For small states and tests;
-   * `snapshotToFile` does not hold the databases in memory.
-   */
-  snapshot(): Uint8Array | undefined {
-    if (!this.#readyForSnapshot()) return undefined;
-    const parts: Uint8Array[] = [];
-    writeSnapshotBlob(this.#directory, this.#databaseNames(), (bytes) => parts.push(bytes));
-    return Buffer.concat(parts);
-  }
-
-  /**
-   * Writes the snapshot blob to `~snapshot-<applied index>` beside the databases, copying each in
-   * chunks, and returns its path and size; undefined when `snapshot` would be. The caller removes
-   * the file (a name per index, so removing an old one never hits a newer one).
+   * Every database file as one blob (snapshot-format.ts), reflecting exactly the applied entries,
+   * written to `~snapshot-<applied index>` beside the databases, copying each in chunks; returns
+   * its path and size. Undefined while a leader has writes in flight (their frames are in the
+   * WAL), a reader keeps the checkpoint from finishing, or the disk has no room for the copy: the
+   * host asks again later. The caller removes the file (a name per index, so removing an old one
+   * never hits a newer one).
    */
   snapshotToFile(): { file: string; bytes: number } | undefined {
     const file = path.join(this.#directory, `${snapshotFilePrefix}${this.#appliedIndex}`);
@@ -421,18 +411,12 @@ export class DatabaseSet {
   }
 
   /**
-   * Replaces every database by the snapshot's copies. Only a follower restores. Each file is
+   * Starts replacing every database by a snapshot's copies, received in chunks
+   * (`SnapshotReader.push`); `finishRestore` installs them. Only a follower restores. Each file is
    * written beside its database, fsynced and renamed over it only once the whole snapshot
    * arrived, so a crash leaves every database either old or new, never torn; Raft restores the
    * snapshot again at the next start.
    */
-  restore(metadata: SnapshotMetadata, data: Uint8Array): void {
-    const reader = this.beginRestore();
-    reader.push(data);
-    this.finishRestore(reader, metadata.index);
-  }
-
-  /** Starts a restore that receives the snapshot in chunks (`SnapshotReader.push`). */
   beginRestore(): SnapshotReader {
     assert(!this.#leading && this.#open.size === 0, 'only a follower restores a snapshot');
     // The restore renames new files over the databases: writes must not go to the old ones.
@@ -440,6 +424,7 @@ export class DatabaseSet {
     return new SnapshotReader(this.#directory, databaseNameProblem);
   }
 
+  /** The whole snapshot arrived: its databases replace ours, as of entry `index`. */
   finishRestore(reader: SnapshotReader, index: number): void {
     reader.finish(this.#databaseNames());
     this.#appliedIndex = index;

@@ -57,13 +57,3 @@ export class PageFiles {
     return file;
   }
 }
-
-/** One page set into one file, opened and closed around it (tests and one-off repairs). */
-export function writePageSet(databasePath: string, set: PageSet): void {
-  const files = new PageFiles();
-  try {
-    files.write(databasePath, set);
-  } finally {
-    files.closeAll();
-  }
-}

@@ -16,13 +16,14 @@ export {
   type ProposeResult,
   type RaftStatus,
 } from './raft-core.js';
+export { RaftDriver, type RaftDriverOptions } from './raft-driver.js';
 export {
-  RaftDriver,
-  snapshotChunkBytes,
-  type RaftDriverOptions,
+  snapshotReadBytesMax,
+  type ReadChunk,
+  type ReadChunkDone,
   type SnapshotSource,
   type StateMachine,
-} from './raft-driver.js';
+} from './state-machine.js';
 export type { Done, RaftInitialState, RaftStorage } from './raft-storage.js';
 export type { RaftTransport } from './raft-transport.js';
 export type { PersistToken, RaftEvent, RaftRole, Ready, ReadState } from './ready.js';

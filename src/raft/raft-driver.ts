@@ -3,6 +3,12 @@ import type { MembershipChange } from './configuration.js';
 import type { MembershipResult, ProposeResult, RaftCore } from './raft-core.js';
 import type { RaftStorage } from './raft-storage.js';
 import type { RaftTransport } from './raft-transport.js';
+import {
+  snapshotReadBytesMax,
+  type ReadChunk,
+  type SnapshotSource,
+  type StateMachine,
+} from './state-machine.js';
 import type {
   PersistToken,
   RaftEvent,
@@ -11,46 +17,7 @@ import type {
   SnapshotRead,
   SnapshotWrite,
 } from './ready.js';
-import type { Entry, Message, NodeId, SnapshotMetadata } from './types.js';
-
-/** What Raft replicates into: applies committed entries in order, snapshots and restores. */
-export interface StateMachine {
-  apply(entry: Entry): void;
-  /**
-   * The state after every applied entry, as bytes the same machine can `restore`; or undefined
-   * when it cannot take one now (the driver asks again after later applies).
-   */
-  snapshot(): Uint8Array | undefined;
-  restore(metadata: SnapshotMetadata, data: Uint8Array): void;
-  /**
-   * For a state machine on another thread, or larger than memory; used instead of `snapshot`
-   * when present. Resolves with a source for the state and the index it reflects, which must be
-   * the index applied when it was called (applies reach the machine in order before the
-   * request), or undefined when it cannot take one now. The driver copies the source into
-   * storage chunk by chunk, then releases it.
-   */
-  snapshotAsync?(): Promise<SnapshotSource | undefined>;
-  /**
-   * Used instead of `restore` when present: restores from the current snapshot, reading it in
-   * chunks through `read`; later applies wait until it resolves.
-   */
-  restoreAsync?(
-    metadata: SnapshotMetadata,
-    read: (offset: number, length: number) => Promise<Uint8Array>,
-  ): Promise<void>;
-}
-
-/** A snapshot a state machine took, readable in chunks. */
-export interface SnapshotSource {
-  readonly index: number;
-  readonly bytes: number;
-  read(offset: number, length: number): Promise<Uint8Array>;
-  /** The driver has stored it (or given up): its resources may go. */
-  release(): void;
-}
-
-/** Bytes the driver moves at a time between a state machine's snapshot and storage. */
-export const snapshotChunkBytes = 1024 * 1024;
+import type { Message, NodeId, SnapshotMetadata } from './types.js';
 
 export interface RaftDriverOptions {
   readonly core: RaftCore;
@@ -94,11 +61,15 @@ export class RaftDriver {
   #persistInFlight = false;
   #processing = false;
   #again = false;
-  /** State-machine work in order; a restore waits for its data before later applies run. */
+  /** State-machine work in order; a restore holds back later applies until it is done. */
   readonly #applyQueue: Array<() => boolean> = [];
-  /** A local snapshot is being staged and installed. */
-  #snapshotInProgress = false;
-  /** Incoming snapshot chunks that arrived while a local snapshot was being staged. */
+  /**
+   * Why incoming snapshot chunks must wait, if they must. 'taking': the machine is taking a
+   * snapshot, which storage will stage (it stages one at a time). 'restoring': the machine reads
+   * storage's current snapshot, which installing another would replace under it.
+   */
+  #snapshotUse: 'none' | 'taking' | 'restoring' = 'none';
+  /** Incoming snapshot chunks that arrived while `#snapshotUse` was not 'none'. */
   #deferredWrites: SnapshotWrite[] = [];
   /** The last index the state machine applied (or restored to). */
   #appliedIndex = 0;
@@ -209,8 +180,7 @@ export class RaftDriver {
     }
     for (const message of ready.messages) transport.send(message);
     for (const write of ready.snapshotWrites) {
-      // Storage stages one snapshot at a time: an incoming chunk waits for a local snapshot.
-      if (this.#snapshotInProgress) this.#deferredWrites.push(write);
+      if (this.#snapshotUse !== 'none') this.#deferredWrites.push(write);
       else this.#writeSnapshot(write);
     }
     for (const read of ready.snapshotReads) this.#readSnapshot(read);
@@ -270,46 +240,9 @@ export class RaftDriver {
     );
   }
 
-  /** Restores from the current snapshot, blocking later applies until its data is read. */
+  /** Restores from the current snapshot; later applies wait until the machine is done. */
   #enqueueRestore(metadata: SnapshotMetadata): void {
-    if (this.#options.stateMachine.restoreAsync !== undefined) {
-      this.#enqueueRestoreAsync(metadata, this.#options.stateMachine.restoreAsync);
-      return;
-    }
-    let data: Uint8Array | undefined;
-    let requested = false;
-    this.#applyQueue.push(() => {
-      if (data !== undefined) {
-        this.#options.stateMachine.restore(metadata, data);
-        this.#appliedIndex = metadata.index;
-        this.#bytesSinceSnapshot = 0;
-        return true;
-      }
-      if (!requested) {
-        requested = true;
-        this.#options.storage.readSnapshotChunk(metadata, 0, metadata.bytes, (error, bytes) => {
-          if (this.#stopped) return;
-          if (error !== undefined) return this.#fatal(error);
-          data = bytes;
-          this.#process();
-        });
-      }
-      return false;
-    });
-  }
-
-  /** The chunked restore: later applies wait until the state machine says it is done. */
-  #enqueueRestoreAsync(
-    metadata: SnapshotMetadata,
-    restoreAsync: NonNullable<StateMachine['restoreAsync']>,
-  ): void {
     let state: 'idle' | 'running' | 'done' = 'idle';
-    const read = (offset: number, length: number) =>
-      new Promise<Uint8Array>((resolve, reject) =>
-        this.#options.storage.readSnapshotChunk(metadata, offset, length, (error, bytes) =>
-          error !== undefined ? reject(error) : resolve(bytes),
-        ),
-      );
     this.#applyQueue.push(() => {
       if (state === 'done') {
         this.#appliedIndex = metadata.index;
@@ -317,19 +250,35 @@ export class RaftDriver {
         return true;
       }
       if (state === 'idle') {
+        assert(this.#snapshotUse === 'none', 'a restore starts with no snapshot in use');
+        this.#snapshotUse = 'restoring';
         state = 'running';
-        restoreAsync.call(this.#options.stateMachine, metadata, read).then(
-          () => {
-            if (this.#stopped) return;
-            state = 'done';
-            this.#process();
-          },
-          (error: unknown) =>
-            this.#fatal(error instanceof Error ? error : new Error(String(error))),
-        );
+        const done = once('restore', (error?: Error) => {
+          if (this.#stopped) return;
+          if (error !== undefined) return this.#fatal(error);
+          state = 'done';
+          this.#endSnapshotUse();
+          this.#process();
+        });
+        this.#options.stateMachine.restore(metadata, this.#restoreRead(metadata), done);
       }
       return false;
     });
+  }
+
+  /** The machine's view of the snapshot it restores: whole chunks of the stored data. */
+  #restoreRead(metadata: SnapshotMetadata): ReadChunk {
+    return (offset, length, done) => {
+      checkRead(offset, length, metadata.bytes);
+      const finish = once('a restore read', done);
+      this.#options.storage.readSnapshotChunk(metadata, offset, length, (error, data) => {
+        if (error !== undefined) return finish(error);
+        if (data.byteLength !== length) {
+          return finish(new Error(`snapshot ${metadata.index} ended at ${offset + data.length}`));
+        }
+        finish(undefined, data);
+      });
+    };
   }
 
   #runApplyQueue(): void {
@@ -351,44 +300,27 @@ export class RaftDriver {
 
   /** Snapshots the state machine when enough was applied and nothing is waiting to apply. */
   #maybeSnapshot(): void {
-    if (this.#snapshotInProgress || this.#applyQueue.length > 0 || this.#stopped) return;
+    if (this.#snapshotUse !== 'none' || this.#applyQueue.length > 0 || this.#stopped) return;
     const status = this.core.status();
     // Storage stages one snapshot at a time, and an incoming one may be half staged.
     if (status.receivingSnapshot) return;
     const entriesDue = status.appliedIndex - status.snapshotIndex >= this.#snapshotThreshold;
     if (!entriesDue && this.#bytesSinceSnapshot < this.#snapshotThresholdBytes) return;
-    const { stateMachine } = this.#options;
-    if (stateMachine.snapshotAsync !== undefined) {
-      // Metadata now, while the core still knows the configuration at the applied index (it
-      // forgets superseded ones as it applies more); the machine answers for that same index.
-      const metadata = this.core.snapshotMetadata(0);
-      const bytesCovered = this.#bytesSinceSnapshot;
-      this.#snapshotInProgress = true;
-      stateMachine.snapshotAsync().then(
-        (taken) => {
-          if (this.#stopped) return;
-          if (taken === undefined) {
-            this.#snapshotInProgress = false;
-            return;
-          }
-          assert(taken.index === metadata.index, 'the snapshot reflects the requested index');
-          this.#bytesSinceSnapshot -= bytesCovered;
-          this.#storeSnapshot({ ...metadata, bytes: taken.bytes }, taken);
-        },
-        (error: unknown) => this.#fatal(error instanceof Error ? error : new Error(String(error))),
-      );
-      return;
-    }
-    const data = stateMachine.snapshot();
-    if (data === undefined) return;
-    this.#snapshotInProgress = true;
-    this.#bytesSinceSnapshot = 0;
-    const metadata = this.core.snapshotMetadata(data.byteLength);
-    this.#options.storage.writeSnapshotChunk(metadata, 0, data, (error) => {
-      if (this.#stopped) return;
+    // Metadata now, while the core still knows the configuration at the applied index (it
+    // forgets superseded ones as it applies more); the machine answers for that same index.
+    const metadata = this.core.snapshotMetadata(0);
+    const bytesCovered = this.#bytesSinceSnapshot;
+    this.#snapshotUse = 'taking';
+    const done = once('snapshot', (error: Error | undefined, taken?: SnapshotSource) => {
+      if (this.#stopped) return taken?.release();
       if (error !== undefined) return this.#fatal(error);
-      this.#installTaken(metadata, () => {});
+      if (taken === undefined) return this.#endSnapshotUse();
+      assert(taken.index === metadata.index, 'the snapshot reflects the requested index');
+      assert(taken.bytes > 0, 'a snapshot holds at least one byte');
+      this.#bytesSinceSnapshot -= bytesCovered;
+      this.#storeSnapshot({ ...metadata, bytes: taken.bytes }, taken);
     });
+    this.#options.stateMachine.snapshot(done);
   }
 
   /** Makes a snapshot this node took current, then lets the core compact its log. */
@@ -401,14 +333,12 @@ export class RaftDriver {
         release();
         if (this.#stopped) return;
         if (installError !== undefined) return this.#fatal(installError);
-        this.#snapshotInProgress = false;
         this.#input(() => this.core.snapshotTaken(metadata));
-        for (const deferred of this.#deferredWrites.splice(0)) this.#writeSnapshot(deferred);
+        this.#endSnapshotUse();
       },
     );
   }
 
-  /** Writes and installs a snapshot this node took, then lets the core compact its log. */
   /** Copies a snapshot source into storage, one chunk in flight, then installs it. */
   #storeSnapshot(metadata: SnapshotMetadata, source: SnapshotSource): void {
     const { storage } = this.#options;
@@ -418,27 +348,56 @@ export class RaftDriver {
     };
     // Memory stays at one chunk whatever the snapshot's size.
     const copyFrom = (offset: number): void => {
-      const length = Math.min(snapshotChunkBytes, source.bytes - offset);
-      source.read(offset, length).then(
-        (chunk) => {
+      const length = Math.min(snapshotReadBytesMax, source.bytes - offset);
+      const read = once('a snapshot source read', (readError?: Error, chunk?: Uint8Array) => {
+        if (this.#stopped) return source.release();
+        if (readError !== undefined) return failed(readError);
+        assert(chunk !== undefined, 'a read without error has data');
+        assert(chunk.byteLength === length, 'a snapshot source reads whole chunks');
+        storage.writeSnapshotChunk(metadata, offset, chunk, (error) => {
           if (this.#stopped) return source.release();
-          storage.writeSnapshotChunk(metadata, offset, chunk, (error) => {
-            if (this.#stopped) return source.release();
-            if (error !== undefined) return failed(error);
-            if (offset + length >= source.bytes)
-              this.#installTaken(metadata, () => source.release());
-            else copyFrom(offset + length);
-          });
-        },
-        (error: unknown) => failed(error instanceof Error ? error : new Error(String(error))),
-      );
+          if (error !== undefined) return failed(error);
+          if (offset + length >= source.bytes) this.#installTaken(metadata, () => source.release());
+          else copyFrom(offset + length);
+        });
+      });
+      source.read(offset, length, read);
     };
     copyFrom(0);
+  }
+
+  /** The machine is done with snapshots for now: incoming chunks that waited are written. */
+  #endSnapshotUse(): void {
+    this.#snapshotUse = 'none';
+    for (const deferred of this.#deferredWrites.splice(0)) this.#writeSnapshot(deferred);
   }
 
   #fatal(error: Error): void {
     this.#stopped = true;
     if (this.#options.onFatal) this.#options.onFatal(error);
     else throw error;
+  }
+}
+
+/** `callback`, checked to run only once: a second call is a bug in the code that made it. */
+function once<A extends unknown[]>(what: string, callback: (...args: A) => void) {
+  let called = false;
+  return (...args: A): void => {
+    assert(!called, `${what} completes once`);
+    called = true;
+    callback(...args);
+  };
+}
+
+/** A restoring machine's read must stay inside the snapshot and under the chunk limit. */
+function checkRead(offset: number, length: number, bytes: number): void {
+  if (!Number.isSafeInteger(offset) || offset < 0) {
+    throw new RangeError(`offset must be a non-negative integer, got ${offset}`);
+  }
+  if (!Number.isSafeInteger(length) || length < 1 || length > snapshotReadBytesMax) {
+    throw new RangeError(`length must be 1..${snapshotReadBytesMax}, got ${length}`);
+  }
+  if (offset + length > bytes) {
+    throw new RangeError(`a read of ${length} at ${offset} passes the snapshot's ${bytes} bytes`);
   }
 }

@@ -2,7 +2,8 @@ import { mkdirSync } from 'node:fs';
 import net from 'node:net';
 import { RaftCore } from '../../src/raft/raft-core.js';
 import { bootstrapState } from '../../src/raft/raft-bootstrap.js';
-import { RaftDriver, type StateMachine } from '../../src/raft/raft-driver.js';
+import { RaftDriver } from '../../src/raft/raft-driver.js';
+import type { ReadChunk, SnapshotSource, StateMachine } from '../../src/raft/state-machine.js';
 import type { RaftConfig } from '../../src/raft/config.js';
 import {
   EntryType,
@@ -13,9 +14,10 @@ import {
 } from '../../src/raft/types.js';
 import { FileStorage } from '../../src/storage/index.js';
 import { PeerTransport } from '../../src/transport/index.js';
+import { memorySource, readWhole } from '../unit/raft/memory-snapshot.js';
 import { acceptPeer } from '../unit/transport/peer-node.js';
 
-/** Applies text commands into a list; snapshots are its JSON. */
+/** Applies text commands into a list; snapshots are its JSON, taken and restored at once. */
 export class ListStateMachine implements StateMachine {
   items: string[] = [];
   /** The last index applied or restored; the core's applied index can run ahead of it. */
@@ -24,12 +26,16 @@ export class ListStateMachine implements StateMachine {
     if (entry.type === EntryType.command) this.items.push(Buffer.from(entry.data).toString());
     this.appliedIndex = entry.index;
   }
-  snapshot(): Uint8Array {
-    return Buffer.from(JSON.stringify(this.items));
+  snapshot(done: (error: Error | undefined, source?: SnapshotSource) => void): void {
+    done(undefined, memorySource(this.appliedIndex, Buffer.from(JSON.stringify(this.items))));
   }
-  restore(metadata: SnapshotMetadata, data: Uint8Array): void {
-    this.appliedIndex = metadata.index;
-    this.items = JSON.parse(Buffer.from(data).toString()) as string[];
+  restore(metadata: SnapshotMetadata, read: ReadChunk, done: (error?: Error) => void): void {
+    readWhole(metadata.bytes, read, (error, data) => {
+      if (error !== undefined || data === undefined) return done(error);
+      this.appliedIndex = metadata.index;
+      this.items = JSON.parse(Buffer.from(data).toString()) as string[];
+      done();
+    });
   }
 }
 

@@ -7,6 +7,7 @@ import {
   type RaftStatus,
 } from '../../src/raft/raft-core.js';
 import { RaftDriver } from '../../src/raft/raft-driver.js';
+import { snapshotReadBytesMax } from '../../src/raft/state-machine.js';
 import type { RaftInitialState } from '../../src/raft/raft-storage.js';
 import type { RaftEvent, ReadState } from '../../src/raft/ready.js';
 import type { Entry, Message, NodeId } from '../../src/raft/types.js';
@@ -17,6 +18,7 @@ import type { ScheduledEvent, Scheduler } from './scheduler.js';
 import type { SimNetwork } from './sim-network.js';
 import { SimStateMachine } from './sim-state-machine.js';
 import type { Trace } from './trace.js';
+import type { Later } from '../unit/raft/memory-snapshot.js';
 
 export interface SimNodeOptions {
   readonly id: NodeId;
@@ -106,9 +108,14 @@ export class SimNode implements ObservedNode {
     this.incarnation++;
     this.#state = 'running';
     const invariants = options.invariants;
+    const machinePrng = options.prng.fork(`state-machine-${this.incarnation}`);
     const stateMachine = new SimStateMachine({
-      applied: (entry, hash) => invariants.applied(this.id, entry, hash),
-      restored: (metadata, hash) => invariants.restored(this.id, metadata, hash),
+      observer: {
+        applied: (entry, hash) => invariants.applied(this.id, entry, hash),
+        restored: (metadata, hash) => invariants.restored(this.id, metadata, hash),
+      },
+      later: this.#later(machinePrng),
+      restoreChunkBytes: machinePrng.pick([1024, 16384, snapshotReadBytesMax]),
     });
     this.#stateMachine = stateMachine;
     const random = options.prng.fork(`core-${this.incarnation}`);
@@ -203,6 +210,24 @@ export class SimNode implements ObservedNode {
   readIndex(requestId: number): { readonly ok: boolean } | undefined {
     if (this.#state !== 'running' || this.#driver === undefined) return undefined;
     return this.#driver.readIndex(requestId);
+  }
+
+  /**
+   * Completes state-machine work after a disk-like delay, as production's engine thread does. Work
+   * of an earlier process is dropped: its driver stopped, and its machine must not report to the
+   * invariant checker as if it were the node's current one.
+   */
+  #later(prng: Prng): Later {
+    const options = this.#options;
+    const incarnation = this.incarnation;
+    return (label, run) => {
+      const delay = prng.int(options.fsyncMinMilliseconds, options.fsyncMaxMilliseconds);
+      options.scheduler.schedule(delay, `${label} ${this.id}`, () => {
+        if (this.incarnation !== incarnation) return;
+        options.trace.add(options.scheduler.now, () => `node ${this.id} ${label}`);
+        this.#enter(false, run);
+      });
+    };
   }
 
   /** Runs an input now, queues it while paused, drops it once crashed. */

@@ -1,4 +1,6 @@
+import type { ReadChunk, SnapshotSource, StateMachine } from '../../src/raft/state-machine.js';
 import { EntryType, type Entry, type SnapshotMetadata } from '../../src/raft/types.js';
+import { memorySource, readWhole, type Later } from '../unit/raft/memory-snapshot.js';
 import { emptyHash, hashBytes, mixHash } from './hash-bytes.js';
 import { InvariantViolation } from './invariant-violation.js';
 
@@ -17,6 +19,17 @@ export interface StateMachineObserver {
   restored(metadata: SnapshotMetadata, hash: number): void;
 }
 
+export interface SimStateMachineOptions {
+  readonly observer?: StateMachineObserver;
+  /**
+   * Runs a completion later, as production's engine answers from its own thread: snapshots,
+   * source reads and the end of a restore go through it. Default: at once.
+   */
+  readonly later?: Later;
+  /** Bytes a restore reads at a time (production reads `snapshotReadBytesMax`). */
+  readonly restoreChunkBytes?: number;
+}
+
 const snapshotVersion = 1;
 /** version, applied index, hash, command count: u32 each. */
 const headerBytes = 16;
@@ -27,18 +40,23 @@ const commandHeaderBytes = 12;
  * The replicated state machine of the simulation: it remembers every command it applied, in
  * order, and a rolling hash over them, so two nodes are equal exactly when their hashes are. It
  * checks what a host may assume of the driver: entries arrive one index at a time, and a snapshot
- * restores the state at its own index.
+ * restores the state at its own index. It implements the same contract as production's engine:
+ * a snapshot is the state when it was asked for, answered later; a restore reads in chunks.
  */
-export class SimStateMachine {
+export class SimStateMachine implements StateMachine {
   /** Index of the last entry applied, of any type, or of the snapshot restored. */
   appliedIndex = 0;
   /** Rolling hash over (index, term, data) of every command applied. */
   hash = emptyHash;
   #commands: AppliedCommand[] = [];
   readonly #observer: StateMachineObserver | undefined;
+  readonly #later: Later;
+  readonly #restoreChunkBytes: number | undefined;
 
-  constructor(observer?: StateMachineObserver) {
-    this.#observer = observer;
+  constructor(options: SimStateMachineOptions = {}) {
+    this.#observer = options.observer;
+    this.#later = options.later ?? ((_label, run) => run());
+    this.#restoreChunkBytes = options.restoreChunkBytes;
   }
 
   get commands(): readonly AppliedCommand[] {
@@ -60,7 +78,25 @@ export class SimStateMachine {
     this.#observer?.applied(entry, this.hash);
   }
 
-  snapshot(): Uint8Array {
+  /** Captures the state now (the index the driver asked at) and answers later. */
+  snapshot(done: (error: Error | undefined, source?: SnapshotSource) => void): void {
+    const source = memorySource(this.appliedIndex, this.#encode(), this.#later);
+    this.#later('state machine snapshot', () => done(undefined, source));
+  }
+
+  /** Reads the snapshot in chunks, then replaces the state with it (`#install`) and is done. */
+  restore(metadata: SnapshotMetadata, read: ReadChunk, done: (error?: Error) => void): void {
+    const whole = (error: Error | undefined, data?: Uint8Array) => {
+      if (error !== undefined || data === undefined) return done(error);
+      this.#later('state machine restore', () => {
+        this.#install(metadata, data);
+        done();
+      });
+    };
+    readWhole(metadata.bytes, read, whole, this.#restoreChunkBytes);
+  }
+
+  #encode(): Uint8Array {
     const size = this.#commands.reduce(
       (total, command) => total + commandHeaderBytes + command.data.length,
       headerBytes,
@@ -84,7 +120,7 @@ export class SimStateMachine {
    * and its hash must match the commands it lists: a mismatch means a snapshot was taken at the
    * wrong point, labelled wrongly, or damaged on its way.
    */
-  restore(metadata: SnapshotMetadata, data: Uint8Array): void {
+  #install(metadata: SnapshotMetadata, data: Uint8Array): void {
     const buffer = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     const fail = (detail: string): never => {
       throw new InvariantViolation('snapshot integrity', `snapshot ${metadata.index}: ${detail}`);

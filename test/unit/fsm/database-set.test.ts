@@ -6,6 +6,7 @@ import {
   mkdtempSync,
   openSync,
   readdirSync,
+  readFileSync,
   renameSync,
   rmSync,
   writeFileSync,
@@ -23,6 +24,7 @@ import { DatabaseSet } from '../../../src/fsm/database-set.js';
 import { bootstrapState } from '../../../src/raft/raft-bootstrap.js';
 import { RaftCore } from '../../../src/raft/raft-core.js';
 import { RaftDriver } from '../../../src/raft/raft-driver.js';
+import type { StateMachine } from '../../../src/raft/state-machine.js';
 import { EntryType, Role, type Message } from '../../../src/raft/types.js';
 import { InstantStorage } from '../raft/instant-storage.js';
 
@@ -57,7 +59,7 @@ function cluster() {
       }),
       storage: new InstantStorage(bootstrapState({ servers })),
       transport: { send: (message) => queue.push(message) },
-      stateMachine: databases,
+      stateMachine: appliesOnly(databases),
       onEvent: (event) => {
         if (event.type === 'role-changed' && event.role !== 'leader' && databases.leading) {
           databases.stepDown();
@@ -124,6 +126,32 @@ function cluster() {
     return { index: proposal.index, term: proposal.term };
   };
   return { nodes, node, deliverAll, elect, write, session, cut, drop: () => (queue = []) };
+}
+
+/**
+ * Raft's view of a DatabaseSet in these scenarios: applies only. They stay under the snapshot
+ * threshold, so a snapshot or restore request would be a fixture bug; the tests below take and
+ * restore snapshots as the SQL engine does (`restoreInChunks`).
+ */
+function appliesOnly(databases: DatabaseSet): StateMachine {
+  return {
+    apply: (entry) => databases.apply(entry),
+    snapshot: (done) => done(new Error('this fixture takes no snapshot through Raft')),
+    restore: (_metadata, _read, done) => done(new Error('this fixture restores no snapshot')),
+  };
+}
+
+/**
+ * What the SQL engine does with a snapshot that arrives in chunks (restore-begin, restore-chunk
+ * per chunk, restore-end), with small chunks so that headers and files straddle them.
+ */
+function restoreInChunks(databases: DatabaseSet, data: Uint8Array, index: number): void {
+  const chunkBytes = 1000;
+  const reader = databases.beginRestore();
+  for (let offset = 0; offset < data.byteLength; offset += chunkBytes) {
+    reader.push(data.subarray(offset, offset + chunkBytes));
+  }
+  databases.finishRestore(reader, index);
 }
 
 function tableRows(db: Database.Database, table: string): unknown[] {
@@ -329,17 +357,16 @@ describe('DatabaseSet: SQLite replicated by pages through Raft', () => {
     write(leaderId, 'CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)');
     for (let i = 0; i < 20; i++) write(leaderId, 'INSERT INTO t (v) VALUES (randomblob(3000))');
     const leader = node(leaderId).databases;
-    const data = leader.snapshot();
-    expect(data).toBeDefined();
+    const taken = leader.snapshotToFile();
+    expect(taken).toBeDefined();
+    const { file, bytes } = taken as { file: string; bytes: number };
+    // One file per applied index, beside the databases (the engine's caller removes it).
+    expect(path.basename(file)).toBe(`~snapshot-${leader.appliedIndex}`);
+    const data = readFileSync(file);
+    expect(data.byteLength).toBe(bytes);
     const fresh = new DatabaseSet(path.join(root, 'restored'));
-    const metadata = {
-      index: 1,
-      term: 1,
-      configuration: { servers: [] },
-      configurationIndex: 1,
-      bytes: 0,
-    };
-    fresh.restore(metadata, data as Uint8Array);
+    restoreInChunks(fresh, data, 7);
+    expect(fresh.appliedIndex).toBe(7);
     expect(fileContent(path.join(root, 'restored', 'app'))).toEqual({
       rows: rowsHash(session(leaderId)),
       integrity: 'ok',
@@ -353,7 +380,10 @@ describe('DatabaseSet: SQLite replicated by pages through Raft', () => {
     cut.add(leaderId);
     write(leaderId, 'CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)');
     expect(leader.databases.pendingWrites).toBe(1);
-    expect(leader.databases.snapshot()).toBeUndefined();
+    expect(leader.databases.snapshotToFile()).toBeUndefined();
+    expect(readdirSync(path.dirname(leader.file)).filter((name) => name.startsWith('~'))).toEqual(
+      [],
+    );
   });
 
   it('a restore replaces every database, removes those the snapshot lacks, and refuses a torn blob', () => {
@@ -361,24 +391,21 @@ describe('DatabaseSet: SQLite replicated by pages through Raft', () => {
     const leaderId = elect();
     write(leaderId, 'CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)');
     write(leaderId, 'INSERT INTO t (v) VALUES (randomblob(5000))');
-    const data = node(leaderId).databases.snapshot() as Uint8Array;
+    const taken = node(leaderId).databases.snapshotToFile() as { file: string };
+    const data = readFileSync(taken.file);
     const directory = path.join(root, 'follower');
     const follower = new DatabaseSet(directory);
     // Left over by an earlier life: a database the snapshot does not hold, and a restore that
     // crashed half way.
     writeFileSync(path.join(directory, 'old'), 'stale');
     writeFileSync(path.join(directory, 'app~restore'), 'torn');
-    const metadata = {
-      index: 1,
-      term: 1,
-      configuration: { servers: [] },
-      configurationIndex: 1,
-      bytes: 0,
-    };
-    expect(() => follower.restore(metadata, data.subarray(0, data.length - 1))).toThrow(RangeError);
+    expect(() => restoreInChunks(follower, data.subarray(0, data.length - 1), 1)).toThrow(
+      RangeError,
+    );
     // The databases are untouched; half-written staged files, old and new, are gone.
     expect(readdirSync(directory).sort()).toEqual(['old']);
-    follower.restore(metadata, data);
+    expect(follower.appliedIndex).toBe(0);
+    restoreInChunks(follower, data, 1);
     expect(readdirSync(directory)).toEqual(['app']);
     expect(fileContent(path.join(directory, 'app')).integrity).toBe('ok');
   });

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodePageSet, encodePageSet, type PageSet } from '../../../src/fsm/page-set.js';
-import { writePageSet } from '../../../src/fsm/page-writer.js';
+import { PageFiles } from '../../../src/fsm/page-writer.js';
 import { WalCapture, type CapturedTransaction } from '../../../src/fsm/wal-capture.js';
 
 let directory = '';
@@ -109,8 +109,10 @@ describe('capturing committed transactions from the WAL', () => {
   it('a follower that writes each captured page set ends byte-for-byte equal, through spills and WAL restarts', () => {
     const { db, capture, random, nextId, created } = setup(7);
     const followerFile = path.join(directory, 'follower.db');
-    // The page set travels through Raft as bytes.
-    const ship = (set: PageSet) => writePageSet(followerFile, decodePageSet(encodePageSet(set)));
+    // The page set travels through Raft as bytes; the follower keeps its file open across sets.
+    const followerFiles = new PageFiles();
+    const ship = (set: PageSet) =>
+      followerFiles.write(followerFile, decodePageSet(encodePageSet(set)));
     ship(created.redo);
     let shipped = 0;
     let spilled = 0;
@@ -135,6 +137,7 @@ describe('capturing committed transactions from the WAL', () => {
     expect(capture.capture()).toEqual({ kind: 'none' }); // nothing committed since
     db.pragma('wal_checkpoint(TRUNCATE)');
     db.close();
+    followerFiles.closeAll();
     expect(contentHash(followerFile)).toEqual(contentHash(path.join(directory, 'leader.db')));
   });
 
@@ -203,7 +206,10 @@ describe('undoing transactions that never committed (DESIGN.md step 5)', () => {
       // Closing the last connection checkpoints every frame, uncommitted ones included, into
       // the database file: truncating the WAL could not undo them any more.
       db.close();
-      for (const transaction of uncommitted.reverse()) writePageSet(leaderFile, transaction.undo);
+      // As a deposed leader does (DatabaseSet.stepDown): newest first, then the files close.
+      const files = new PageFiles();
+      for (const transaction of uncommitted.reverse()) files.write(leaderFile, transaction.undo);
+      files.closeAll();
       expect(contentHash(leaderFile)).toEqual({ hash: committedHash, integrity: 'ok' });
       rmSync(leaderFile);
     }

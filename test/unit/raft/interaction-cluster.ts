@@ -3,7 +3,7 @@ import { RaftCore } from '../../../src/raft/raft-core.js';
 import { bootstrapState } from '../../../src/raft/raft-bootstrap.js';
 import { RaftDriver } from '../../../src/raft/raft-driver.js';
 import type { RaftEvent } from '../../../src/raft/ready.js';
-import { Role, type Entry, type Message, type NodeId } from '../../../src/raft/types.js';
+import { Role, type Message, type NodeId } from '../../../src/raft/types.js';
 import {
   describeConfiguration,
   describeEntries,
@@ -16,26 +16,11 @@ import { InstantStorage } from './instant-storage.js';
 import { ManualStorage } from './manual-storage.js';
 import { RecordingStateMachine } from './test-cluster.js';
 
-/** RecordingStateMachine that also knows the last index it applied, of any entry type. */
-export class IndexedStateMachine extends RecordingStateMachine {
-  lastAppliedIndex = 0;
-
-  override apply(entry: Entry): void {
-    super.apply(entry);
-    this.lastAppliedIndex = entry.index;
-  }
-
-  override restore(...args: Parameters<RecordingStateMachine['restore']>): void {
-    super.restore(...args);
-    this.lastAppliedIndex = args[0].index;
-  }
-}
-
 export interface InteractionNode {
   readonly id: NodeId;
   readonly driver: RaftDriver;
   readonly storage: InstantStorage | ManualStorage;
-  readonly fsm: IndexedStateMachine;
+  readonly fsm: RecordingStateMachine;
   up: boolean;
   /** This node's monotonic clock: a tick period per tick it took, so leases count in ticks. */
   clockMs: number;
@@ -98,7 +83,7 @@ export class InteractionCluster {
       random: () => (seed = (seed * 48271) % 2147483647) / 2147483647,
       now: () => node.clockMs,
     });
-    const fsm = new IndexedStateMachine();
+    const fsm = new RecordingStateMachine();
     const driver = new RaftDriver({
       core,
       storage,

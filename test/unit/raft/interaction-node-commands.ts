@@ -11,6 +11,7 @@ import {
 } from './describe-raft.js';
 import { dropUndeliverable } from './interaction-commands.js';
 import { ManualStorage } from './manual-storage.js';
+import type { RecordingStateMachine } from './test-cluster.js';
 import type { InteractionSession } from './interaction-session.js';
 
 /**
@@ -55,7 +56,7 @@ export function snapshotNow(
   if (node.fsm.lastAppliedIndex !== applied) {
     throw new Error(`state machine at ${node.fsm.lastAppliedIndex}, core applied ${applied}`);
   }
-  const data = node.fsm.snapshot();
+  const data = takeAtOnce(node.fsm);
   const metadata = core.snapshotMetadata(data.byteLength);
   node.storage.writeSnapshotChunk(metadata, 0, data, mustSucceed);
   const trailingEntries = core.config.snapshotTrailingEntries;
@@ -66,6 +67,21 @@ export function snapshotNow(
       ` configuration=${describeConfiguration(metadata.configuration)}`,
     ...session.cluster.render(),
   );
+}
+
+/** The test machine's snapshot data; its snapshot and reads complete inside the calls. */
+function takeAtOnce(fsm: RecordingStateMachine): Uint8Array {
+  let data: Uint8Array | undefined;
+  fsm.snapshot((error, source) => {
+    if (error !== undefined || source === undefined) throw error ?? new Error('no snapshot');
+    source.read(0, source.bytes, (readError, chunk) => {
+      if (readError !== undefined) throw readError;
+      data = chunk;
+    });
+    source.release();
+  });
+  if (data === undefined) throw new Error('the test machine did not answer at once');
+  return data;
 }
 
 /** Completes the persist a node with a manual disk is running. */

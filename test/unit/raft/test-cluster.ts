@@ -1,6 +1,12 @@
 import { RaftCore } from '../../../src/raft/raft-core.js';
 import { bootstrapState } from '../../../src/raft/raft-bootstrap.js';
-import { RaftDriver, type StateMachine } from '../../../src/raft/raft-driver.js';
+import { RaftDriver } from '../../../src/raft/raft-driver.js';
+import {
+  snapshotReadBytesMax,
+  type ReadChunk,
+  type SnapshotSource,
+  type StateMachine,
+} from '../../../src/raft/state-machine.js';
 import type { RaftConfig } from '../../../src/raft/config.js';
 import type { RaftEvent, ReadState } from '../../../src/raft/ready.js';
 import {
@@ -12,13 +18,28 @@ import {
   type SnapshotMetadata,
 } from '../../../src/raft/types.js';
 import { InstantStorage } from './instant-storage.js';
+import { memorySource, readWhole } from './memory-snapshot.js';
 
-/** Records what a node applied; snapshots are the JSON of that record. */
+/**
+ * Records what a node applied; snapshots are the JSON of that record. By default snapshot and
+ * restore complete at once, inside the call (the contract allows it); `holding` makes them wait
+ * for the test, as an engine on its own thread answers later.
+ */
 export class RecordingStateMachine implements StateMachine {
   applied: Array<{ index: number; term: number; text: string }> = [];
   restoredFrom: number[] = [];
+  /** The last index applied, of any entry type, or restored. */
+  lastAppliedIndex = 0;
+  /** Snapshot answers, each restore read and the end of a restore wait in `held` while set. */
+  holding = false;
+  readonly held: Array<() => void> = [];
+  /** While set, `snapshot` answers "not now". */
+  declining = false;
+  /** Bytes a restore reads at a time. */
+  restoreChunkBytes = snapshotReadBytesMax;
 
   apply(entry: Entry): void {
+    this.lastAppliedIndex = entry.index;
     if (entry.type !== EntryType.command) return;
     this.applied.push({
       index: entry.index,
@@ -27,13 +48,35 @@ export class RecordingStateMachine implements StateMachine {
     });
   }
 
-  snapshot(): Uint8Array {
-    return Buffer.from(JSON.stringify(this.applied));
+  snapshot(done: (error: Error | undefined, source?: SnapshotSource) => void): void {
+    const data = Buffer.from(JSON.stringify(this.applied));
+    const source = memorySource(this.lastAppliedIndex, data);
+    this.#finish(() => done(undefined, this.declining ? undefined : source));
   }
 
-  restore(metadata: SnapshotMetadata, data: Uint8Array): void {
-    this.restoredFrom.push(metadata.index);
-    this.applied = JSON.parse(Buffer.from(data).toString()) as typeof this.applied;
+  restore(metadata: SnapshotMetadata, read: ReadChunk, done: (error?: Error) => void): void {
+    const whole = (error: Error | undefined, data?: Uint8Array) => {
+      if (error !== undefined || data === undefined) return done(error);
+      this.#finish(() => {
+        this.restoredFrom.push(metadata.index);
+        this.lastAppliedIndex = metadata.index;
+        this.applied = JSON.parse(Buffer.from(data).toString()) as typeof this.applied;
+        done();
+      });
+    };
+    const heldRead: ReadChunk = (offset, length, readDone) =>
+      this.#finish(() => read(offset, length, readDone));
+    readWhole(metadata.bytes, heldRead, whole, this.restoreChunkBytes);
+  }
+
+  /** Runs the work held so far; work it starts is held again while `holding` is set. */
+  runHeld(): void {
+    for (const run of this.held.splice(0)) run();
+  }
+
+  #finish(run: () => void): void {
+    if (this.holding) this.held.push(run);
+    else run();
   }
 
   texts(): string[] {
