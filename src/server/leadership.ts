@@ -49,7 +49,8 @@ export class Leadership {
   end(): boolean {
     if (this.#epoch === undefined) return false;
     this.#epoch = undefined;
-    this.#sessionsInTransaction.clear();
+    // Sessions in a transaction stay so: the engine refuses their statements until ROLLBACK
+    // (its transactionLost), and none of them may be answered by a point read meanwhile.
     return true;
   }
 
@@ -86,7 +87,7 @@ export class Leadership {
 
   /** Records whether `session` has a transaction open after its last request. */
   setInTransaction(session: number, open: boolean): void {
-    if (open && this.#epoch !== undefined) this.#sessionsInTransaction.add(session);
+    if (open) this.#sessionsInTransaction.add(session);
     else this.#sessionsInTransaction.delete(session);
   }
 

@@ -26,6 +26,12 @@ export class EngineSession {
   cursor: IteratorRowSource | undefined;
   /** Set by PRAGMA busy_timeout; undefined means the node's default. */
   busyTimeoutMs: number | undefined;
+  /**
+   * Leadership ended while this session had a transaction open: SQLite rolled it back with the
+   * connection. Until the client says ROLLBACK (or reconnects) its statements are refused, so
+   * none of them runs outside the transaction the client believes it is in.
+   */
+  transactionLost = false;
 
   /** Most prepared statements it may hold (STMT ids are slots of this table). */
   readonly #statementsMax: number;

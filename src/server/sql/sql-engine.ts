@@ -70,6 +70,20 @@ const busyTimeoutMsMax = 3_600_000;
 const notLeader = () => new EngineFailure(ErrorCode.SQLITE_IOERR_NOT_LEADER, 'not leader');
 
 /**
+ * A statement of a transaction that leadership ended. Nothing of the transaction committed, so
+ * it is NOT_LEADER: the client (the pool) runs the whole transaction again on the leader.
+ */
+const transactionLost = () =>
+  new EngineFailure(
+    ErrorCode.SQLITE_IOERR_NOT_LEADER,
+    'not leader: leadership changed during this transaction, which was rolled back and ' +
+      'nothing of it committed; ROLLBACK, then run it again',
+  );
+
+/** ROLLBACK of the whole transaction (not ROLLBACK TO a savepoint), alone. */
+const rollbackStatement = /^\s*ROLLBACK(?:\s+TRANSACTION)?\s*;?\s*$/i;
+
+/**
  * The node's SQLite side: client sessions' statements on the leader, and the replicated state
  * machine (DatabaseSet) on every node. It is synchronous and message-driven, so it runs the same
  * in a worker thread (production) and in the test's own thread.
@@ -227,6 +241,7 @@ export class SqlEngine {
       throw new EngineFailure(ErrorCode.SQLITE_NOTFOUND, 'no database opened');
     }
     if (!this.#leading) throw notLeader();
+    if (session.transactionLost) throw transactionLost();
     if (session.connection !== undefined && session.epoch === this.#epoch) {
       return session.connection;
     }
@@ -277,6 +292,11 @@ export class SqlEngine {
     op: 'exec-sql' | 'query-sql',
   ): void {
     const session = required(job.session);
+    if (session.transactionLost && rollbackStatement.test(sql)) {
+      // The transaction is gone already; the client's ROLLBACK ends the refusal.
+      session.transactionLost = false;
+      return this.#finish(job, ok({ lastInsertId: 0n, rowsAffected: 0 }));
+    }
     const connection = this.#connection(session);
     const texts = splitStatements(sql);
     const pragma =
@@ -453,7 +473,9 @@ export class SqlEngine {
    */
   #finish(job: Job, result: EngineOutcome): void {
     const session = job.session;
-    const inTransaction = session?.connection?.inTransaction === true;
+    // A session whose transaction leadership ended is still in it, as its client sees it.
+    const inTransaction =
+      session?.connection?.inTransaction === true || session?.transactionLost === true;
     let outcome = result;
     if (session !== undefined && !inTransaction && this.#hasLiveConnection(session)) {
       const settled = this.#databases.settle(session.database as string, {
@@ -496,7 +518,10 @@ export class SqlEngine {
   #stepDown(): void {
     if (!this.#leading) return;
     this.#leading = false;
-    for (const session of this.#sessions.values()) session.dropConnection();
+    for (const session of this.#sessions.values()) {
+      if (session.connection?.inTransaction === true) session.transactionLost = true;
+      session.dropConnection();
+    }
     this.#databases.stepDown();
     for (const lock of this.#locks.values()) lock.clear();
   }

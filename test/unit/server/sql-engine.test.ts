@@ -39,6 +39,56 @@ function rowsOf(reply: EngineReply): Response[] {
 }
 
 describe('SqlEngine', () => {
+  it('refuses the statements of a transaction that leadership ended until ROLLBACK, so none runs outside it', async () => {
+    // Found by the whole-node simulator: BEGIN and a SELECT ran, leadership went and came back,
+    // and the INSERT that followed ran on a fresh connection in autocommit: it committed on its
+    // own and the client's COMMIT then failed with "no transaction is active".
+    const { send } = startEngine();
+    const exec = (sql: string) => send({ op: 'exec-sql', session: 1, sql, parameters: [] });
+    await send({ op: 'apply', index: 1, term: 1, type: EntryType.barrier, data: new Uint8Array() });
+    await send({ op: 'lead', epoch: 1 });
+    await send({ op: 'open', session: 1, database: 'app' });
+    // The table is committed (proposed and applied), so the step-downs below keep it.
+    const created = await exec('CREATE TABLE t (x)');
+    await send({ op: 'proposed', index: 2, term: 1 });
+    await send({
+      op: 'apply',
+      index: 2,
+      term: 1,
+      type: EntryType.command,
+      data: created.proposals[0] as Uint8Array,
+    });
+    await exec('BEGIN');
+    await send({ op: 'query-sql', session: 1, sql: 'SELECT count(*) FROM t', parameters: [] });
+    await send({ op: 'step-down' });
+    await send({ op: 'lead', epoch: 2 });
+    const insert = await exec('INSERT INTO t VALUES (1)');
+    expect(insert.outcome).toMatchObject({ ok: false, code: 10250 });
+    expect(insert.outcome.ok ? '' : insert.outcome.message).toMatch(/rolled back/);
+    expect(insert.proposals).toHaveLength(0);
+    expect(insert.inTransaction).toBe(true);
+    const query = await send({ op: 'query-sql', session: 1, sql: 'SELECT 1', parameters: [] });
+    expect(query.outcome).toMatchObject({ ok: false, code: 10250 });
+    expect((await exec('COMMIT')).outcome).toMatchObject({ ok: false, code: 10250 });
+    const rolledBack = await exec('ROLLBACK');
+    expect(rolledBack.outcome.ok).toBe(true);
+    expect(rolledBack.inTransaction).toBe(false);
+    const again = await exec('INSERT INTO t VALUES (2)');
+    expect(again.outcome).toMatchObject({ ok: true });
+    expect(again.proposals).toHaveLength(1);
+    // A session outside a transaction at the step-down simply goes on.
+    await send({ op: 'open', session: 2, database: 'app' });
+    await send({ op: 'step-down' });
+    await send({ op: 'lead', epoch: 3 });
+    const other = await send({
+      op: 'exec-sql',
+      session: 2,
+      sql: 'INSERT INTO t VALUES (3)',
+      parameters: [],
+    });
+    expect(other.outcome.ok).toBe(true);
+  });
+
   it('refuses statements while following, runs them once leading, and captures each commit', async () => {
     const { send } = startEngine();
     expect((await send({ op: 'open', session: 1, database: 'app' })).outcome.ok).toBe(true);
