@@ -59,6 +59,8 @@ interface Job {
    * request that did not may be settled by data_version alone (DatabaseSet.settle).
    */
   mayHaveWritten: boolean;
+  /** It was answered: a second answer would move its proposals twice (and repeat them). */
+  answered: boolean;
 }
 
 /** PRAGMA busy_timeout, read (no value) or set (= N or (N)). */
@@ -137,6 +139,7 @@ export class SqlEngine {
       reply,
       writer: 0,
       mayHaveWritten: false,
+      answered: false,
     };
     if (this.#unproven !== undefined && session !== undefined) {
       // The files hold a change nothing replicated: no statement runs on them again.
@@ -472,6 +475,8 @@ export class SqlEngine {
    * leave in commit order).
    */
   #finish(job: Job, result: EngineOutcome): void {
+    assert(!job.answered, `request ${job.id} is answered once`);
+    job.answered = true;
     const session = job.session;
     // A session whose transaction leadership ended is still in it, as its client sees it.
     const inTransaction =

@@ -35,11 +35,16 @@ export const cliOfMode: Record<MutantMode, string> = {
   node: 'test/sim/node/cli.ts',
 };
 
-/** Extra arguments each mode's CLI takes to end at its first failing seed, if it has such a flag. */
+/** Extra arguments each mode's CLI takes to end at its first failing seed. */
 export const stopFlagsOfMode: Record<MutantMode, readonly string[]> = {
   raft: ['--stop-on-failure'],
-  // The runner also stops a child at its first "FAIL seed" line, so a CLI without the flag works.
-  node: [],
+  node: ['--stop-on-failure'],
+};
+
+/** Each mode's default steps per seed (its CLI's default): what "caught at default steps" means. */
+export const stepsOfMode: Record<MutantMode, number> = {
+  raft: 20_000,
+  node: 3000,
 };
 
 /**

@@ -129,4 +129,92 @@ export const mutants: readonly Mutant[] = [
       },
     ],
   },
+
+  // The whole node (test/sim/node): the server stack between Raft and the client.
+  {
+    name: 'answer-before-commit',
+    description:
+      'a write is answered OK once the engine committed it locally, without waiting until Raft committed it ("no OK without a commit")',
+    mode: 'node',
+    file: 'src/server/write-path.ts',
+    replacements: [
+      {
+        search: '      await applied.reached(leadership.lastProposedIndex);',
+        replace: '      if (!wrote) await applied.reached(leadership.lastProposedIndex);',
+      },
+    ],
+  },
+  {
+    name: 'read-unconfirmed',
+    description:
+      'a read run in the engine is answered without confirming that this node still leads (ReadIndex, thesis §6.4), so a deposed leader serves stale reads',
+    mode: 'node',
+    file: 'src/server/write-path.ts',
+    replacements: [
+      {
+        search: "      if (!wrote && call.op !== 'more-rows') await confirmations.confirm();",
+        replace: '',
+      },
+    ],
+  },
+  {
+    name: 'anchor-never-reads',
+    description:
+      "the database's first connection turns WAL mode on but never reads, so it holds no lock, a closing session deletes the WAL and the capture reads a stale file (acknowledged writes never replicated)",
+    mode: 'node',
+    file: 'src/fsm/database-set.ts',
+    replacements: [
+      {
+        search: '      const knownDataVersion = dataVersion.get() as number;',
+        replace: '      const knownDataVersion = 1;',
+      },
+    ],
+  },
+  {
+    name: 'undo-skipped-on-step-down',
+    description:
+      'a deposed leader closes its connections but does not undo the transactions Raft never committed, so its files keep writes the cluster does not have',
+    mode: 'node',
+    file: 'src/fsm/database-set.ts',
+    replacements: [
+      {
+        search:
+          '    for (const write of pending) this.#pageFiles.write(this.#file(write.undo.database), write.undo);',
+        replace: '',
+      },
+    ],
+  },
+  {
+    name: 'point-read-ignores-inflight-writes',
+    description:
+      'a point read on the main thread is answered without waiting for the replies of writes the engine already committed, so it can show a transaction that is then undone',
+    mode: 'node',
+    file: 'src/server/replicated-engine.ts',
+    replacements: [
+      { search: '      if (writersTaken !== undefined) await writersTaken;', replace: '' },
+    ],
+  },
+  {
+    name: 'transaction-survives-step-down',
+    description:
+      'after leadership moves, the statements of a transaction it ended run on a fresh connection in autocommit, committing part of a transaction whose COMMIT then fails',
+    mode: 'node',
+    file: 'src/server/sql/sql-engine.ts',
+    replacements: [
+      { search: '    if (session.transactionLost) throw transactionLost();\n', replace: '' },
+    ],
+  },
+  {
+    name: 'node-lease-never-expires',
+    description:
+      "the production lease, as the whole node runs it, never compares its end with the node's clock: a leader stopped and cut off serves stale reads when it wakes (thesis §6.4.1)",
+    mode: 'node',
+    file: 'src/raft/read-index.ts',
+    replacements: [
+      {
+        search: 'return state.now() < state.leaseUntilMs;',
+        replace: 'return state.leaseUntilMs > 0;',
+      },
+    ],
+  },
 ];

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseSeedRange, type SeedRange } from '../seed-range.js';
-import { applyMutant, cliOfMode, stopFlagsOfMode, type Mutant } from './mutant.js';
+import { applyMutant, cliOfMode, stepsOfMode, stopFlagsOfMode, type Mutant } from './mutant.js';
 import { mutants } from './mutants.js';
 
 /**
@@ -44,7 +44,8 @@ interface Outcome {
 
 interface RunOptions {
   readonly seeds: SeedRange;
-  readonly steps: number;
+  /** Steps per seed; each mode's default (stepsOfMode) when not given. */
+  readonly steps: number | undefined;
 }
 
 /** Children and copies alive now, so an interrupt can clean them up. */
@@ -55,7 +56,7 @@ async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
       seeds: { type: 'string', default: '1..200' },
-      steps: { type: 'string', default: '20000' },
+      steps: { type: 'string' },
       mutant: { type: 'string', multiple: true, default: [] },
       list: { type: 'boolean', default: false },
     },
@@ -71,7 +72,7 @@ async function main(): Promise<number> {
   }
   const options: RunOptions = {
     seeds: parseSeedRange(values.seeds),
-    steps: positiveInteger('steps', values.steps),
+    steps: values.steps === undefined ? undefined : positiveInteger('steps', values.steps),
   };
   // Every mutant is checked before any runs, so a stale one fails the whole command at once.
   for (const mutant of selected) mutatedText(mutant);
@@ -189,7 +190,7 @@ function runSimulator(copy: string, mutant: Mutant, options: RunOptions): Promis
     '--seeds',
     `${first}..${last}`,
     '--steps',
-    String(options.steps),
+    String(options.steps ?? stepsOfMode[mutant.mode]),
     ...stopFlagsOfMode[mutant.mode],
     ...(mutant.args ?? []),
   ];

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { runNodeSchedule, type NodeScheduleResult } from './run-node-schedule.js';
 
 /**
- * `npm run sim:node -- --seeds A..B --steps N [--stop-on-failure] [--verbose]`: runs one
+ * `npm run sim:node -- --seeds A..B [--steps N (3000)] [--stop-on-failure] [--verbose]`: runs one
  * whole-node schedule per seed (run-node-schedule.ts), prints one line per failure with its
  * replay command and a summary; exits 1 on any failure.
  */
@@ -19,7 +19,7 @@ async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
       seeds: { type: 'string', default: '1..10' },
-      steps: { type: 'string', default: '20000' },
+      steps: { type: 'string', default: '3000' },
       'stop-on-failure': { type: 'boolean', default: false },
       verbose: { type: 'boolean', default: false },
     },

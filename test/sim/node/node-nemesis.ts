@@ -13,6 +13,8 @@ export const nodeFaultKinds = [
   'membership',
   'engine-stall',
   'stale-leader',
+  'commit-race',
+  'failed-transfer',
 ] as const;
 export type NodeFaultKind = (typeof nodeFaultKinds)[number];
 
@@ -25,6 +27,9 @@ export interface NodeNemesisOptions {
   readonly faultMaxMs: number;
   /** A stale leader just woke up: the clients ask it for reads at once. */
   readonly probe?: (id: NodeId) => void;
+  /** Scripted clients on node `id` around a leadership move the nemesis makes (sim-clients.ts). */
+  readonly commitRace?: (id: NodeId, moveLeadership: () => void) => void;
+  readonly transactionAcrossLeadership?: (id: NodeId, moveLeadership: () => void) => void;
 }
 
 /**
@@ -169,6 +174,44 @@ export class NodeNemesis {
           this.#options.probe?.(machine.id);
         });
         cluster.scheduler.schedule(cutOff, 'heal stale leader', () => cluster.network.heal());
+        return;
+      }
+      case 'commit-race': {
+        // The leader's engine commits while its replies (carrying the proposals) wait: clients
+        // read on the leader meanwhile, and leadership moves before the replies are taken, so
+        // those transactions are undone and answered "not committed".
+        const machine = cluster.servingLeaderMachine();
+        const leader = machine?.engine;
+        if (machine === undefined || leader === undefined) return;
+        const held = prng.int(50, 400);
+        cluster.note(`nemesis: commit race on leader ${machine.id}: replies held ${held} ms`);
+        machine.enginePort?.stallReplies(cluster.scheduler.now + held);
+        this.#options.commitRace?.(machine.id, () => {
+          void leader.transferLeadership(undefined, 2000).catch(() => undefined);
+        });
+        return;
+      }
+      case 'failed-transfer': {
+        // A transfer to a voter that cannot hear the leader: writes are refused while it runs
+        // (the engine steps down, Raft keeps the lead), and when it gives up the same node
+        // serves again, with its clients' sessions still open, some in a transaction.
+        const machine = cluster.servingLeaderMachine();
+        const leader = machine?.engine;
+        if (machine === undefined || leader === undefined) return;
+        const targets = leader
+          .configuration()
+          .servers.filter((server) => server.role === Role.voter && server.id !== leader.id);
+        if (targets.length === 0) return;
+        const target = prng.pick(targets).id;
+        const cut = prng.int(300, 1500);
+        this.#options.transactionAcrossLeadership?.(machine.id, () => {
+          cluster.note(`nemesis: transfer from ${machine.id} to ${target}, cut off for ${cut} ms`);
+          cluster.network.blockOneWay(machine.id, target);
+          void leader.transferLeadership(target, 1000).catch(() => undefined);
+          // A write while the transfer runs is refused, and the engine steps down.
+          this.#options.commitRace?.(machine.id, () => undefined);
+          cluster.scheduler.schedule(cut, 'heal failed transfer', () => cluster.network.heal());
+        });
         return;
       }
       case 'membership':

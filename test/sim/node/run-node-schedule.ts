@@ -95,6 +95,8 @@ export async function runNodeSchedule(options: NodeScheduleOptions): Promise<Nod
     intervalMaxMs: setup.pick([200, 1000, 3000]),
     faultMaxMs: setup.pick([300, 1000, 3000]),
     probe: (id) => clients.probe(id),
+    commitRace: (id, move) => clients.commitRace(id, move),
+    transactionAcrossLeadership: (id, move) => clients.transactionAcrossLeadership(id, move),
   });
   const unhandled: unknown[] = [];
   const onUnhandled = (reason: unknown) => void unhandled.push(reason);

@@ -99,19 +99,127 @@ export class SimClients {
   }
 
   /**
+   * Scripted: a write on the leader whose reply the engine holds back, a point read of the same
+   * key by another connection while it is held, then `moveLeadership`. The read may show the
+   * write only if the write commits.
+   */
+  commitRace(id: number, moveLeadership: () => void): void {
+    this.#script(id, async (engine, prng) => {
+      const database = prng.pick(databases);
+      const k = prng.int(1, this.#options.keys);
+      const writer = await this.#open(engine, database);
+      const reader = await this.#open(engine, database);
+      if (writer === undefined || reader === undefined) return;
+      const value = this.#nextValue++;
+      const call = this.#now();
+      const written = this.#execute(engine, {
+        op: 'exec-sql',
+        session: writer,
+        sql: 'INSERT INTO kv (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v',
+        parameters: [integer(k), integer(value)],
+      }).then((outcome) => this.#recordWrite(-1, `${database}/${k}`, value, call, outcome));
+      await this.#options.cluster.sleep(prng.int(1, 10));
+      const read = this.#pointReadRecorded(engine, reader, database, k);
+      await this.#options.cluster.sleep(prng.int(0, 10));
+      moveLeadership();
+      await Promise.all([written, read]);
+    });
+  }
+
+  /**
+   * Scripted: BEGIN and a read on the leader, then `moveLeadership` (which may bring leadership
+   * back to the same node), then a write, COMMIT and a read of the written key. The write may be
+   * seen only if COMMIT succeeded.
+   */
+  transactionAcrossLeadership(id: number, moveLeadership: () => void): void {
+    this.#script(id, async (engine, prng) => {
+      const database = prng.pick(databases);
+      const session = await this.#open(engine, database);
+      if (session === undefined) return;
+      const context = { client: -2, prng, engine, session, database };
+      const exec = (sql: string) =>
+        this.#execute(engine, { op: 'exec-sql', session, sql, parameters: [] });
+      const begun = await exec('BEGIN');
+      if (begun === timedOut || !begun.ok) return;
+      await this.#read('engineRead', context);
+      moveLeadership();
+      await this.#options.cluster.sleep(prng.int(100, 2500));
+      const k = prng.int(1, this.#options.keys);
+      const value = this.#nextValue++;
+      const call = this.#now();
+      const wrote = await this.#execute(engine, {
+        op: 'exec-sql',
+        session,
+        sql: 'INSERT INTO kv (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v',
+        parameters: [integer(k), integer(value)],
+      });
+      if (wrote === timedOut || !wrote.ok) {
+        // The transaction never reached COMMIT: its write must never show.
+        if (wrote !== timedOut) await exec('ROLLBACK');
+        this.refused.set(value, `${database}/${k} write ${value} in a transaction that failed`);
+      } else {
+        const committed = await exec('COMMIT');
+        this.#recordWrite(-2, `${database}/${k}`, value, call, committed);
+      }
+      await this.#read('engineRead', { ...context, prng: fixedKey(prng, k) });
+    });
+  }
+
+  /** Runs a scripted client on node `id` (bounded: each of its requests has the usual wait). */
+  #script(id: number, script: (engine: ReplicatedEngine, prng: Prng) => Promise<void>): void {
+    const engine = this.#options.cluster.machine(id)?.engine;
+    if (engine === undefined || !this.#running) return;
+    this.#active++;
+    const prng = this.#options.prng.fork(`script-${this.#nextSession}`);
+    void script(engine, prng).finally(() => this.#active--);
+  }
+
+  /** A new connection to `database` on `engine`; its session, or undefined when it failed. */
+  async #open(engine: ReplicatedEngine, database: string): Promise<number | undefined> {
+    const session = this.#nextSession++;
+    const opened = await this.#call(() => engine.local({ op: 'open', session, database }), engine);
+    return opened === timedOut || !opened.outcome.ok ? undefined : session;
+  }
+
+  async #pointReadRecorded(
+    engine: ReplicatedEngine,
+    session: number,
+    database: string,
+    k: number,
+  ): Promise<void> {
+    const call = this.#now();
+    const sql = 'SELECT v FROM kv WHERE k = ?';
+    const outcome = await this.#call(
+      () => engine.pointRead(session, database, sql, [integer(k)]),
+      engine,
+    );
+    if (outcome === timedOut || outcome === undefined || !outcome.ok) return;
+    const rows = rowsOf(outcome) ?? [];
+    this.history.push({
+      client: -1,
+      key: `${database}/${k}`,
+      input: { type: 'read' },
+      output: { type: 'read', value: rows.length === 0 ? null : Number(rows[0]?.[0]?.value) },
+      call,
+      return: this.#now(),
+    });
+  }
+
+  /**
    * A client that reads every key once from node `id` through its point reads, right now: what a
    * client still connected to a leader that was stopped and cut off would do when it wakes.
    */
   probe(id: number): void {
     const engine = this.#options.cluster.machine(id)?.engine;
     if (engine === undefined || !this.#running) return;
-    this.#active++;
-    void this.#probe(engine).finally(() => this.#active--);
+    for (const database of databases) {
+      this.#active++;
+      void this.#probe(engine, database).finally(() => this.#active--);
+    }
   }
 
-  async #probe(engine: ReplicatedEngine): Promise<void> {
+  async #probe(engine: ReplicatedEngine, database: string): Promise<void> {
     const session = this.#nextSession++;
-    const database = databases[0];
     const client = 0;
     const opened = await this.#call(() => engine.local({ op: 'open', session, database }), engine);
     if (opened === timedOut || !opened.outcome.ok) return;
@@ -119,24 +227,27 @@ export class SimClients {
     const reads = [];
     for (let k = 1; k <= this.#options.keys; k++) {
       const call = this.#now();
+      // Every other key through the engine rather than the main thread's point reads.
+      const read =
+        k % 2 === 0
+          ? () => engine.pointRead(session, database, sql, [integer(k)])
+          : () => engine.execute({ op: 'query-sql', session, sql, parameters: [integer(k)] });
       reads.push(
-        this.#call(() => engine.pointRead(session, database, sql, [integer(k)]), engine).then(
-          (outcome) => {
-            if (outcome === timedOut || outcome === undefined || !outcome.ok) return;
-            const rows = rowsOf(outcome) ?? [];
-            this.history.push({
-              client,
-              key: `${database}/${k}`,
-              input: { type: 'read' },
-              output: {
-                type: 'read',
-                value: rows.length === 0 ? null : Number(rows[0]?.[0]?.value),
-              },
-              call,
-              return: this.#now(),
-            });
-          },
-        ),
+        this.#call(read, engine).then((outcome) => {
+          if (outcome === timedOut || outcome === undefined || !outcome.ok) return;
+          const rows = rowsOf(outcome) ?? [];
+          this.history.push({
+            client,
+            key: `${database}/${k}`,
+            input: { type: 'read' },
+            output: {
+              type: 'read',
+              value: rows.length === 0 ? null : Number(rows[0]?.[0]?.value),
+            },
+            call,
+            return: this.#now(),
+          });
+        }),
       );
     }
     await Promise.all(reads);
@@ -588,6 +699,11 @@ export function rowsOf(outcome: EngineOutcome): (readonly WireValue[])[] | undef
     },
   });
   return rows;
+}
+
+/** A PRNG whose int() draws always give `k` (to read one chosen key through #read). */
+function fixedKey(prng: Prng, k: number): Prng {
+  return Object.assign(Object.create(prng) as Prng, { int: () => k });
 }
 
 function pickWeighted(prng: Prng, mix: ClientMix): keyof ClientMix {

@@ -32,6 +32,7 @@ export class SimEnginePort implements EnginePort {
   #toMainAt = 0;
   #terminated = false;
   #stalledUntil = 0;
+  #repliesStalledUntil = 0;
 
   constructor(options: {
     readonly process: SimProcess;
@@ -52,7 +53,10 @@ export class SimEnginePort implements EnginePort {
     ));
     this.#handle = hostEngine(engine, (message, transfer) => {
       const copy = structuredClone(message, { transfer: transfer as never[] });
-      this.#toMainAt = this.#later(this.#toMainAt);
+      this.#toMainAt = this.#later(
+        this.#toMainAt,
+        Math.max(this.#stalledUntil, this.#repliesStalledUntil),
+      );
       this.#at(this.#toMainAt, 'engine->main', () => {
         for (const listener of this.#listeners.message) listener(copy);
       });
@@ -87,9 +91,17 @@ export class SimEnginePort implements EnginePort {
     this.#stalledUntil = Math.max(this.#stalledUntil, until);
   }
 
-  #later(last: number): number {
+  /**
+   * Holds the engine's replies only, until `until`: the engine has committed a transaction and
+   * its reply, with the proposal, is still on its way while the main thread goes on serving.
+   */
+  stallReplies(until: number): void {
+    this.#repliesStalledUntil = Math.max(this.#repliesStalledUntil, until);
+  }
+
+  #later(last: number, stalledUntil = this.#stalledUntil): number {
     const now = this.#process.scheduler.now;
-    return Math.max(last, this.#stalledUntil, now + this.#prng.next() * this.#delayMaxMs);
+    return Math.max(last, stalledUntil, now + this.#prng.next() * this.#delayMaxMs);
   }
 
   #at(time: number, what: string, run: () => void): void {

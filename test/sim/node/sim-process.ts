@@ -35,14 +35,25 @@ export class SimProcess {
     if (this.#queued.length < pausedInputsMax) this.#queued.push(run);
   }
 
-  /** Schedules `run` after `localMs` of this process's clock, through `enter`. */
+  /**
+   * Schedules `run` after `localMs` of this process's clock, through `enter`. Cancelling stops it
+   * even once it is due and waiting in a paused process's queue, as clearTimeout stops a timer
+   * whose turn came while the event loop was busy.
+   */
   schedule(localMs: number, what: string, run: () => void): () => void {
+    let cancelled = false;
     const event = this.scheduler.schedule(
       Math.max(0, localMs) * this.rate,
       `${this.label} ${what}`,
-      () => this.enter(run),
+      () =>
+        this.enter(() => {
+          if (!cancelled) run();
+        }),
     );
-    return () => this.scheduler.cancel(event);
+    return () => {
+      cancelled = true;
+      this.scheduler.cancel(event);
+    };
   }
 
   pause(): void {
