@@ -86,147 +86,186 @@ export class NodeNemesis {
   #inject(kind: NodeFaultKind): void {
     const { cluster, prng } = this.#options;
     const duration = prng.int(1, this.#options.faultMaxMs);
-    const machines = cluster.machines;
-    const majority = Math.floor(machines.length / 2) + 1;
-    switch (kind) {
-      case 'crash': {
-        // Keep a majority of machines up or coming back: a crash beyond that only stalls the run.
-        const down = machines.filter((machine) => !machine.running).length;
-        if (down >= machines.length - majority) return;
-        const machine = prng.pick(machines.filter((candidate) => candidate.running));
-        cluster.note(`nemesis: crash node ${machine.id} for ${duration} ms`);
-        machine.crash();
-        this.#restarts.add(machine.id);
-        cluster.scheduler.schedule(duration, `restart ${machine.id}`, () => {
-          if (!this.#restarts.delete(machine.id) || machine.running) return;
-          cluster.note(`nemesis: restart node ${machine.id}`);
-          void machine.start();
-        });
-        return;
-      }
-      case 'pause': {
-        const running = machines.filter((candidate) => candidate.running);
-        if (running.length === 0) return;
-        const machine = prng.pick(running);
-        cluster.note(`nemesis: pause node ${machine.id} for ${duration} ms`);
-        machine.pause();
-        cluster.scheduler.schedule(duration, `resume ${machine.id}`, () => machine.resume());
-        return;
-      }
-      case 'partition': {
-        const ids = machines.map((machine) => machine.id);
-        const side = ids.filter(() => prng.chance(0.5));
-        if (side.length === 0 || side.length === ids.length) return;
-        const groups = [side, ids.filter((id) => !side.includes(id))];
-        cluster.note(`nemesis: partition ${groups.map((group) => group.join(',')).join(' | ')}`);
-        cluster.network.partition(groups);
-        cluster.scheduler.schedule(duration, 'heal partition', () => cluster.network.heal());
-        return;
-      }
-      case 'isolate-leader': {
-        const leader = cluster.servingLeader();
-        if (leader === undefined) return;
-        cluster.note(`nemesis: isolate leader ${leader.id} for ${duration} ms`);
-        cluster.network.isolate(leader.id);
-        cluster.scheduler.schedule(duration, 'heal isolation', () => cluster.network.heal());
-        return;
-      }
-      case 'network-rates': {
-        cluster.network.faults = {
-          dropProbability: prng.pick([0, 0.01, 0.05, 0.2]),
-          duplicateProbability: prng.pick([0, 0.01, 0.05]),
-          delaySpikeProbability: prng.pick([0, 0.01, 0.05]),
-        };
-        cluster.note(`nemesis: network ${JSON.stringify(cluster.network.faults)}`);
-        cluster.scheduler.schedule(duration, 'calm network', () => {
-          cluster.network.faults = calmNetwork;
-        });
-        return;
-      }
-      case 'engine-stall': {
-        // A long statement or a busy main thread: replies and requests wait on one node while
-        // Raft on its main thread goes on (and may lose leadership meanwhile).
-        const running = machines.filter((candidate) => candidate.running);
-        if (running.length === 0) return;
-        const machine = prng.chance(0.5)
-          ? (cluster.servingLeaderMachine() ?? prng.pick(running))
-          : prng.pick(running);
-        const stall = prng.int(1, Math.min(duration, 500));
-        cluster.note(`nemesis: stall node ${machine.id}'s engine for ${stall} ms`);
-        machine.enginePort?.stall(cluster.scheduler.now + stall);
-        return;
-      }
-      case 'stale-leader': {
-        // The leader stops (SIGSTOP, a long GC) while cut off; the others elect another and
-        // write. It wakes still cut off, its monotonic clock far ahead and its ticks not: until
-        // its own timers notice, it still believes it leads, and clients still ask it.
-        const machine = cluster.servingLeaderMachine();
-        if (machine === undefined) return;
-        const paused = prng.int(600, 3000);
-        const cutOff = paused + prng.int(0, 1000);
-        cluster.note(
-          `nemesis: stale leader ${machine.id}: paused ${paused} ms, cut off ${cutOff} ms`,
-        );
-        cluster.network.isolate(machine.id);
-        machine.pause();
-        cluster.scheduler.schedule(paused, `resume ${machine.id}`, () => {
-          machine.resume();
-          this.#options.probe?.(machine.id);
-        });
-        cluster.scheduler.schedule(cutOff, 'heal stale leader', () => cluster.network.heal());
-        return;
-      }
-      case 'commit-race': {
-        // The leader's engine commits while its replies (carrying the proposals) wait: clients
-        // read on the leader meanwhile, and leadership moves before the replies are taken, so
-        // those transactions are undone and answered "not committed".
-        const machine = cluster.servingLeaderMachine();
-        const leader = machine?.engine;
-        if (machine === undefined || leader === undefined) return;
-        const held = prng.int(50, 400);
-        cluster.note(`nemesis: commit race on leader ${machine.id}: replies held ${held} ms`);
-        machine.enginePort?.stallReplies(cluster.scheduler.now + held);
-        this.#options.commitRace?.(machine.id, () => {
-          void leader.transferLeadership(undefined, 2000).catch(() => undefined);
-        });
-        return;
-      }
-      case 'failed-transfer': {
-        // A transfer to a voter that cannot hear the leader: writes are refused while it runs
-        // (the engine steps down, Raft keeps the lead), and when it gives up the same node
-        // serves again, with its clients' sessions still open, some in a transaction.
-        const machine = cluster.servingLeaderMachine();
-        const leader = machine?.engine;
-        if (machine === undefined || leader === undefined) return;
-        const targets = leader
-          .configuration()
-          .servers.filter((server) => server.role === Role.voter && server.id !== leader.id);
-        if (targets.length === 0) return;
-        const target = prng.pick(targets).id;
-        const cut = prng.int(300, 1500);
-        this.#options.transactionAcrossLeadership?.(machine.id, () => {
-          cluster.note(`nemesis: transfer from ${machine.id} to ${target}, cut off for ${cut} ms`);
-          cluster.network.blockOneWay(machine.id, target);
-          void leader.transferLeadership(target, 1000).catch(() => undefined);
-          // A write while the transfer runs is refused, and the engine steps down.
-          this.#options.commitRace?.(machine.id, () => undefined);
-          cluster.scheduler.schedule(cut, 'heal failed transfer', () => cluster.network.heal());
-        });
-        return;
-      }
-      case 'membership':
-        changeMembership(cluster, prng);
-        return;
-      case 'transfer': {
-        const leader = cluster.servingLeader();
-        if (leader === undefined) return;
-        cluster.note(`nemesis: transfer leadership away from ${leader.id}`);
-        // Refusals (no voter caught up, a transfer running) are answers, not faults.
-        void leader.transferLeadership(undefined, 2000).catch(() => undefined);
-        return;
-      }
-    }
+    faults[kind]({ cluster, prng, duration, restarts: this.#restarts, scripts: this.#options });
   }
+}
+
+/** What one fault needs: the cluster, the nemesis's PRNG, how long it lasts, and the scripts. */
+interface Fault {
+  readonly cluster: NodeCluster;
+  readonly prng: Prng;
+  readonly duration: number;
+  /** Machines the nemesis crashed and will restart (heal restarts them all at once). */
+  readonly restarts: Set<NodeId>;
+  readonly scripts: Pick<
+    NodeNemesisOptions,
+    'probe' | 'commitRace' | 'transactionAcrossLeadership'
+  >;
+}
+
+const faults: Record<NodeFaultKind, (fault: Fault) => void> = {
+  crash,
+  pause,
+  partition,
+  'isolate-leader': isolateLeader,
+  'network-rates': networkRates,
+  'engine-stall': engineStall,
+  'stale-leader': staleLeader,
+  'commit-race': commitRace,
+  'failed-transfer': failedTransfer,
+  membership,
+  transfer,
+};
+
+function crash(fault: Fault): void {
+  const { cluster, prng, duration } = fault;
+  const machines = cluster.machines;
+  const majority = Math.floor(machines.length / 2) + 1;
+  // Keep a majority of machines up or coming back: a crash beyond that only stalls the run.
+  const down = machines.filter((machine) => !machine.running).length;
+  if (down >= machines.length - majority) return;
+  const machine = prng.pick(machines.filter((candidate) => candidate.running));
+  cluster.note(`nemesis: crash node ${machine.id} for ${duration} ms`);
+  machine.crash();
+  fault.restarts.add(machine.id);
+  cluster.scheduler.schedule(duration, `restart ${machine.id}`, () => {
+    if (!fault.restarts.delete(machine.id) || machine.running) return;
+    cluster.note(`nemesis: restart node ${machine.id}`);
+    void machine.start();
+  });
+}
+
+function pause(fault: Fault): void {
+  const { cluster, prng, duration } = fault;
+  const machines = cluster.machines;
+  const running = machines.filter((candidate) => candidate.running);
+  if (running.length === 0) return;
+  const machine = prng.pick(running);
+  cluster.note(`nemesis: pause node ${machine.id} for ${duration} ms`);
+  machine.pause();
+  cluster.scheduler.schedule(duration, `resume ${machine.id}`, () => machine.resume());
+}
+
+function partition(fault: Fault): void {
+  const { cluster, prng, duration } = fault;
+  const machines = cluster.machines;
+  const ids = machines.map((machine) => machine.id);
+  const side = ids.filter(() => prng.chance(0.5));
+  if (side.length === 0 || side.length === ids.length) return;
+  const groups = [side, ids.filter((id) => !side.includes(id))];
+  cluster.note(`nemesis: partition ${groups.map((group) => group.join(',')).join(' | ')}`);
+  cluster.network.partition(groups);
+  cluster.scheduler.schedule(duration, 'heal partition', () => cluster.network.heal());
+}
+
+function isolateLeader(fault: Fault): void {
+  const { cluster, duration } = fault;
+  const leader = cluster.servingLeader();
+  if (leader === undefined) return;
+  cluster.note(`nemesis: isolate leader ${leader.id} for ${duration} ms`);
+  cluster.network.isolate(leader.id);
+  cluster.scheduler.schedule(duration, 'heal isolation', () => cluster.network.heal());
+}
+
+function networkRates(fault: Fault): void {
+  const { cluster, prng, duration } = fault;
+  cluster.network.faults = {
+    dropProbability: prng.pick([0, 0.01, 0.05, 0.2]),
+    duplicateProbability: prng.pick([0, 0.01, 0.05]),
+    delaySpikeProbability: prng.pick([0, 0.01, 0.05]),
+  };
+  cluster.note(`nemesis: network ${JSON.stringify(cluster.network.faults)}`);
+  cluster.scheduler.schedule(duration, 'calm network', () => {
+    cluster.network.faults = calmNetwork;
+  });
+}
+
+function engineStall(fault: Fault): void {
+  const { cluster, prng, duration } = fault;
+  const machines = cluster.machines;
+  // A long statement or a busy main thread: replies and requests wait on one node while
+  // Raft on its main thread goes on (and may lose leadership meanwhile).
+  const running = machines.filter((candidate) => candidate.running);
+  if (running.length === 0) return;
+  const machine = prng.chance(0.5)
+    ? (cluster.servingLeaderMachine() ?? prng.pick(running))
+    : prng.pick(running);
+  const stall = prng.int(1, Math.min(duration, 500));
+  cluster.note(`nemesis: stall node ${machine.id}'s engine for ${stall} ms`);
+  machine.enginePort?.stall(cluster.scheduler.now + stall);
+}
+
+function staleLeader(fault: Fault): void {
+  const { cluster, prng } = fault;
+  // The leader stops (SIGSTOP, a long GC) while cut off; the others elect another and
+  // write. It wakes still cut off, its monotonic clock far ahead and its ticks not: until
+  // its own timers notice, it still believes it leads, and clients still ask it.
+  const machine = cluster.servingLeaderMachine();
+  if (machine === undefined) return;
+  const paused = prng.int(600, 3000);
+  const cutOff = paused + prng.int(0, 1000);
+  cluster.note(`nemesis: stale leader ${machine.id}: paused ${paused} ms, cut off ${cutOff} ms`);
+  cluster.network.isolate(machine.id);
+  machine.pause();
+  cluster.scheduler.schedule(paused, `resume ${machine.id}`, () => {
+    machine.resume();
+    fault.scripts.probe?.(machine.id);
+  });
+  cluster.scheduler.schedule(cutOff, 'heal stale leader', () => cluster.network.heal());
+}
+
+function commitRace(fault: Fault): void {
+  const { cluster, prng } = fault;
+  // The leader's engine commits while its replies (carrying the proposals) wait: clients
+  // read on the leader meanwhile, and leadership moves before the replies are taken, so
+  // those transactions are undone and answered "not committed".
+  const machine = cluster.servingLeaderMachine();
+  const leader = machine?.engine;
+  if (machine === undefined || leader === undefined) return;
+  const held = prng.int(50, 400);
+  cluster.note(`nemesis: commit race on leader ${machine.id}: replies held ${held} ms`);
+  machine.enginePort?.stallReplies(cluster.scheduler.now + held);
+  fault.scripts.commitRace?.(machine.id, () => {
+    void leader.transferLeadership(undefined, 2000).catch(() => undefined);
+  });
+}
+
+function failedTransfer(fault: Fault): void {
+  const { cluster, prng } = fault;
+  // A transfer to a voter that cannot hear the leader: writes are refused while it runs
+  // (the engine steps down, Raft keeps the lead), and when it gives up the same node
+  // serves again, with its clients' sessions still open, some in a transaction.
+  const machine = cluster.servingLeaderMachine();
+  const leader = machine?.engine;
+  if (machine === undefined || leader === undefined) return;
+  const targets = leader
+    .configuration()
+    .servers.filter((server) => server.role === Role.voter && server.id !== leader.id);
+  if (targets.length === 0) return;
+  const target = prng.pick(targets).id;
+  const cut = prng.int(300, 1500);
+  fault.scripts.transactionAcrossLeadership?.(machine.id, () => {
+    cluster.note(`nemesis: transfer from ${machine.id} to ${target}, cut off for ${cut} ms`);
+    cluster.network.blockOneWay(machine.id, target);
+    void leader.transferLeadership(target, 1000).catch(() => undefined);
+    // A write while the transfer runs is refused, and the engine steps down.
+    fault.scripts.commitRace?.(machine.id, () => undefined);
+    cluster.scheduler.schedule(cut, 'heal failed transfer', () => cluster.network.heal());
+  });
+}
+
+function membership(fault: Fault): void {
+  const { cluster, prng } = fault;
+  changeMembership(cluster, prng);
+}
+
+function transfer(fault: Fault): void {
+  const { cluster } = fault;
+  const leader = cluster.servingLeader();
+  if (leader === undefined) return;
+  cluster.note(`nemesis: transfer leadership away from ${leader.id}`);
+  // Refusals (no voter caught up, a transfer running) are answers, not faults.
+  void leader.transferLeadership(undefined, 2000).catch(() => undefined);
 }
 
 /** The bootstrap cluster never shrinks below this many voters, so one crash is survivable. */
