@@ -162,6 +162,7 @@ export class ReplicatedEngine {
   readonly #diskHandover = new DiskHandover({
     handOver: () => this.transferLeadership(),
     report: (message) => console.error(`dqlite-ts node ${this.id}: ${message}`),
+    now: () => this.#clock.now(),
   });
 
   private constructor(
