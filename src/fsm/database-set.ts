@@ -327,9 +327,8 @@ export class DatabaseSet {
    */
   #recordCheck(index: number): void {
     const databases: DatabaseDigest[] = [];
-    for (const name of this.#databaseNames()) {
+    for (const name of this.#committedDatabaseNames()) {
       const open = this.#open.get(name);
-      if (open?.createdHere === true) continue;
       const before = new Map<number, Uint8Array>();
       let pages = open?.capture.databasePages;
       for (const write of [...this.#pending].reverse()) {
@@ -378,7 +377,7 @@ export class DatabaseSet {
       const descriptor = fs.openSync(file, 'w');
       let bytes = 0;
       try {
-        writeSnapshotBlob(this.#directory, this.#databaseNames(), (chunk) => {
+        writeSnapshotBlob(this.#directory, this.#committedDatabaseNames(), (chunk) => {
           fs.writeSync(descriptor, chunk);
           bytes += chunk.byteLength;
         });
@@ -435,6 +434,15 @@ export class DatabaseSet {
     assert(!this.#leading && this.#open.size === 0, 'no connection has a database open');
     this.#pageFiles.closeAll();
     for (const name of this.#databaseNames()) fs.rmSync(path.join(this.#directory, name));
+  }
+
+  /**
+   * The databases that exist for the cluster: every file but those whose anchor created them on
+   * this leader and that no committed transaction wrote yet (OpenDatabase.createdHere). What a
+   * snapshot carries and a content check hashes.
+   */
+  #committedDatabaseNames(): string[] {
+    return this.#databaseNames().filter((name) => this.#open.get(name)?.createdHere !== true);
   }
 
   #databaseNames(): string[] {
