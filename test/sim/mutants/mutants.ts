@@ -130,6 +130,21 @@ export const mutants: readonly Mutant[] = [
     ],
   },
 
+  {
+    name: 'snapshot-installed-without-fsync',
+    description:
+      'a follower installs an incoming snapshot and answers the leader before the disk has made it durable (the fsync), so a crash can take back what it acknowledged',
+    mode: 'raft',
+    file: 'src/raft/raft-driver.ts',
+    replacements: [
+      {
+        search:
+          '      storage.installSnapshot(\n        write.metadata,\n        { keepLogAfter: write.keepLogAfter, trailingEntries },\n        (installError) => {\n          if (this.#stopped) return;\n          if (installError !== undefined) return this.#fatal(installError);\n          this.#input(() => this.core.snapshotWritten(write));\n        },\n      );',
+        replace:
+          '      storage.installSnapshot(\n        write.metadata,\n        { keepLogAfter: write.keepLogAfter, trailingEntries },\n        () => undefined,\n      );\n      this.#input(() => this.core.snapshotWritten(write));',
+      },
+    ],
+  },
   // The whole node (test/sim/node): the server stack between Raft and the client.
   {
     name: 'answer-before-commit',
