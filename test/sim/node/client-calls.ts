@@ -15,8 +15,7 @@ export const schema =
   'CREATE TABLE IF NOT EXISTS kv (k INTEGER PRIMARY KEY, v INTEGER NOT NULL);' +
   'CREATE TABLE IF NOT EXISTS acks (id INTEGER PRIMARY KEY, size INTEGER NOT NULL, pad BLOB)';
 
-export const writeSql =
-  'INSERT INTO kv (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v';
+const writeSql = 'INSERT INTO kv (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v';
 export const readSql = 'SELECT v FROM kv WHERE k = ?';
 
 export type RegisterOperation = Operation<RegisterInput, RegisterOutput> & {
@@ -212,6 +211,16 @@ export class ClientCalls {
       !isLeadershipCode(outcome.code) &&
       outcome.code !== ErrorCode.SQLITE_BUSY
     );
+  }
+
+  /** The register write of `value` to key `k`, on `session`. */
+  write(engine: ReplicatedEngine, session: number, k: number, value: number): Promise<Answer> {
+    return this.execute(engine, {
+      op: 'exec-sql',
+      session,
+      sql: writeSql,
+      parameters: [integer(k), integer(value)],
+    });
   }
 
   /** A statement request, traced with its answer. */

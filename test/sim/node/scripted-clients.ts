@@ -8,7 +8,6 @@ import {
   rowsOf,
   timedOut,
   valueOf,
-  writeSql,
   type ClientCalls,
 } from './client-calls.js';
 
@@ -75,12 +74,7 @@ export class ScriptedClients {
       const value = calls.nextValue();
       const call = calls.now();
       const written = calls
-        .execute(engine, {
-          op: 'exec-sql',
-          session: writer,
-          sql: writeSql,
-          parameters: [integer(k), integer(value)],
-        })
+        .write(engine, writer, k, value)
         .then((outcome) => calls.recordWrite(-1, `${database}/${k}`, value, call, outcome));
       await calls.sleep(prng.int(1, 10));
       const read = this.#pointRead(engine, reader, database, k);
@@ -112,12 +106,7 @@ export class ScriptedClients {
       const k = prng.int(1, calls.options.keys);
       const value = calls.nextValue();
       const call = calls.now();
-      const wrote = await calls.execute(engine, {
-        op: 'exec-sql',
-        session,
-        sql: writeSql,
-        parameters: [integer(k), integer(value)],
-      });
+      const wrote = await calls.write(engine, session, k, value);
       if (wrote === timedOut || !wrote.ok) {
         // The transaction never reached COMMIT: its write must never show.
         if (wrote !== timedOut) await exec('ROLLBACK');

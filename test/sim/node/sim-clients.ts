@@ -9,7 +9,6 @@ import {
   schema,
   timedOut,
   valueOf,
-  writeSql,
   type ClientCalls,
 } from './client-calls.js';
 
@@ -164,12 +163,7 @@ export class SimClients {
     const k = prng.int(1, calls.options.keys);
     const value = calls.nextValue();
     const call = calls.now();
-    const outcome = await calls.execute(engine, {
-      op: 'exec-sql',
-      session,
-      sql: writeSql,
-      parameters: [integer(k), integer(value)],
-    });
+    const outcome = await calls.write(engine, session, k, value);
     return calls.recordWrite(client, `${database}/${k}`, value, call, outcome);
   }
 
@@ -194,14 +188,7 @@ export class SimClients {
     const value = calls.nextValue();
     const writeCall = calls.now();
     const wrote =
-      read === timedOut || !read.ok
-        ? read
-        : await calls.execute(engine, {
-            op: 'exec-sql',
-            session,
-            sql: writeSql,
-            parameters: [integer(writeKey), integer(value)],
-          });
+      read === timedOut || !read.ok ? read : await calls.write(engine, session, writeKey, value);
     if (wrote === timedOut || !wrote.ok) {
       // Nothing of the transaction committed: it never got to COMMIT.
       if (wrote !== timedOut) await exec('ROLLBACK');
