@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import type { Transform } from 'node:stream';
 import type { Parameter } from '../../drivers/client/index.js';
-import { createPool } from '../../drivers/pool/index.js';
+import { classifyStatement, createPool } from '../../drivers/pool/index.js';
 import type { LeaderPool } from '../../drivers/pool/index.js';
 import { closeOwnedPool, prepareConfig, usablePool } from './client-config.js';
 import type { DqliteKnexConfig } from './client-config.js';
@@ -10,7 +10,6 @@ import { DqliteTransaction } from './dqlite-transaction.js';
 import { KnexConnection } from './knex-connection.js';
 import { SqliteClient } from './knex-internals.js';
 import type { KnexClientConfig, KnexPoolShim, KnexQueryObject } from './knex-internals.js';
-import { statementKind } from './statement-kind.js';
 
 /**
  * Knex's SQLite3 client on Dqlite: Knex's SQLite query, schema and DDL compilers unchanged, with
@@ -85,16 +84,19 @@ export class DqliteKnexClient extends SqliteClient {
     await knexConnection(connection).release();
   }
 
-  /** Sends each statement as QUERY or EXEC (see statementKind) and shapes the answer as node-sqlite3 does. */
+  /**
+   * Sends each statement as QUERY or EXEC by its shape (the pool's classifyStatement) and shapes
+   * the answer as node-sqlite3 does.
+   */
   override async _query(connection: unknown, obj: KnexQueryObject): Promise<KnexQueryObject> {
     if (!obj.sql) throw new Error('The query is empty');
     const target = knexConnection(connection);
     const params = parametersOf(obj);
-    switch (statementKind(obj.sql, obj.method, obj.returning)) {
-      case 'rows':
+    switch (classifyStatement(obj.sql).shape) {
+      case 'read':
         obj.response = await target.query(obj.sql, params);
         return obj;
-      case 'write-rows': {
+      case 'write-returning': {
         const rows = await target.query(obj.sql, params);
         obj.response = rows;
         obj.context = { lastID: undefined, changes: rows.length };
@@ -119,7 +121,7 @@ export class DqliteKnexClient extends SqliteClient {
     const target = knexConnection(connection);
     const params = parametersOf(obj);
     try {
-      if (statementKind(obj.sql, obj.method, obj.returning) === 'rows') {
+      if (classifyStatement(obj.sql).shape === 'read') {
         await target.exclusive((reserved) => pipeRows(reserved.stream(obj.sql, params), stream));
       } else {
         // A write (with RETURNING) has all its rows before it commits: nothing to stream.

@@ -1,9 +1,10 @@
-import type { CompiledQuery, DatabaseConnection, QueryResult, TransactionSettings } from 'kysely';
+import { CompiledQuery } from 'kysely';
+import type { DatabaseConnection, QueryResult, TransactionSettings } from 'kysely';
 import type { Parameter } from '../../drivers/client/index.js';
+import { classifyStatement } from '../../drivers/pool/index.js';
+import type { StatementShape } from '../../drivers/pool/index.js';
 import { beginMigrationLock } from './migration-lock.js';
 import type { ReservedStatements } from './reserving-pool.js';
-import { statementShape } from './statement-shape.js';
-import type { StatementShape } from './statement-shape.js';
 
 /** Most rows Kysely may ask for in one streamed chunk. */
 export const STREAM_CHUNK_ROWS_MAX = 100_000;
@@ -11,9 +12,11 @@ const SQL_PREVIEW_CHARS = 80;
 
 /**
  * One Kysely connection: a connection reserved from the pool, held from `acquireConnection` to
- * `releaseConnection`. Statements are mapped onto the pool's QUERY or EXEC by their shape
- * (statement-shape.ts); transactions are plain BEGIN / SAVEPOINT / COMMIT / ROLLBACK statements,
- * which the reserved connection pins to one leader connection and carries over leader changes.
+ * `releaseConnection`. Statements are mapped onto the pool's QUERY or EXEC by their shape (the
+ * pool's classifyStatement); transactions are plain BEGIN / SAVEPOINT / COMMIT / ROLLBACK
+ * statements, which the reserved connection pins to one leader connection and carries over
+ * leader changes. They go through `executeQuery`, as in Kysely's own SQLite driver, so that
+ * Kysely's `log` sees them.
  *
  * @internal created by DqliteDriver; applications only see Kysely's DatabaseConnection.
  */
@@ -23,6 +26,13 @@ export class DqliteConnection implements DatabaseConnection {
   #readOnly = false;
   /** Set while the migration lock's transaction is open (see DqliteAdapter). */
   #migrationLockHeld = false;
+  /** Set while a transaction begun by beginTransaction holds the write lock (BEGIN IMMEDIATE). */
+  #immediateTransaction = false;
+  /**
+   * Set when the migration lock was asked for inside such a transaction (Kysely up to 0.28.17
+   * opens the migration transaction first): that transaction's write lock is the lock.
+   */
+  #lockIsTransaction = false;
   /**
    * Savepoints standing in for Kysely transactions begun inside the migration lock's
    * transaction, innermost last. Invariant: empty unless #migrationLockHeld.
@@ -38,7 +48,7 @@ export class DqliteConnection implements DatabaseConnection {
     const { sql } = compiledQuery;
     const params = parametersOf(compiledQuery);
     switch (shape) {
-      case 'rows':
+      case 'read':
         return { rows: (await this.#reserved.query(sql, params)).rows as R[] };
       case 'write-returning': // the pool runs it in a transaction of its own when needed
         return { rows: (await this.#reserved.query(sql, params)).rows as R[] };
@@ -90,24 +100,25 @@ export class DqliteConnection implements DatabaseConnection {
   async beginTransaction(settings: TransactionSettings): Promise<void> {
     if (this.#migrationLockHeld) {
       const name = `dqlite_ts_kysely_nested_${this.#nestedSavepoints.length + 1}`;
-      await this.#reserved.exec(`SAVEPOINT ${name}`);
+      await this.#control(`SAVEPOINT ${name}`);
       this.#nestedSavepoints.push(name);
       return;
     }
     const readOnly = settings.accessMode === 'read only';
-    await this.#reserved.exec(readOnly ? 'BEGIN DEFERRED' : 'BEGIN IMMEDIATE');
+    await this.#control(readOnly ? 'BEGIN DEFERRED' : 'BEGIN IMMEDIATE');
     this.#readOnly = readOnly;
+    this.#immediateTransaction = !readOnly;
   }
 
   async commitTransaction(): Promise<void> {
     const nested = this.#nestedSavepoints.at(-1);
     if (nested !== undefined) {
-      await this.#reserved.exec(`RELEASE ${nested}`);
+      await this.#control(`RELEASE ${nested}`);
       this.#nestedSavepoints.pop();
       return;
     }
-    await this.#reserved.exec('COMMIT');
-    this.#readOnly = false;
+    await this.#control('COMMIT');
+    this.#endTransaction();
   }
 
   async rollbackTransaction(): Promise<void> {
@@ -116,45 +127,76 @@ export class DqliteConnection implements DatabaseConnection {
       await this.#ended(this.#rollbackToAndRelease(nested));
       return;
     }
-    this.#readOnly = false;
-    await this.#ended(this.#reserved.exec('ROLLBACK'));
+    this.#endTransaction();
+    await this.#ended(this.#control('ROLLBACK'));
   }
 
   /** A savepoint command compiled by Kysely (SAVEPOINT, ROLLBACK TO, RELEASE "name"). */
   async savepointCommand(compiledQuery: CompiledQuery): Promise<void> {
-    await this.#reserved.exec(compiledQuery.sql);
+    await this.executeQuery(compiledQuery);
   }
 
-  /** Opens the migration lock's transaction, waiting up to `timeoutMs` for other holders. */
+  /**
+   * Takes the migration lock: opens its transaction, waiting up to `timeoutMs` for other
+   * holders. Inside a write transaction begun by beginTransaction (Kysely up to 0.28.17 asks for
+   * the lock inside the migration's transaction) that transaction already holds the database's
+   * write lock on the leader, which is the lock: nothing more is taken, and the transaction's
+   * own COMMIT or ROLLBACK ends it.
+   */
   async acquireMigrationLock(timeoutMs: number): Promise<void> {
-    if (this.#migrationLockHeld || this.#reserved.inTransaction) {
-      throw new TypeError('acquireMigrationLock: this connection is already in a transaction');
+    if (this.#migrationLockHeld || this.#lockIsTransaction) {
+      throw new TypeError('acquireMigrationLock: this connection already holds the lock');
     }
-    await beginMigrationLock(this.#reserved, timeoutMs);
+    if (this.#reserved.inTransaction) {
+      if (!this.#immediateTransaction || this.#nestedSavepoints.length > 0) {
+        throw new TypeError(
+          'acquireMigrationLock: this connection is in a transaction that does not hold the write lock',
+        );
+      }
+      this.#lockIsTransaction = true;
+      return;
+    }
+    await beginMigrationLock({ exec: (sql) => this.#control(sql) }, timeoutMs);
     this.#migrationLockHeld = true;
   }
 
   /** Commits the migration lock's transaction: the migrations of this run become visible. */
   async releaseMigrationLock(): Promise<void> {
+    if (this.#lockIsTransaction) {
+      this.#lockIsTransaction = false; // the migration transaction's own end releases it
+      return;
+    }
     if (!this.#migrationLockHeld) return;
     this.#migrationLockHeld = false;
     this.#nestedSavepoints.length = 0;
     // Not in a transaction any more: it was lost with a leader change and has already been
     // reported through the statement that met it; releasing the connection clears it.
-    if (this.#reserved.inTransaction) await this.#reserved.exec('COMMIT');
+    if (this.#reserved.inTransaction) await this.#control('COMMIT');
   }
 
   /** Gives the reserved connection back to the pool, rolling back anything left open. */
   async release(): Promise<void> {
-    this.#readOnly = false;
+    this.#endTransaction();
     this.#migrationLockHeld = false;
     this.#nestedSavepoints.length = 0;
     await this.#reserved.release();
   }
 
+  /** A transaction control statement, sent through executeQuery so Kysely's log sees it. */
+  async #control(sql: string): Promise<void> {
+    await this.executeQuery(CompiledQuery.raw(sql));
+  }
+
+  #endTransaction(): void {
+    this.#readOnly = false;
+    this.#immediateTransaction = false;
+    this.#lockIsTransaction = false;
+  }
+
   #shapeOf(compiledQuery: CompiledQuery): StatementShape {
-    const shape = statementShape(compiledQuery.query, compiledQuery.sql);
-    if (this.#readOnly && shape !== 'rows') {
+    const statement = classifyStatement(compiledQuery.sql);
+    const { shape } = statement;
+    if (this.#readOnly && shape !== 'read' && statement.control.kind === 'none') {
       throw new TypeError(
         `a read only transaction cannot run a statement that writes: ${preview(compiledQuery.sql)}`,
       );
@@ -163,8 +205,8 @@ export class DqliteConnection implements DatabaseConnection {
   }
 
   async #rollbackToAndRelease(savepoint: string): Promise<void> {
-    await this.#reserved.exec(`ROLLBACK TO ${savepoint}`);
-    await this.#reserved.exec(`RELEASE ${savepoint}`);
+    await this.#control(`ROLLBACK TO ${savepoint}`);
+    await this.#control(`RELEASE ${savepoint}`);
   }
 
   /**

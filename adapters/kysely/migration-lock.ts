@@ -1,6 +1,5 @@
 import type { DqliteError } from '../../drivers/client/index.js';
 import { PoolTimeoutError } from '../../drivers/pool/index.js';
-import type { ReservedStatements } from './reserving-pool.js';
 
 /** How long `acquireMigrationLock` waits for other migrators by default: five minutes. */
 export const MIGRATION_LOCK_TIMEOUT_MS_DEFAULT = 300_000;
@@ -23,7 +22,7 @@ const SQLITE_BUSY = 5;
  * as a leader change the pool could not ride out, is raised at once.
  */
 export async function beginMigrationLock(
-  statements: Pick<ReservedStatements, 'exec'>,
+  statements: { exec(sql: string): Promise<unknown> },
   timeoutMs: number,
 ): Promise<void> {
   const startedMs = Date.now();

@@ -1,3 +1,4 @@
+import { classifyStatement } from '../../src/sql/index.js';
 import {
   BusyError,
   ConnectionError,
@@ -36,23 +37,11 @@ export function isOutcomeUnknown(kind: FailureKind): boolean {
   return kind === 'leadership-lost' || kind === 'connection-sent';
 }
 
-const READ_KEYWORDS = new Set(['SELECT', 'VALUES', 'EXPLAIN']);
-const WRITE_WORDS =
-  /\b(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER|PRAGMA|VACUUM|REINDEX|ANALYZE|ATTACH|DETACH)\b/i;
-
 /**
  * True when `sql` certainly only reads, so running it again after an unknown outcome is
- * harmless: it starts with SELECT, VALUES or EXPLAIN (after comments), or with WITH and names no
- * writing statement. When in doubt it answers false, and the pool treats the SQL as a write.
+ * harmless (see StatementClass.readOnly). When in doubt it answers false, and the pool treats
+ * the SQL as a write.
  */
 export function isReadOnlySql(sql: string): boolean {
-  const body = sql.replace(/^(\s+|--[^\n]*(\n|$)|\/\*[\s\S]*?\*\/)*/, '');
-  const keyword = /^[A-Za-z]+/.exec(body)?.[0]?.toUpperCase() ?? '';
-  if (READ_KEYWORDS.has(keyword)) return !/;\s*\S/.test(stripTrailingSemicolons(body));
-  if (keyword === 'WITH') return !WRITE_WORDS.test(body);
-  return false;
-}
-
-function stripTrailingSemicolons(sql: string): string {
-  return sql.replace(/[\s;]+$/, '');
+  return classifyStatement(sql).readOnly;
 }

@@ -15,8 +15,8 @@ import type { Lease } from './leader-connections.js';
 import { checkRowMode, rowObject, shapeRows } from './rows.js';
 import type { ObjectRow, PoolQueryResult, RowMode } from './rows.js';
 import type { LeaseSource, StatementRunner } from './statement-runner.js';
-import { transactionControl } from './transaction-control.js';
-import type { TransactionControl } from './transaction-control.js';
+import { transactionControl } from '../../src/sql/index.js';
+import type { TransactionControl } from '../../src/sql/index.js';
 import { ReplayMismatch, TransactionJournal } from './transaction-journal.js';
 import type { WriteGate } from './write-gate.js';
 

@@ -1,8 +1,7 @@
+import { classifyStatement } from '../../src/sql/index.js';
 import type { ExecResult } from '../client/index.js';
 import type { PoolQueryResult } from './rows.js';
 import type { RowValue } from '../client/index.js';
-
-const WRITING_KEYWORDS = new Set(['INSERT', 'UPDATE', 'DELETE', 'REPLACE']);
 
 /**
  * True for a data-changing statement that may return rows (INSERT/UPDATE/DELETE … RETURNING,
@@ -12,24 +11,15 @@ const WRITING_KEYWORDS = new Set(['INSERT', 'UPDATE', 'DELETE', 'REPLACE']);
  * these in a transaction of their own.
  */
 export function writesRows(sql: string): boolean {
-  const body = sql.replace(/^(\s+|--[^\n]*(\n|$)|\/\*[\s\S]*?\*\/)*/, '');
-  const keyword = /^[A-Za-z]+/.exec(body)?.[0]?.toUpperCase() ?? '';
-  if (WRITING_KEYWORDS.has(keyword)) return true;
-  return keyword === 'WITH' && /\b(INSERT|UPDATE|DELETE|REPLACE)\b/i.test(body);
+  return classifyStatement(sql).changesRows;
 }
 
 /**
- * True for a data-changing statement with a RETURNING clause (string literals, quoted names and
- * comments set aside). C dqlite 1.11 answers it through EXEC with SQLITE_ROW and then aborts on the next
- * write, so the pool never sends it as an EXEC.
+ * True for a data-changing statement with a RETURNING clause. C dqlite 1.11 answers it through
+ * EXEC with SQLITE_ROW and then aborts on the next write, so the pool never sends it as an EXEC.
  */
 export function returnsRowsFromWrite(sql: string): boolean {
-  if (!writesRows(sql)) return false;
-  const unquoted = sql.replace(
-    /'(?:[^']|'')*'|"(?:[^"]|"")*"|`[^`]*`|\[[^\]]*\]|--[^\n]*|\/\*[\s\S]*?\*\//g,
-    ' ',
-  );
-  return /\bRETURNING\b/i.test(unquoted);
+  return classifyStatement(sql).shape === 'write-returning';
 }
 
 /** Read right after a write with RETURNING, in the same transaction, for exec's result. */

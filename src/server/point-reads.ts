@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import path from 'node:path';
 import type { WireValue } from '../wire/index.js';
 import { IteratorRowSource, encodeRowBatches } from './sql/row-batches.js';
-import { parameterSlots, splitStatements, type ParameterSlot } from './sql/sql-text.js';
+import { parameterSlots, splitStatements, type ParameterSlot } from '../sql/sql-text.js';
 import { bindArguments, wireValueOf } from './sql/values.js';
 
 /**

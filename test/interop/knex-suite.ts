@@ -9,7 +9,6 @@ import type { LeaderPool, PoolOptions } from '../../drivers/pool/index.js';
 import { knex, QUEUED_STATEMENTS_MAX, UnsafeTableRebuildError } from '../../adapters/knex/index.js';
 import { KnexConnection } from '../../adapters/knex/knex-connection.js';
 import type { DqliteKnexConfig } from '../../adapters/knex/index.js';
-import { statementKind } from '../../adapters/knex/statement-kind.js';
 import type { ClusterHandle, ClusterProvider } from './cluster-provider.js';
 import { requirePeer } from './peer-available.js';
 
@@ -47,22 +46,6 @@ const childCount = async (k: Knex) => (await k('child').count({ n: '*' }))[0]!.n
 
 export function defineKnexSuite(provider: ClusterProvider): void {
   describe('dqlite-ts/knex without a cluster', () => {
-    it('sends reads as QUERY, writes as EXEC, writes with RETURNING as QUERY in a transaction', () => {
-      const cases: [string, string | undefined, unknown, string][] = [
-        ['select * from t', 'select', undefined, 'rows'],
-        ['PRAGMA foreign_keys', undefined, undefined, 'rows'],
-        ['/* c */ WITH x AS (SELECT 1) SELECT * FROM x', 'raw', undefined, 'rows'],
-        ['insert into t (a) values (?) returning `id`', 'insert', ['id'], 'write-rows'],
-        ['delete from t where id = ? returning id', 'raw', undefined, 'write-rows'],
-        ['insert into t (a) values (?)', 'insert', undefined, 'write'],
-        ["insert into t (a) values ('returning')", 'raw', undefined, 'write'],
-        ['PRAGMA foreign_keys = OFF', undefined, undefined, 'write'],
-        ['create table t (a integer)', undefined, undefined, 'write'],
-      ];
-      const kinds = cases.map(([sql, method, returning]) => statementKind(sql, method, returning));
-      expect(kinds).toEqual(cases.map((entry) => entry[3]));
-    });
-
     it('rejects misuse at once, bounds queues, compiles SQL without a connection', async () => {
       const bad: [object, ErrorConstructor][] = [
         [{ client: 'sqlite3', connection: NOWHERE }, TypeError],

@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { ErrorCode } from '../../wire/index.js';
 import { EngineFailure } from './engine-failure.js';
 import type { IteratorRowSource } from './row-batches.js';
-import type { ParameterSlot } from './sql-text.js';
+import type { ParameterSlot } from '../../sql/sql-text.js';
 
 export interface PreparedStatement {
   readonly statement: Database.Statement;

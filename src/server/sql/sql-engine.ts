@@ -15,7 +15,7 @@ import type {
 } from './engine-messages.js';
 import { EngineSession, type PreparedStatement } from './engine-session.js';
 import { IteratorRowSource, encodeRowBatches } from './row-batches.js';
-import { parameterSlots, splitStatements } from './sql-text.js';
+import { parameterSlots, splitStatements } from '../../sql/sql-text.js';
 import { refusalOf } from './statement-policy.js';
 import { bindArguments, wireValueOf } from './values.js';
 import { WriteLock, type StartTimer } from './write-lock.js';
@@ -396,11 +396,36 @@ export class SqlEngine {
   }
 
   #execute(prepared: PreparedStatement, values: readonly WireValue[]): ExecValue {
-    if (prepared.statement.reader) {
-      throw new EngineFailure(ErrorCode.SQLITE_ROW, 'another row available');
+    const { statement } = prepared;
+    const args = bindArguments(prepared.slots, values);
+    if (!statement.reader) {
+      const info = statement.run(...args);
+      return { lastInsertId: BigInt(info.lastInsertRowid), rowsAffected: info.changes };
     }
-    const info = prepared.statement.run(...bindArguments(prepared.slots, values));
-    return { lastInsertId: BigInt(info.lastInsertRowid), rowsAffected: info.changes };
+    // SQLite gives result columns to statements that return no rows: ALTER TABLE … ADD COLUMN
+    // with NOT NULL and no default or with a CHECK, any ADD COLUMN on a STRICT table. Dqlite
+    // steps such a statement once and succeeds on SQLITE_DONE; a row is SQLITE_ROW.
+    const before = changeCounters(statement.database);
+    if (statement.readonly) {
+      const rows = statement.iterate(...args);
+      const first = rows.next();
+      rows.return?.();
+      if (first.done !== true) {
+        throw new EngineFailure(
+          ErrorCode.SQLITE_ROW,
+          'another row available: EXEC ran a statement that returns rows; send it as a query',
+        );
+      }
+    } else {
+      // A write that returns rows (… RETURNING) runs to its end, rows discarded, so no write is
+      // left half-done in an open statement.
+      statement.all(...args);
+    }
+    const after = changeCounters(statement.database);
+    return {
+      lastInsertId: after.lastInsertId,
+      rowsAffected: after.totalChanges === before.totalChanges ? 0 : after.changes,
+    };
   }
 
   #startQuery(job: Job, prepared: PreparedStatement, values: readonly WireValue[]): void {
@@ -577,6 +602,26 @@ function unprovenFailure(why: string): EngineOutcome {
       `leadership lost: ${why}; nothing of it was acknowledged, and this node stops ` +
       'so that its databases are rebuilt from the Raft log',
   };
+}
+
+const changeQueries = new WeakMap<Database.Database, Database.Statement>();
+
+/** SQLite's change counters on a connection, as sqlite3_total_changes/changes/last_insert_rowid. */
+function changeCounters(connection: Database.Database): {
+  totalChanges: bigint;
+  changes: number;
+  lastInsertId: bigint;
+} {
+  let query = changeQueries.get(connection);
+  if (query === undefined) {
+    query = connection
+      .prepare('SELECT total_changes(), changes(), last_insert_rowid()')
+      .raw(true)
+      .safeIntegers(true);
+    changeQueries.set(connection, query);
+  }
+  const [totalChanges, changes, lastInsertId] = query.get() as [bigint, bigint, bigint];
+  return { totalChanges, changes: Number(changes), lastInsertId };
 }
 
 function ok(value: EngineValue): EngineOutcome {

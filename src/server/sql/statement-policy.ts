@@ -1,4 +1,4 @@
-import { leadingTokens } from './sql-text.js';
+import { leadingTokens } from '../../sql/sql-text.js';
 
 /**
  * Statements a leader refuses, because what they would do cannot be replicated: the node

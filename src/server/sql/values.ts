@@ -1,6 +1,6 @@
 import { ErrorCode, ValueType, columnValueType, type WireValue } from '../../wire/index.js';
 import { EngineFailure } from './engine-failure.js';
-import type { ParameterSlot } from './sql-text.js';
+import type { ParameterSlot } from '../../sql/sql-text.js';
 
 /** A value better-sqlite3 binds or returns (integers as bigint: the engine uses safeIntegers). */
 export type SqliteValue = bigint | number | string | Buffer | null;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { transactionControl } from '../../../drivers/pool/transaction-control.js';
+import { transactionControl } from '../../../src/sql/index.js';
 
 describe('transaction control statements', () => {
   it.each([

@@ -1,8 +1,9 @@
 /**
- * What the server needs to know about SQL text before SQLite sees it: where each statement of a
+ * What SQL text says before SQLite sees it. The server needs where each statement of a
  * multi-statement text ends (EXEC_SQL runs them in turn; better-sqlite3 prepares one at a time)
  * and which parameters a statement has (STMT answers their count, and better-sqlite3 binds `?NNN`
- * and `:name` by name, not by position).
+ * and `:name` by name, not by position); the drivers classify statements on the same tokens
+ * (statement-class.ts).
  *
  * A small tokenizer, written after SQLite's tokenizer rules: strings '…', identifiers "…", `…`
  * and […], comments -- and /* *\/. A statement ends at a semicolon, except inside the body of
@@ -22,7 +23,7 @@ export interface StatementText {
   readonly hasCode: boolean;
 }
 
-type Token =
+export type Token =
   | { readonly kind: 'word'; readonly text: string }
   | { readonly kind: 'semicolon' }
   | { readonly kind: 'parameter'; readonly text: string }
@@ -114,7 +115,7 @@ export function parameterSlots(sql: string): ParameterSlot[] {
 }
 
 /** Yields each token with the offset just past it. Whitespace and comments are skipped. */
-function* tokens(sql: string): Generator<{ token: Token; end: number }> {
+export function* tokens(sql: string): Generator<{ token: Token; end: number }> {
   let i = 0;
   const n = sql.length;
   while (i < n) {

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parameterSlots, splitStatements } from '../../../src/server/sql/sql-text.js';
+import { parameterSlots, splitStatements } from '../../../src/sql/sql-text.js';
 
 const texts = (sql: string) => splitStatements(sql).map((statement) => statement.sql.trim());
 
