@@ -253,7 +253,7 @@ function isWorthAnotherAttempt(error: unknown): boolean {
 /** SQLITE_BUSY and its extended codes: another process holds the write lock (the migration lock). */
 function isBusy(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
-  return error instanceof Error && error.name === 'BusyError' && code === 5;
+  return error instanceof Error && error.name === 'BusyError' && code === 'SQLITE_BUSY';
 }
 
 function poolOf(db: { readonly $client: LeaderPool }): MigratablePool {

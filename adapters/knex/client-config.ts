@@ -8,13 +8,15 @@ import type { KnexClientConfig } from './knex-internals.js';
 /**
  * Knex configuration for Dqlite: Knex's own options (`useNullAsDefault`, `migrations`,
  * `postProcessResponse`, `wrapIdentifier`, `debug`, `log`, `acquireConnectionTimeout`, …) plus
- * where the connections come from. Knex's `pool` option does not apply: size and time limits are
- * the dqlite pool's.
+ * where the connections come from. Of Knex's `pool` option only `max` (and `min`, which has no
+ * effect) applies; other limits are the dqlite pool's.
  */
 export interface DqliteKnexConfig extends Omit<
   Knex.Config,
   'client' | 'connection' | 'connectionPool' | 'pool'
 > {
+  /** Knex's pool size: `max` sizes the pool the adapter creates from `connection`. */
+  pool?: { min?: number; max?: number };
   /** `'dqlite'` with this package's `knex()`, or the client class (also with Knex's own factory). */
   client: 'dqlite' | (abstract new (config: DqliteKnexConfig) => unknown);
   /**
@@ -36,6 +38,39 @@ export interface DqliteKnexConfig extends Omit<
   useNullAsDefault?: boolean;
 }
 
+/**
+ * Knex's `pool: { min, max }`, as configurations written for Knex's SQLite clients have it: `max`
+ * becomes the pool's `max` (unless `connection` sets one); `min` is accepted and has no effect
+ * (connections open on demand and close when idle). Any other key (afterCreate, idle timeouts,
+ * …) belongs to Knex's own pool, which is never built: a TypeError names the pool option to use.
+ */
+function withKnexPoolSize(connection: PoolOptions, knexPool: unknown): PoolOptions {
+  if (knexPool === undefined) return connection;
+  if (typeof knexPool !== 'object' || knexPool === null) {
+    throw new TypeError('dqlite-ts/knex: `pool` must be an object like { max: 10 }');
+  }
+  const { min, max, ...other } = knexPool as { min?: unknown; max?: unknown };
+  const unsupported = Object.keys(other);
+  if (unsupported.length > 0) {
+    throw new TypeError(
+      `dqlite-ts/knex: Knex's pool option ${unsupported.map((key) => `\`${key}\``).join(', ')} does not apply: ` +
+        'the dqlite pool manages connections (set pragmas, timeoutMs, idleTimeoutMs, … in `connection`)',
+    );
+  }
+  for (const [name, value] of [
+    ['min', min],
+    ['max', max],
+  ] as const) {
+    if (value !== undefined && (!Number.isSafeInteger(value) || (value as number) < 0)) {
+      throw new RangeError(
+        `dqlite-ts/knex: pool.${name} must be a non-negative integer, got ${String(value)}`,
+      );
+    }
+  }
+  if (max === undefined || connection.max !== undefined) return connection;
+  return { ...connection, max: max as number };
+}
+
 /** Pools the adapter created from `connection`, with the options to create them again. */
 const ownedPools = new WeakMap<LeaderPool, PoolOptions>();
 const closedPools = new WeakSet<LeaderPool>();
@@ -49,18 +84,19 @@ export function prepareConfig(config: DqliteKnexConfig): KnexClientConfig {
   if (typeof config !== 'object' || config === null) {
     throw new TypeError('dqlite-ts/knex: the configuration must be an object');
   }
-  const { connection, connectionPool, ...rest } = config;
-  if ('pool' in rest) {
-    throw new TypeError(
-      "dqlite-ts/knex: Knex's `pool` option does not apply; set max, timeoutMs, … in `connection`",
-    );
-  }
-  if (connection !== undefined && connectionPool !== undefined) {
+  const { connection: given, connectionPool, pool: knexPool, ...rest } = config;
+  if (given !== undefined && connectionPool !== undefined) {
     throw new TypeError('dqlite-ts/knex: `connection` and `connectionPool` are exclusive');
   }
-  if (connection !== undefined && (typeof connection !== 'object' || connection === null)) {
+  if (given !== undefined && (typeof given !== 'object' || given === null)) {
     throw new TypeError(
       'dqlite-ts/knex: `connection` must be the pool options, e.g. { cluster, database }',
+    );
+  }
+  const connection = given === undefined ? undefined : withKnexPoolSize(given, knexPool);
+  if (connectionPool !== undefined && knexPool !== undefined) {
+    throw new TypeError(
+      "dqlite-ts/knex: Knex's `pool` option sizes a pool the adapter creates; `connectionPool` is already sized",
     );
   }
   checkTransactionBehavior(rest.transactionBehavior, 'transactionBehavior');

@@ -1,14 +1,14 @@
 import { once } from 'node:events';
 import type { Transform } from 'node:stream';
 import type { Parameter } from '../../drivers/client/index.js';
-import { classifyStatement, createPool } from '../../drivers/pool/index.js';
+import { PoolTimeoutError, classifyStatement, createPool } from '../../drivers/pool/index.js';
 import type { LeaderPool } from '../../drivers/pool/index.js';
 import { closeOwnedPool, prepareConfig, usablePool } from './client-config.js';
 import type { DqliteKnexConfig } from './client-config.js';
 import { DqliteDdl } from './dqlite-ddl.js';
 import { DqliteTransaction } from './dqlite-transaction.js';
 import { KnexConnection } from './knex-connection.js';
-import { SqliteClient } from './knex-internals.js';
+import { KnexTimeoutError, SqliteClient } from './knex-internals.js';
 import type { KnexClientConfig, KnexPoolShim, KnexQueryObject } from './knex-internals.js';
 
 /**
@@ -57,6 +57,7 @@ export class DqliteKnexClient extends SqliteClient {
     this.leaderPool = pool;
     this.config.connectionPool = pool;
     this._ownsPool = owned;
+    let destroyed = false;
     return {
       acquire: () => ({ promise: this.acquireRawConnection() }),
       release: (connection) => {
@@ -66,7 +67,18 @@ export class DqliteKnexClient extends SqliteClient {
         });
         return true;
       },
-      destroy: () => (owned ? closeOwnedPool(pool) : Promise.resolve()),
+      destroy: () => {
+        destroyed = true;
+        return owned ? closeOwnedPool(pool) : Promise.resolve();
+      },
+      // What Knex's own (tarn) pool shows of itself.
+      get destroyed() {
+        return destroyed;
+      },
+      numUsed: () => pool.stats().borrowed,
+      numFree: () => pool.stats().available,
+      numPendingAcquires: () => pool.stats().waiting,
+      numPendingCreates: () => 0,
     };
   }
 
@@ -75,8 +87,16 @@ export class DqliteKnexClient extends SqliteClient {
     const pool = this.leaderPool;
     if (!pool) throw new Error('Unable to acquire a connection');
     const timeoutMs = this.config.acquireConnectionTimeout;
-    const reserved = await pool.reserve(timeoutMs === undefined ? {} : { timeoutMs });
-    return new KnexConnection(reserved);
+    try {
+      return new KnexConnection(await pool.reserve(timeoutMs === undefined ? {} : { timeoutMs }));
+    } catch (error) {
+      if (!(error instanceof PoolTimeoutError)) throw error;
+      // The error Knex raises when its own pool times out, with the pool's reason kept.
+      const timeout = new KnexTimeoutError(
+        `Knex: Timeout acquiring a connection. The pool is probably full. ${error.message}`,
+      );
+      throw Object.assign(timeout, { cause: error });
+    }
   }
 
   /** Gives the reserved connection back (rolling back a transaction left open). */
@@ -149,9 +169,11 @@ export class DqliteKnexClient extends SqliteClient {
 }
 
 Object.assign(DqliteKnexClient.prototype, {
-  // Knex's SQLite compilers and checks key on the dialect; the driver is this pool.
+  // Knex's SQLite compilers and checks key on the dialect, and `knex.fn` (uuid) on the driver
+  // name: both say SQLite, whose SQL this is. The driver itself is the pool (_driver above), so
+  // Knex never loads node-sqlite3.
   dialect: 'sqlite3',
-  driverName: 'dqlite',
+  driverName: 'sqlite3',
 });
 
 function knexConnection(connection: unknown): KnexConnection {

@@ -35,5 +35,5 @@ export class UnsafeTableRebuildError extends Error {
 export function isSqlError(error: unknown): error is DqliteError {
   if (typeof error !== 'object' || error === null) return false;
   const { code, sqliteMessage } = error as Partial<DqliteError>;
-  return code === 1 && typeof sqliteMessage === 'string';
+  return code === 'SQLITE_ERROR' && typeof sqliteMessage === 'string';
 }

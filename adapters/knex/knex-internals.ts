@@ -27,6 +27,12 @@ export interface KnexPoolShim {
   acquire(): { promise: Promise<unknown> };
   release(connection: unknown): boolean;
   destroy(): Promise<void>;
+  /** True once Knex destroyed it (knex.destroy()), as on tarn's pool. */
+  readonly destroyed: boolean;
+  numUsed(): number;
+  numFree(): number;
+  numPendingAcquires(): number;
+  numPendingCreates(): number;
 }
 
 /** Knex's client configuration as this adapter reads it (the user's object, shallowly copied). */
@@ -132,7 +138,12 @@ function load<T>(path: string): T {
   }
 }
 
-const knexFactory = load<(config: object) => Knex>('knex');
+const knexFactory = load<
+  ((config: object) => Knex) & { KnexTimeoutError: new (message: string) => Error }
+>('knex');
+
+/** Knex's error for a connection not acquired in time (what it makes of tarn's timeout). */
+export const KnexTimeoutError = knexFactory.KnexTimeoutError;
 
 /** Knex's own factory, given a configuration whose `client` is this adapter's class. */
 export function createKnex<TRecord extends object, TResult>(

@@ -1,4 +1,4 @@
-import { SqliteIntrospector, SqliteQueryCompiler } from 'kysely';
+import { SqliteQueryCompiler } from 'kysely';
 import type {
   DatabaseIntrospector,
   Dialect,
@@ -11,6 +11,7 @@ import { createPool } from '../../drivers/pool/index.js';
 import type { PoolOptions } from '../../drivers/pool/index.js';
 import { DqliteAdapter } from './dqlite-adapter.js';
 import { DqliteDriver } from './dqlite-driver.js';
+import { DqliteIntrospector } from './dqlite-introspector.js';
 import { checkMigrationLockTimeoutMs } from './migration-lock.js';
 import type { ReservingPool } from './reserving-pool.js';
 
@@ -89,7 +90,7 @@ export class DqliteDialect implements Dialect {
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Kysely's own signature
   createIntrospector(db: Kysely<any>): DatabaseIntrospector {
-    return new SqliteIntrospector(db);
+    return new DqliteIntrospector(db);
   }
 }
 

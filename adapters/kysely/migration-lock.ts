@@ -62,7 +62,7 @@ export function checkMigrationLockTimeoutMs(value: unknown): number {
 
 function isLockContention(error: unknown): boolean {
   if (error instanceof PoolTimeoutError) return true;
-  return error instanceof Error && (error as Partial<DqliteError>).code === SQLITE_BUSY;
+  return error instanceof Error && (error as Partial<DqliteError>).errno === SQLITE_BUSY;
 }
 
 function sleep(milliseconds: number): Promise<void> {

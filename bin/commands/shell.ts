@@ -82,7 +82,7 @@ async function runSql(client: DqliteClient, sql: string, format: Format): Promis
     // Dqlite answers QUERY of a statement without rows with "not an error" and runs nothing.
     if (
       !(error instanceof DqliteError) ||
-      error.code !== 1 ||
+      error.errno !== 1 ||
       !/not an error/.test(error.message)
     ) {
       throw error;

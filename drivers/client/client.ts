@@ -264,7 +264,7 @@ export class DqliteClient {
    * a NotLeaderError (the write was never applied), not an out-of-memory error.
    */
   async #explainFailure(error: Error): Promise<Error> {
-    if (!(error instanceof DqliteError) || error.extendedCode !== SQLITE_NOMEM) return error;
+    if (!(error instanceof DqliteError) || error.rawCode !== SQLITE_NOMEM) return error;
     if (!this.#connection.isOpen) return error;
     try {
       const answer = await this.#connection.request(
@@ -276,7 +276,7 @@ export class DqliteClient {
       return error; // the node cannot tell us more; report what it said
     }
     const explanation = `${error.sqliteMessage} (dqlite's code 7 here means raft refused the write: the node is no longer the leader)`;
-    return new NotLeaderError(error.extendedCode, explanation, error);
+    return new NotLeaderError(error.rawCode, explanation, error);
   }
 
   #checkOpen(): void {

@@ -53,6 +53,14 @@ export function codeName(code: number): string {
   return codeNames.get(code) ?? codeNames.get(code & 0xff) ?? `CODE_${code}`;
 }
 
+/** Dqlite's own codes, which are not SQLite result codes and have no primary part. */
+const DQLITE_CODES: ReadonlySet<number> = new Set([0, 1005]);
+
+/** The primary result code of a code: its low byte (SQLite's rule), or itself for Dqlite's own. */
+export function primaryCode(code: number): number {
+  return DQLITE_CODES.has(code) ? code : code & 0xff;
+}
+
 /** Where an error happened: which node and which request. */
 export interface ErrorOrigin {
   /** The node's address, "host:port". */
@@ -62,25 +70,35 @@ export interface ErrorOrigin {
 }
 
 /**
- * A failure the node reported (a FAILURE response). `code` is SQLite's primary result code,
- * `extendedCode` the full code the node sent (equal to `code` when it has no extension), and
- * `sqliteMessage` the node's own text.
+ * A failure the node reported (a FAILURE response), shaped as SQLite errors are in Node's SQLite
+ * drivers, so the checks applications already write keep working:
+ * - `code`: the primary result code's name, `'SQLITE_CONSTRAINT'` (as node-sqlite3 and
+ *   @libsql/client set it; `code.startsWith('SQLITE_CONSTRAINT')` holds for better-sqlite3 too);
+ * - `extendedCode`: the extended code's name, `'SQLITE_CONSTRAINT_UNIQUE'` (what better-sqlite3
+ *   puts in `code`; libsql's `extendedCode`), equal to `code` when the node sent no extension;
+ * - `errno`: the primary code's number, 19 (node-sqlite3's `errno`);
+ * - `rawCode`: the number the node sent, 2067 (libsql's `rawCode`);
+ * - `message`: `"SQLITE_CONSTRAINT: UNIQUE constraint failed: t.a"`, as node-sqlite3 and libsql
+ *   word it; `sqliteMessage` is SQLite's own text alone, as better-sqlite3's `message`;
+ * - `address` and `request`: the node that answered and the protocol request that failed.
  */
 export class DqliteError extends Error {
   override name = 'DqliteError';
-  readonly code: number;
-  readonly extendedCode: number;
-  readonly codeName: string;
+  readonly code: string;
+  readonly extendedCode: string;
+  readonly errno: number;
+  readonly rawCode: number;
   readonly sqliteMessage: string;
   readonly address: string;
   readonly request: string;
 
-  constructor(extendedCode: number, sqliteMessage: string, origin: ErrorOrigin) {
-    const name = codeName(extendedCode);
-    super(`${name} (${extendedCode}): ${sqliteMessage} [${origin.request} on ${origin.address}]`);
-    this.code = extendedCode & 0xff;
-    this.extendedCode = extendedCode;
-    this.codeName = name;
+  constructor(rawCode: number, sqliteMessage: string, origin: ErrorOrigin) {
+    const code = codeName(primaryCode(rawCode));
+    super(`${code}: ${sqliteMessage}`);
+    this.code = code;
+    this.extendedCode = codeName(rawCode);
+    this.errno = primaryCode(rawCode);
+    this.rawCode = rawCode;
     this.sqliteMessage = sqliteMessage;
     this.address = origin.address;
     this.request = origin.request;

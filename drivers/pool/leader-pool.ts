@@ -1,3 +1,4 @@
+import { callerStack, withCallerStack } from './caller-stack.js';
 import { EventEmitter } from 'node:events';
 import { ClosedError } from '../client/index.js';
 import type { ExecResult, Parameter, RowValue } from '../client/index.js';
@@ -130,14 +131,19 @@ export class LeaderPool extends EventEmitter {
     params?: readonly Parameter[],
     options: QueryOptions = {},
   ): Promise<PoolQueryResult<ObjectRow | RowValue[]>> {
-    const mode = checkRowMode(options.rowMode);
-    const deadline = this.#deadline(options);
-    const { columns, rows } = writesRows(sql)
-      ? await this.#writeReturningRows(sql, params, options, deadline)
-      : await this.#runStatement('query', sql, options, deadline, (client) =>
-          client.query(sql, params),
-        );
-    return { columns, rows: shapeRows(columns, rows, mode) };
+    const caller = callerStack();
+    try {
+      const mode = checkRowMode(options.rowMode);
+      const deadline = this.#deadline(options);
+      const { columns, rows } = writesRows(sql)
+        ? await this.#writeReturningRows(sql, params, options, deadline)
+        : await this.#runStatement('query', sql, options, deadline, (client) =>
+            client.query(sql, params),
+          );
+      return { columns, rows: shapeRows(columns, rows, mode) };
+    } catch (error) {
+      throw withCallerStack(error, caller);
+    }
   }
 
   /** Runs every statement of `sql` on the leader (parameters bind to the first). */
@@ -146,14 +152,28 @@ export class LeaderPool extends EventEmitter {
     params?: readonly Parameter[],
     options: CallOptions = {},
   ): Promise<ExecResult> {
-    const deadline = this.#deadline(options);
-    if (returnsRowsFromWrite(sql)) {
-      // Never a plain EXEC (see returning.ts): a transaction of its own, where tx.exec sends it
-      // as a query and reads the counts after it.
-      const transactionOptions = { behavior: 'immediate', idempotent: options.idempotent } as const;
-      return this.#transactions.run((tx) => tx.exec(sql, params), transactionOptions, deadline);
+    const caller = callerStack();
+    try {
+      const deadline = this.#deadline(options);
+      if (returnsRowsFromWrite(sql)) {
+        // Never a plain EXEC (see returning.ts): a transaction of its own, where tx.exec sends it
+        // as a query and reads the counts after it.
+        const transactionOptions = {
+          behavior: 'immediate',
+          idempotent: options.idempotent,
+        } as const;
+        return await this.#transactions.run(
+          (tx) => tx.exec(sql, params),
+          transactionOptions,
+          deadline,
+        );
+      }
+      return await this.#runStatement('exec', sql, options, deadline, (client) =>
+        client.exec(sql, params),
+      );
+    } catch (error) {
+      throw withCallerStack(error, caller);
     }
-    return this.#runStatement('exec', sql, options, deadline, (client) => client.exec(sql, params));
   }
 
   /** Runs the statements atomically, in one IMMEDIATE transaction; returns each one's result. */

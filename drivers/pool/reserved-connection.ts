@@ -1,3 +1,4 @@
+import { callerStack, withCallerStack } from './caller-stack.js';
 import type {
   DqliteClient,
   ExecResult,
@@ -102,15 +103,25 @@ export class ReservedConnection {
     params?: readonly Parameter[],
     options: { rowMode?: RowMode } = {},
   ): Promise<PoolQueryResult<ObjectRow | RowValue[]>> {
-    const mode = checkRowMode(options.rowMode);
-    const { columns, rows } = (await this.#serialized(() =>
-      this.#statement('query', sql, params),
-    )) as QueryResult;
-    return { columns, rows: shapeRows(columns, rows, mode) };
+    const caller = callerStack();
+    try {
+      const mode = checkRowMode(options.rowMode);
+      const { columns, rows } = (await this.#serialized(() =>
+        this.#statement('query', sql, params),
+      )) as QueryResult;
+      return { columns, rows: shapeRows(columns, rows, mode) };
+    } catch (error) {
+      throw withCallerStack(error, caller);
+    }
   }
 
   async exec(sql: string, params?: readonly Parameter[]): Promise<ExecResult> {
-    return (await this.#serialized(() => this.#statement('exec', sql, params))) as ExecResult;
+    const caller = callerStack();
+    try {
+      return (await this.#serialized(() => this.#statement('exec', sql, params))) as ExecResult;
+    } catch (error) {
+      throw withCallerStack(error, caller);
+    }
   }
 
   /** Rows as they arrive. Inside a transaction, a streamed query makes it not replayable. */

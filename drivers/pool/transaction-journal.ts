@@ -57,7 +57,7 @@ export class TransactionJournal {
   ): void {
     if (!(error instanceof DqliteError))
       return this.markUnreplayable(`a statement failed with ${String(error)}`);
-    this.#push({ kind, sql, params, compare: true, outcome: { errorCode: error.extendedCode } });
+    this.#push({ kind, sql, params, compare: true, outcome: { errorCode: error.rawCode } });
   }
 
   markUnreplayable(reason: string): void {
@@ -109,7 +109,7 @@ async function rerun(client: DqliteClient, entry: Entry): Promise<Entry['outcome
     // An SQL error is an outcome to compare; a leader change or a dead socket is the caller's
     // to handle (another replay on another connection).
     if (error instanceof DqliteError && classifyFailure(error) === 'final') {
-      return { errorCode: error.extendedCode };
+      return { errorCode: error.rawCode };
     }
     throw error;
   }

@@ -1,3 +1,4 @@
+import { callerStack, withCallerStack } from './caller-stack.js';
 import { ClosedError } from '../client/index.js';
 import type { DqliteClient, ExecResult, Parameter, RowValue } from '../client/index.js';
 import { classifyFailure } from './failure.js';
@@ -37,16 +38,28 @@ export class Transaction {
     parameters?: readonly Parameter[],
     options: { rowMode?: RowMode } = {},
   ): Promise<PoolQueryResult<ObjectRow | RowValue[]>> {
-    const mode = checkRowMode(options.rowMode);
-    const { columns, rows } = await this.#run(() => this.#client.query(sql, parameters));
-    return { columns, rows: shapeRows(columns, rows, mode) };
+    const caller = callerStack();
+    try {
+      const mode = checkRowMode(options.rowMode);
+      const { columns, rows } = await this.#run(() => this.#client.query(sql, parameters));
+      return { columns, rows: shapeRows(columns, rows, mode) };
+    } catch (error) {
+      throw withCallerStack(error, caller);
+    }
   }
 
   /** A write with RETURNING is sent as a query, never as an EXEC (see returning.ts). */
   async exec(sql: string, parameters?: readonly Parameter[]): Promise<ExecResult> {
-    if (!returnsRowsFromWrite(sql)) return this.#run(() => this.#client.exec(sql, parameters));
-    await this.#run(() => this.#client.query(sql, parameters));
-    return execResultOf(await this.#run(() => this.#client.query(CHANGES_SQL)));
+    const caller = callerStack();
+    try {
+      if (!returnsRowsFromWrite(sql)) {
+        return await this.#run(() => this.#client.exec(sql, parameters));
+      }
+      await this.#run(() => this.#client.query(sql, parameters));
+      return execResultOf(await this.#run(() => this.#client.query(CHANGES_SQL)));
+    } catch (error) {
+      throw withCallerStack(error, caller);
+    }
   }
 
   /** @internal the pool ends the handle once the transaction commits or rolls back */

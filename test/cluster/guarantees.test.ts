@@ -212,7 +212,7 @@ describe('a leader cut off with a write in flight', () => {
       .exec("INSERT INTO t VALUES (2, 'lost')")
       .catch((error: unknown) => error);
     expect(lost).toBeInstanceOf(LeadershipLostError);
-    expect(lost).toMatchObject({ extendedCode: 10506 });
+    expect(lost).toMatchObject({ rawCode: 10506 });
     await client.close();
     // LEADERSHIP_LOST is an unknown outcome: healed too early, the old leader (whose log is the
     // longest) may win again and commit the row. Once the majority side elected its own leader,

@@ -30,7 +30,7 @@ describe('what a leader replicates and what it refuses', () => {
         (failure: unknown) => failure,
       );
       expect(error).toBeInstanceOf(DqliteError);
-      expect((error as DqliteError).code).toBe(SQLITE_AUTH);
+      expect((error as DqliteError).errno).toBe(SQLITE_AUTH);
       expect((error as Error).message).toMatch(why);
       expect((await client.query('SELECT count(*) FROM kv')).rows).toHaveLength(1);
     });

@@ -11,7 +11,7 @@ import { NotSentError } from './churn-client.js';
  */
 function refusedByDisk(error: unknown): boolean {
   if (!(error instanceof DqliteError)) return false;
-  const primary = error.code & 0xff;
+  const primary = error.errno;
   return primary === 13 || primary === 8;
 }
 

@@ -158,8 +158,10 @@ export function defineClientSuite(provider: ClusterProvider): void {
       const syntax = await client.exec('SELEC 1').catch((error: unknown) => error);
       expect(syntax).toBeInstanceOf(DqliteError);
       expect(syntax).toMatchObject({
-        code: 1,
-        extendedCode: 1,
+        code: 'SQLITE_ERROR',
+        extendedCode: 'SQLITE_ERROR',
+        errno: 1,
+        rawCode: 1,
         address: client.address,
         request: 'EXEC_SQL',
       });
@@ -172,17 +174,52 @@ export function defineClientSuite(provider: ClusterProvider): void {
         .catch((e: unknown) => e);
       expect(primary).toBeInstanceOf(ConstraintError);
       expect(primary).toMatchObject({
-        code: 19,
-        extendedCode: 1555,
-        codeName: 'SQLITE_CONSTRAINT_PRIMARYKEY',
+        code: 'SQLITE_CONSTRAINT',
+        extendedCode: 'SQLITE_CONSTRAINT_PRIMARYKEY',
+        errno: 19,
+        rawCode: 1555,
       });
+      // Worded as node-sqlite3 and libsql word it; SQLite's own text alone as well.
+      expect((primary as DqliteError).message).toBe(
+        'SQLITE_CONSTRAINT: UNIQUE constraint failed: kv.k',
+      );
       const unique = await client
         .exec('INSERT INTO kv VALUES (?, ?)', ['b', 1])
         .catch((e: unknown) => e);
-      expect(unique).toMatchObject({ code: 19, extendedCode: 2067 });
+      expect(unique).toMatchObject({
+        code: 'SQLITE_CONSTRAINT',
+        extendedCode: 'SQLITE_CONSTRAINT_UNIQUE',
+        rawCode: 2067,
+        message: 'SQLITE_CONSTRAINT: UNIQUE constraint failed: kv.v',
+        sqliteMessage: 'UNIQUE constraint failed: kv.v',
+      });
 
       const missing = await client.query('SELECT * FROM no_such_table').catch((e: unknown) => e);
       expect((missing as DqliteError).sqliteMessage).toContain('no such table');
+    });
+
+    it('runs through EXEC a statement with result columns that returns no rows, as SQLite does', async () => {
+      // SQLite gives these result columns (it checks existing rows with a nested query); they
+      // return no rows, and Dqlite steps them once and succeeds.
+      await client.exec('CREATE TABLE grown (a INTEGER)');
+      await client.exec('ALTER TABLE grown ADD COLUMN b TEXT NOT NULL');
+      await client.exec('INSERT INTO grown VALUES (1, ?)', ['x']);
+      await client.exec('ALTER TABLE grown ADD COLUMN c INTEGER CHECK (c IS NULL OR c > 0)');
+      const refused = await client
+        .exec('ALTER TABLE grown ADD COLUMN d TEXT NOT NULL')
+        .catch((e: unknown) => e);
+      expect((refused as DqliteError).sqliteMessage).toContain('Cannot add a NOT NULL column');
+      await client.exec('CREATE TABLE strict_grown (a INTEGER) STRICT');
+      await client.exec('INSERT INTO strict_grown VALUES (1)');
+      await client.exec('ALTER TABLE strict_grown ADD COLUMN b TEXT');
+      expect((await client.query('SELECT * FROM grown')).rows).toEqual([[1, 'x', null]]);
+      expect((await client.query('SELECT * FROM strict_grown')).rows).toEqual([[1, null]]);
+      // A read through EXEC: no row is fine, a row is SQLITE_ROW.
+      // (C dqlite reports sqlite3_changes() of the previous write as its rows affected; dqlite-ts
+      // reports 0, as better-sqlite3 does for a statement that changed nothing.)
+      await expect(client.exec('SELECT 1 WHERE 0')).resolves.toHaveProperty('rowsAffected');
+      const row = await client.exec('SELECT 1').catch((e: unknown) => e);
+      expect(row).toMatchObject({ code: 'SQLITE_ROW', errno: 100 });
     });
 
     it('reports the real error when SQLite fails while stepping a query', async () => {
@@ -190,14 +227,14 @@ export function defineClientSuite(provider: ClusterProvider): void {
       const early = await client
         .query('SELECT abs(-9223372036854775808) AS v')
         .catch((e: unknown) => e);
-      expect(early).toMatchObject({ code: 1, sqliteMessage: 'integer overflow' });
+      expect(early).toMatchObject({ code: 'SQLITE_ERROR', sqliteMessage: 'integer overflow' });
       const late = await client
         .query(
           'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 400) ' +
             'SELECT CASE WHEN x < 300 THEN x ELSE abs(-9223372036854775808) END AS v FROM c',
         )
         .catch((e: unknown) => e);
-      expect(late).toMatchObject({ code: 1, sqliteMessage: 'integer overflow' });
+      expect(late).toMatchObject({ code: 'SQLITE_ERROR', sqliteMessage: 'integer overflow' });
       expect((await client.query('SELECT 2')).rows).toEqual([[2]]);
     });
 
@@ -347,7 +384,7 @@ export function defineClientSuite(provider: ClusterProvider): void {
       await client.transfer(target.id);
       const stale = await client.exec('INSERT INTO tx VALUES (5)').catch((error: unknown) => error);
       expect(stale).toBeInstanceOf(NotLeaderError);
-      expect(stale).toMatchObject({ extendedCode: 10250, codeName: 'SQLITE_IOERR_NOT_LEADER' });
+      expect(stale).toMatchObject({ rawCode: 10250, extendedCode: 'SQLITE_IOERR_NOT_LEADER' });
       expect((await client.leader())?.address).toBe(target.address);
       await client.close();
       client = await open();

@@ -200,7 +200,7 @@ export function defineDrizzleSuite(provider: ClusterProvider): void {
         expect(error).toMatchObject({ message: expect.stringMatching(/^Failed query: insert/) });
         expect((error as Error).cause).toMatchObject({
           name: 'ConstraintError',
-          extendedCode: 2067,
+          extendedCode: 'SQLITE_CONSTRAINT_UNIQUE',
         });
         expect(() => drizzle(db.$client, { shema: {} } as never)).toThrow(TypeError);
         expect(() => drizzle({} as LeaderPool)).toThrow(TypeError);

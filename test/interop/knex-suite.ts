@@ -1,10 +1,11 @@
 // Knex on Dqlite against a real cluster: from CRUD over every column type to migrations that must
 // not lose child rows, and Knex transactions that carry on through a kill -9 of the leader.
 
+import knexModule from 'knex';
 import type { Knex } from 'knex';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConstraintError } from '../../drivers/client/index.js';
-import { createPool, TransactionReplayError } from '../../drivers/pool/index.js';
+import { createPool, PoolTimeoutError, TransactionReplayError } from '../../drivers/pool/index.js';
 import type { LeaderPool, PoolOptions } from '../../drivers/pool/index.js';
 import { knex, QUEUED_STATEMENTS_MAX, UnsafeTableRebuildError } from '../../adapters/knex/index.js';
 import { KnexConnection } from '../../adapters/knex/knex-connection.js';
@@ -24,6 +25,8 @@ const inMemory = (migrations: Record<string, Migration>) => ({
 });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const NOWHERE = { cluster: ['127.0.0.1:1'], database: 'none' };
+const KnexTimeoutErrorClass = (knexModule as unknown as { KnexTimeoutError: typeof Error })
+  .KnexTimeoutError;
 
 /** A parent with two rows and a child table of three rows that cascade on delete. */
 async function createFamily(k: Knex): Promise<void> {
@@ -49,7 +52,8 @@ export function defineKnexSuite(provider: ClusterProvider): void {
     it('rejects misuse at once, bounds queues, compiles SQL without a connection', async () => {
       const bad: [object, ErrorConstructor][] = [
         [{ client: 'sqlite3', connection: NOWHERE }, TypeError],
-        [{ client: 'dqlite', connection: NOWHERE, pool: { max: 2 } }, TypeError],
+        [{ client: 'dqlite', connection: NOWHERE, pool: { afterCreate: () => {} } }, TypeError],
+        [{ client: 'dqlite', connection: NOWHERE, pool: { max: -1 } }, RangeError],
         [{ client: 'dqlite', connection: { ...NOWHERE, maxx: 2 } }, TypeError],
         [{ client: 'dqlite', connection: NOWHERE, transactionBehavior: 'later' }, TypeError],
         [{ client: 'dqlite', connection: NOWHERE, acquireConnectionTimeout: -1 }, RangeError],
@@ -161,6 +165,53 @@ export function defineKnexSuite(provider: ClusterProvider): void {
       await db('items').insert({ name: 'd' });
       const other = open('knex_returning');
       expect(await other('items').orderBy('id').pluck('name')).toEqual(['A', 'c', 'd']);
+    });
+
+    it('behaves as Knex on SQLite: fn.uuid(), SQLite-shaped errors, columns added with checks', async () => {
+      const db = open('knex_like_sqlite');
+      await db.schema.createTable('people', (t) => {
+        t.uuid('id').primary().defaultTo(db.fn.uuid());
+        t.string('email').unique();
+      });
+      await db('people').insert([{ email: 'a@x' }, { email: 'b@x' }]);
+      const ids = await db('people').pluck('id');
+      expect(ids).toHaveLength(2);
+      for (const id of ids)
+        expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      // The checks applications write for node-sqlite3 and better-sqlite3.
+      const duplicate = await db('people')
+        .insert({ email: 'a@x' })
+        .catch((e: unknown) => e);
+      expect(duplicate).toMatchObject({
+        code: 'SQLITE_CONSTRAINT',
+        errno: 19,
+        extendedCode: 'SQLITE_CONSTRAINT_UNIQUE',
+      });
+      expect((duplicate as Error).message).toBe(
+        "insert into `people` (`email`) values ('a@x') - SQLITE_CONSTRAINT: UNIQUE constraint failed: people.email",
+      );
+      // SQLite gives these ALTER TABLEs result columns; they return no rows and must just run.
+      await db.schema.alterTable('people', (t) => {
+        t.integer('age').checkPositive();
+      });
+      await db.raw('delete from people');
+      await db.schema.alterTable('people', (t) => {
+        t.string('name').notNullable();
+      });
+      expect(await db('people').columnInfo('name')).toMatchObject({ nullable: false });
+      // Knex's `pool: { max }` sizes the pool; a connection not had in time is Knex's timeout.
+      const small = open('knex_like_sqlite', { pool: { max: 1 }, acquireConnectionTimeout: 300 });
+      const starved = await small
+        .transaction(() => small.transaction(async () => {}))
+        .catch((e: unknown) => e);
+      expect(starved).toBeInstanceOf(KnexTimeoutErrorClass);
+      expect((starved as Error).cause).toBeInstanceOf(PoolTimeoutError);
+      // Knex's pool as Knex shows its own.
+      const pool = db.client.pool as { destroyed: boolean; numUsed(): number };
+      expect(pool.destroyed).toBe(false);
+      expect(pool.numUsed()).toBe(0);
+      await db.destroy();
+      expect(pool.destroyed).toBe(true);
     });
 
     it('joins, groups and aggregates', async () => {

@@ -114,7 +114,7 @@ export function defineKyselySuite(provider_: ClusterProvider): void {
           .insertInto('thing')
           .values({ ...values[0]!, name: 'tiny' })
           .execute(),
-      ).rejects.toMatchObject({ codeName: 'SQLITE_CONSTRAINT_UNIQUE' });
+      ).rejects.toMatchObject({ extendedCode: 'SQLITE_CONSTRAINT_UNIQUE' });
       const { rows: raw } = await sql<{ n: number }>`SELECT count(*) AS n FROM thing`.execute(db);
       expect(raw).toEqual([{ n: 2 }]);
     });
@@ -140,6 +140,63 @@ export function defineKyselySuite(provider_: ClusterProvider): void {
       expect(rows).toEqual([{ n: 4 }]);
       const writes = db.insertInto('run').values({ name: 'e' });
       await expect(db.getExecutor().stream(writes.compile(), 10).next()).rejects.toThrow(TypeError);
+    });
+
+    it("behaves as Kysely on SQLite: log, explain(), caller stacks, only the app's tables", async () => {
+      const pool = openPool('kysely_like_sqlite');
+      const logged: string[] = [];
+      const db = fixture.adopt(
+        new Kysely<Database>({
+          dialect: new DqliteDialect({ pool }),
+          log: (event) => {
+            logged.push(event.query.sql);
+          },
+        }),
+      );
+      await db.schema
+        .createTable('run')
+        .addColumn('name', 'text', (column) => column.unique())
+        .execute();
+      // An idempotent transaction makes the pool create its bookkeeping table.
+      await pool.transaction((tx) => tx.exec("INSERT INTO run VALUES ('pool')"), {
+        idempotent: true,
+      });
+      const trx = await db.startTransaction().execute();
+      await trx.insertInto('run').values({ name: 'a' }).execute();
+      const inner = await trx.savepoint('inner').execute();
+      await inner.releaseSavepoint('inner').execute();
+      await trx.commit().execute();
+      // Every statement reaches Kysely's log, transaction control included, as on Kysely's own
+      // SQLite driver.
+      expect(logged.map((text) => text.toLowerCase())).toEqual(
+        expect.arrayContaining(['begin immediate', 'savepoint "inner"', 'commit']),
+      );
+      // explain() of a write is a read: it returns the plan and changes nothing.
+      for (const query of [
+        db.insertInto('run').values({ name: 'x' }),
+        db.updateTable('run').set({ name: 'y' }),
+        db.deleteFrom('run'),
+      ]) {
+        expect((await query.explain()).length).toBeGreaterThan(0);
+      }
+      expect(await db.selectFrom('run').select('name').orderBy('name').execute()).toEqual([
+        { name: 'a' },
+        { name: 'pool' },
+      ]);
+      // A failure names the application code that made the call, not only the socket.
+      const failing = async function insertDuplicateForTheStackTest() {
+        await db.insertInto('run').values({ name: 'a' }).execute();
+      };
+      const duplicate = (await failing().catch((e: unknown) => e)) as Error;
+      expect(duplicate).toMatchObject({ code: 'SQLITE_CONSTRAINT' });
+      expect(duplicate.stack).toContain('insertDuplicateForTheStackTest');
+      // The pool's bookkeeping table is not the application's: introspection leaves it out.
+      const tables = (await db.introspection.getTables()).map((table) => table.name);
+      expect(tables).toEqual(['run']);
+      const all = (
+        await sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'table'`.execute(db)
+      ).rows;
+      expect(all.map((row) => row.name)).toContain('dqlite_ts_transactions');
     });
 
     it('joins, groups and introspects', async () => {

@@ -96,7 +96,7 @@ export function definePoolSuite(provider: ClusterProvider): void {
           { sql: 'INSERT INTO items (name) VALUES (?)', params: ['b3'] },
           { sql: 'INSERT INTO items (name) VALUES (?)', params: ['b1'] }, // UNIQUE violation
         ]);
-        await expect(failing).rejects.toMatchObject({ extendedCode: 2067 });
+        await expect(failing).rejects.toMatchObject({ rawCode: 2067 });
         expect(
           (await pool.query("SELECT name FROM items WHERE name LIKE 'b%' ORDER BY name")).rows,
         ).toEqual([{ name: 'b1' }, { name: 'b2' }]);

@@ -20,11 +20,26 @@ export class EngineFailure extends Error {
 export function failureOf(error: unknown): EngineFailure {
   if (error instanceof EngineFailure) return error;
   if (error instanceof Database.SqliteError) {
-    return new EngineFailure(sqliteCodeNumber(error.code), error.message);
+    return new EngineFailure(sqliteCodeNumber(error.code), explained(error.message));
   }
   if (error instanceof RangeError || error instanceof TypeError) {
     // better-sqlite3's own checks: a value it cannot bind, or a statement used wrongly.
     return new EngineFailure(ErrorCode.SQLITE_ERROR, error.message);
   }
   throw error;
+}
+
+/**
+ * SQLite's hint for a double-quoted string literal, completed: better-sqlite3 builds SQLite with
+ * SQLITE_DQS=0 and offers no way to turn it back on per connection, so dqlite-ts cannot accept
+ * what C dqlite and node-sqlite3 accept (docs/compatibility.md).
+ */
+const doubleQuotedHint = / - should this be a string literal in single-quotes\?$/;
+
+function explained(message: string): string {
+  if (!doubleQuotedHint.test(message)) return message;
+  return (
+    `${message} (dqlite-ts reads "…" as a name, never as a string: its SQLite is built ` +
+    `without double-quoted string literals; write strings in single quotes)`
+  );
 }

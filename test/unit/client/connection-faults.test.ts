@@ -142,7 +142,7 @@ describe('client connection faults', () => {
       }),
     );
     await expect(client.query('SELECT 1')).rejects.toMatchObject({
-      code: 1,
+      code: 'SQLITE_ERROR',
       sqliteMessage: 'integer overflow',
     });
   });
@@ -171,6 +171,6 @@ describe("dqlite 1.11's code 7 for a write raft refused during a leadership chan
     const error = await client.exec('INSERT INTO t VALUES (1)').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DqliteError);
     expect(error).not.toBeInstanceOf(NotLeaderError);
-    expect(error).toMatchObject({ code: 7, codeName: 'SQLITE_NOMEM' });
+    expect(error).toMatchObject({ code: 'SQLITE_NOMEM', rawCode: 7 });
   });
 });

@@ -27,15 +27,30 @@ describe('errors from FAILURE responses', () => {
   ] as const)('maps %i to %s', (code, errorClass, name) => {
     const error = errorFromFailure(code, 'message from the node', origin);
     expect(error).toBeInstanceOf(errorClass);
+    const primary = code === 1005 ? 1005 : code & 0xff;
     expect(error).toMatchObject({
-      extendedCode: code,
-      code: code & 0xff,
-      codeName: name,
+      code: codeName(primary),
+      extendedCode: name,
+      errno: primary,
+      rawCode: code,
+      sqliteMessage: 'message from the node',
       ...origin,
     });
-    expect(error.message).toBe(
-      `${name} (${code}): message from the node [EXEC_SQL on 127.0.0.1:9001]`,
-    );
+    expect(error.message).toBe(`${codeName(primary)}: message from the node`);
+  });
+
+  it('lets the checks written for node-sqlite3, better-sqlite3 and libsql hold', () => {
+    const error = errorFromFailure(2067, 'UNIQUE constraint failed: t.a', origin);
+    // node-sqlite3: code, errno and message.
+    expect(error.code).toBe('SQLITE_CONSTRAINT');
+    expect(error.errno).toBe(19);
+    expect(error.message).toBe('SQLITE_CONSTRAINT: UNIQUE constraint failed: t.a');
+    // better-sqlite3: its `code` is our extendedCode; prefix and message tests hold on code.
+    expect(error.extendedCode).toBe('SQLITE_CONSTRAINT_UNIQUE');
+    expect(error.code.startsWith('SQLITE_CONSTRAINT')).toBe(true);
+    expect(error.message).toContain('UNIQUE constraint failed');
+    // @libsql/client: code, extendedCode, rawCode.
+    expect(error.rawCode).toBe(2067);
   });
 
   it('names unknown codes by their primary code, or by number', () => {
