@@ -222,6 +222,50 @@ export function defineClientSuite(provider: ClusterProvider): void {
       expect(row).toMatchObject({ code: 'SQLITE_ROW', errno: 100 });
     });
 
+    it('reads "…" as a name on dqlite-ts, where C dqlite falls back to a string literal', async () => {
+      // better-sqlite3 builds SQLite without double-quoted string literals (SQLITE_DQS=0) and
+      // cannot turn them on per connection; Debian's SQLite under C dqlite keeps them.
+      const outcome = await client.query('SELECT "not_a_column" AS v').then(
+        (result) => result,
+        (error: unknown) => error,
+      );
+      if (provider.name === 'dqlite-ts') {
+        expect(outcome).toMatchObject({ code: 'SQLITE_ERROR' });
+        expect((outcome as Error).message).toContain('write strings in single quotes');
+      } else {
+        expect(outcome).toMatchObject({ rows: [['not_a_column']] });
+      }
+      expect((await client.query("SELECT 'a string' AS v")).rows).toEqual([['a string']]);
+    });
+
+    it('binds 300 parameters on dqlite-ts; C dqlite 1.11 takes at most 255', async () => {
+      const values = Array.from({ length: 300 }, (_, i) => i);
+      const sql = `SELECT ${values.map(() => '?').join(' + ')} AS total`;
+      const outcome = await client.query(sql, values).then(
+        (result) => result,
+        (error: unknown) => error,
+      );
+      if (provider.name === 'dqlite-ts') {
+        expect(outcome).toMatchObject({ rows: [[(299 * 300) / 2]] });
+      } else {
+        expect(outcome).toMatchObject({ code: 'DQLITE_PARSE', rawCode: 1005 });
+      }
+    });
+
+    it('has the SQL functions of its SQLite: concat() and ordered aggregates on dqlite-ts', async () => {
+      const [[version]] = (await client.query('SELECT sqlite_version()')).rows as [[string]];
+      const [major, minor] = version.split('.').map(Number) as [number, number];
+      if (provider.name === 'dqlite-ts') {
+        expect(major * 1000 + minor).toBeGreaterThanOrEqual(3044);
+        const { rows } = await client.query(
+          "SELECT concat('a', 1), string_agg(x, ',' ORDER BY x DESC) FROM (SELECT 1 AS x UNION SELECT 2)",
+        );
+        expect(rows).toEqual([['a1', '2,1']]);
+      } else {
+        expect(major * 1000 + minor).toBeGreaterThanOrEqual(3031);
+      }
+    });
+
     it('reports the real error when SQLite fails while stepping a query', async () => {
       // dqlite 1.11 prefixes this FAILURE with a partial ROWS batch (wire-protocol.md §7).
       const early = await client
