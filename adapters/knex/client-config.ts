@@ -4,6 +4,7 @@ import type { LeaderPool, PoolOptions } from '../../drivers/pool/index.js';
 import { checkTransactionBehavior } from './dqlite-transaction.js';
 import type { TransactionBehavior } from './dqlite-transaction.js';
 import type { KnexClientConfig } from './knex-internals.js';
+import type { ConnectionProvider } from './provided-pool.js';
 
 /**
  * Knex configuration for Dqlite: Knex's own options (`useNullAsDefault`, `migrations`,
@@ -20,10 +21,12 @@ export interface DqliteKnexConfig extends Omit<
   /** `'dqlite'` with this package's `knex()`, or the client class (also with Knex's own factory). */
   client: 'dqlite' | (abstract new (config: DqliteKnexConfig) => unknown);
   /**
-   * The pool's options (`cluster` and `database` required; `max`, `timeoutMs`, `pragmas`, …).
-   * The adapter creates the pool and `knex.destroy()` closes it.
+   * The pool's options (`cluster` and `database` required; `max`, `timeoutMs`, `pragmas`, …),
+   * or a function returning them (or a promise of them), asked at the first acquire and again
+   * when the options' `expirationChecker` says they expired. The adapter creates the pool and
+   * `knex.destroy()` closes it.
    */
-  connection?: PoolOptions;
+  connection?: PoolOptions | ConnectionProvider;
   /**
    * An existing pool to share instead (Knex's `connectionPool`, exclusive with `connection`);
    * `knex.destroy()` leaves it open.
@@ -40,12 +43,24 @@ export interface DqliteKnexConfig extends Omit<
 
 /**
  * Knex's `pool: { min, max }`, as configurations written for Knex's SQLite clients have it: `max`
- * becomes the pool's `max` (unless `connection` sets one); `min` is accepted and has no effect
+ * becomes the pool's `max` (`connection.max` too is an error, except in a configuration copied
+ * from another instance, where `pool.max` wins); `min` is accepted and has no effect
  * (connections open on demand and close when idle). Any other key (afterCreate, idle timeouts,
  * …) belongs to Knex's own pool, which is never built: a TypeError names the pool option to use.
  */
-function withKnexPoolSize(connection: PoolOptions, knexPool: unknown): PoolOptions {
+function withKnexPoolSize(
+  connection: PoolOptions,
+  knexPool: unknown,
+  copied: boolean,
+): PoolOptions {
   if (knexPool === undefined) return connection;
+  const bothSized =
+    typeof knexPool === 'object' && knexPool !== null && 'max' in knexPool && 'max' in connection;
+  if (bothSized && !copied) {
+    throw new TypeError(
+      'dqlite-ts/knex: give the pool size once, as `pool.max` or `connection.max`',
+    );
+  }
   if (typeof knexPool !== 'object' || knexPool === null) {
     throw new TypeError('dqlite-ts/knex: `pool` must be an object like { max: 10 }');
   }
@@ -67,8 +82,13 @@ function withKnexPoolSize(connection: PoolOptions, knexPool: unknown): PoolOptio
       );
     }
   }
-  if (max === undefined || connection.max !== undefined) return connection;
+  if (max === undefined || max === 0) return connection;
   return { ...connection, max: max as number };
+}
+
+/** The options a connection provider gave, sized by Knex's `pool.max` when the config has one. */
+export function sizedByKnexPool(options: PoolOptions, knexPool: unknown): PoolOptions {
+  return withKnexPoolSize(options, knexPool, true);
 }
 
 /** Pools the adapter created from `connection`, with the options to create them again. */
@@ -84,16 +104,37 @@ export function prepareConfig(config: DqliteKnexConfig): KnexClientConfig {
   if (typeof config !== 'object' || config === null) {
     throw new TypeError('dqlite-ts/knex: the configuration must be an object');
   }
-  const { connection: given, connectionPool, pool: knexPool, ...rest } = config;
+  const { connection: given, connectionPool: sharedPool, pool: knexPool, ...rest } = config;
+  // A configuration copied from another instance's `knex.client.config` names the pool that
+  // instance created: this instance gets a pool of its own from the same options, as Knex gives
+  // every instance its own pool.
+  const copiedFrom = sharedPool === undefined ? undefined : ownedPools.get(sharedPool);
+  const connectionPool = copiedFrom === undefined ? sharedPool : undefined;
   if (given !== undefined && connectionPool !== undefined) {
     throw new TypeError('dqlite-ts/knex: `connection` and `connectionPool` are exclusive');
   }
+  if (typeof given === 'function') {
+    // A connection provider: the pool is made from what it returns, at the first acquire.
+    checkTransactionBehavior(rest.transactionBehavior, 'transactionBehavior');
+    checkAcquireTimeout(rest.acquireConnectionTimeout);
+    withKnexPoolSize({} as PoolOptions, knexPool, false);
+    return {
+      ...rest,
+      useNullAsDefault: rest.useNullAsDefault ?? true,
+      pool: { ...(knexPool as object | undefined) },
+      connection: given,
+    };
+  }
   if (given !== undefined && (typeof given !== 'object' || given === null)) {
     throw new TypeError(
-      'dqlite-ts/knex: `connection` must be the pool options, e.g. { cluster, database }',
+      'dqlite-ts/knex: `connection` must be the pool options, e.g. { cluster, database }, or a function returning them',
     );
   }
-  const connection = given === undefined ? undefined : withKnexPoolSize(given, knexPool);
+  const options = given ?? copiedFrom;
+  const connection =
+    options === undefined
+      ? undefined
+      : withKnexPoolSize(options, knexPool, copiedFrom !== undefined);
   if (connectionPool !== undefined && knexPool !== undefined) {
     throw new TypeError(
       "dqlite-ts/knex: Knex's `pool` option sizes a pool the adapter creates; `connectionPool` is already sized",
@@ -102,6 +143,8 @@ export function prepareConfig(config: DqliteKnexConfig): KnexClientConfig {
   checkTransactionBehavior(rest.transactionBehavior, 'transactionBehavior');
   checkAcquireTimeout(rest.acquireConnectionTimeout);
   const prepared: KnexClientConfig = { ...rest, useNullAsDefault: rest.useNullAsDefault ?? true };
+  // Kept for code that reads or copies `knex.client.config.pool`; Knex's own pool is never built.
+  prepared.pool = { ...(knexPool as object | undefined) };
   if (connectionPool !== undefined) prepared.connectionPool = checkLeaderPool(connectionPool);
   if (connection !== undefined) {
     const pool = createPool(connection);

@@ -3,7 +3,9 @@ import type { Transform } from 'node:stream';
 import type { Parameter } from '../../drivers/client/index.js';
 import { PoolTimeoutError, classifyStatement, createPool } from '../../drivers/pool/index.js';
 import type { LeaderPool } from '../../drivers/pool/index.js';
-import { closeOwnedPool, prepareConfig, usablePool } from './client-config.js';
+import { closeOwnedPool, prepareConfig, sizedByKnexPool, usablePool } from './client-config.js';
+import { ProvidedPool } from './provided-pool.js';
+import type { ConnectionProvider } from './provided-pool.js';
 import type { DqliteKnexConfig } from './client-config.js';
 import { DqliteDdl } from './dqlite-ddl.js';
 import { DqliteTransaction } from './dqlite-transaction.js';
@@ -28,10 +30,15 @@ import type { KnexClientConfig, KnexPoolShim, KnexQueryObject } from './knex-int
 export class DqliteKnexClient extends SqliteClient {
   // Set by initializePool(), which Knex's constructor calls before this class's own fields
   // would be initialized: hence `declare`, never an initializer.
-  declare leaderPool: LeaderPool | undefined;
+  declare poolSource: PoolSource | undefined;
 
   constructor(config: DqliteKnexConfig) {
     super(prepareConfig(config));
+  }
+
+  /** The pool serving this client now (undefined before a connection provider was asked). */
+  get leaderPool(): LeaderPool | undefined {
+    return this.poolSource?.current;
   }
 
   /** The "driver" is the pool module: there is no native binding to load. */
@@ -39,10 +46,29 @@ export class DqliteKnexClient extends SqliteClient {
     return { createPool };
   }
 
-  /** Knex 3.3's external-pool path, for both `connection` (an owned pool) and `connectionPool`. */
+  /**
+   * Knex 3.3's external-pool path, for `connection` (an owned pool, or a connection provider
+   * function) and `connectionPool`.
+   */
   override initializePool(config: KnexClientConfig = this.config): void {
     if (this.pool) {
       this.logger.warn('The pool has already been initialized');
+      return;
+    }
+    if (typeof config.connection === 'function') {
+      this.initializeDriver();
+      const knexPool = config.pool;
+      const provided = new ProvidedPool(config.connection as ConnectionProvider, (options) =>
+        sizedByKnexPool(options, knexPool),
+      );
+      this._ownsPool = true;
+      this.pool = this.poolShim({
+        pool: () => provided.pool(),
+        get current() {
+          return provided.current;
+        },
+        close: () => provided.close(),
+      });
       return;
     }
     // Without either, the client only compiles SQL (knex({ client }).toSQL()).
@@ -54,10 +80,23 @@ export class DqliteKnexClient extends SqliteClient {
   /** Knex's `this.pool`: each acquire reserves one pool connection, each release gives it back. */
   override wrapNativePool(given: unknown): KnexPoolShim {
     const { pool, owned } = usablePool(given);
-    this.leaderPool = pool;
     this.config.connectionPool = pool;
     this._ownsPool = owned;
+    return this.poolShim({
+      pool: () => Promise.resolve(pool),
+      current: pool,
+      close: () => (owned ? closeOwnedPool(pool) : Promise.resolve()),
+    });
+  }
+
+  /**
+   * Knex's view of a pool source. (A method, not a #private one: Knex's constructor calls
+   * initializePool before this class's private members exist.)
+   */
+  protected poolShim(source: PoolSource): KnexPoolShim {
+    this.poolSource = source;
     let destroyed = false;
+    const stats = () => source.current?.stats();
     return {
       acquire: () => ({ promise: this.acquireRawConnection() }),
       release: (connection) => {
@@ -69,23 +108,24 @@ export class DqliteKnexClient extends SqliteClient {
       },
       destroy: () => {
         destroyed = true;
-        return owned ? closeOwnedPool(pool) : Promise.resolve();
+        return source.close();
       },
       // What Knex's own (tarn) pool shows of itself.
       get destroyed() {
         return destroyed;
       },
-      numUsed: () => pool.stats().borrowed,
-      numFree: () => pool.stats().available,
-      numPendingAcquires: () => pool.stats().waiting,
+      numUsed: () => stats()?.borrowed ?? 0,
+      numFree: () => stats()?.available ?? 0,
+      numPendingAcquires: () => stats()?.waiting ?? 0,
       numPendingCreates: () => 0,
     };
   }
 
   /** A connection for Knex: one reserved pool connection, within `acquireConnectionTimeout`. */
   override async acquireRawConnection(): Promise<KnexConnection> {
-    const pool = this.leaderPool;
-    if (!pool) throw new Error('Unable to acquire a connection');
+    const source = this.poolSource;
+    if (!source) throw new Error('Unable to acquire a connection');
+    const pool = await source.pool();
     const timeoutMs = this.config.acquireConnectionTimeout;
     try {
       return new KnexConnection(await pool.reserve(timeoutMs === undefined ? {} : { timeoutMs }));
@@ -93,7 +133,7 @@ export class DqliteKnexClient extends SqliteClient {
       if (!(error instanceof PoolTimeoutError)) throw error;
       // The error Knex raises when its own pool times out, with the pool's reason kept.
       const timeout = new KnexTimeoutError(
-        `Knex: Timeout acquiring a connection. The pool is probably full. ${error.message}`,
+        'Knex: Timeout acquiring a connection. The pool is probably full. Are you missing a .transacting(trx) call?',
       );
       throw Object.assign(timeout, { cause: error });
     }
@@ -175,6 +215,13 @@ Object.assign(DqliteKnexClient.prototype, {
   dialect: 'sqlite3',
   driverName: 'sqlite3',
 });
+
+/** Where the client's connections come from: one pool, or the pool a provider names now. */
+export interface PoolSource {
+  pool(): Promise<LeaderPool>;
+  readonly current: LeaderPool | undefined;
+  close(): Promise<void>;
+}
 
 function knexConnection(connection: unknown): KnexConnection {
   if (connection instanceof KnexConnection) return connection;

@@ -42,8 +42,12 @@ const NONE: TransactionControl = { kind: 'none' };
 type Outcome = QueryResult | ExecResult;
 
 interface OpenTransaction {
-  /** Lets the pool's next writer in; called once the transaction ends (or while it waits). */
-  leave: () => void;
+  /**
+   * Lets the pool's next writer in; called once the transaction ends (or while it waits).
+   * Undefined while a deferred transaction has run no statement yet: it takes the gate right
+   * before its first one (see #holdGate).
+   */
+  leave: (() => void) | undefined;
   readonly journal: TransactionJournal;
   /** Open savepoints, innermost last; a transaction begun by SAVEPOINT ends with its release. */
   readonly savepoints: string[];
@@ -233,7 +237,14 @@ export class ReservedConnection {
         client.exec(create),
       );
     });
-    const leave = await this.#access.gate.enter('transaction', deadline);
+    // A deferred transaction (BEGIN, BEGIN DEFERRED, or a SAVEPOINT outside one) takes no lock
+    // and reads no snapshot until its first statement, so it takes the gate then, not here: an
+    // empty transaction never waits for the pool's other writers, and one begun inside another
+    // through a second connection (Knex's db.transaction inside db.transaction) does not wait
+    // for it forever. IMMEDIATE and EXCLUSIVE take SQLite's write lock at BEGIN: the gate first.
+    const deferred =
+      control.kind === 'savepoint' || (control.kind === 'begin' && control.behavior === 'deferred');
+    const leave = deferred ? undefined : await this.#access.gate.enter('transaction', deadline);
     try {
       const statement = { operation: 'BEGIN', sql, idempotent: true, gated: false };
       const result = await this.#access.statements.run(
@@ -255,7 +266,7 @@ export class ReservedConnection {
       };
       return result;
     } catch (error) {
-      leave();
+      leave?.();
       throw error;
     }
   }
@@ -264,7 +275,7 @@ export class ReservedConnection {
   async #inOwnTransaction(
     work: (transaction: OpenTransaction) => Promise<Outcome>,
   ): Promise<Outcome> {
-    await this.#begin('exec', 'BEGIN IMMEDIATE', undefined, { kind: 'begin' });
+    await this.#begin('exec', 'BEGIN IMMEDIATE', undefined, { kind: 'begin', behavior: 'immediate' });
     const transaction = this.#transaction!;
     try {
       const result = await work(transaction);
@@ -304,6 +315,7 @@ export class ReservedConnection {
   ): Promise<Outcome> {
     if (control.kind === 'commit') return this.#commit(transaction, kind, sql, params);
     if (control.kind === 'rollback') return this.#rollback(transaction, kind, sql, params);
+    await this.#holdGate(transaction);
     const result = await this.#onTransactionConnection(transaction, kind, sql, params);
     if (kind === 'exec' || !isReadOnlySql(sql)) transaction.wrote = true;
     if (control.kind === 'savepoint') transaction.savepoints.push(control.name);
@@ -442,7 +454,8 @@ export class ReservedConnection {
    * the transaction must be replayed and committed again.
    */
   async #committedElsewhere(transaction: OpenTransaction): Promise<boolean> {
-    transaction.leave();
+    transaction.leave?.();
+    transaction.leave = undefined;
     const deadline = this.#access.deadline();
     const committed = await this.#access
       .committed(transaction.id, deadline)
@@ -477,8 +490,15 @@ export class ReservedConnection {
     }
   }
 
+  /** A deferred transaction's first statement: the pool's other writers go first, or after. */
+  async #holdGate(transaction: OpenTransaction): Promise<void> {
+    if (transaction.leave !== undefined) return;
+    transaction.leave = await this.#access.gate.enter('transaction', this.#access.deadline());
+  }
+
   #endTransaction(transaction: OpenTransaction): void {
-    transaction.leave();
+    transaction.leave?.();
+    transaction.leave = undefined;
     if (this.#transaction === transaction) this.#transaction = undefined;
   }
 

@@ -1,3 +1,4 @@
+import { classifyStatement } from '../../src/sql/index.js';
 import { isDeepStrictEqual } from 'node:util';
 import type { DqliteClient, ExecResult, Parameter, QueryResult } from '../client/index.js';
 import { DqliteError } from '../client/index.js';
@@ -115,15 +116,12 @@ async function rerun(client: DqliteClient, entry: Entry): Promise<Entry['outcome
   }
 }
 
-const ROW_CHANGING =
-  /^(\s+|--[^\n]*(\n|$)|\/\*[\s\S]*?\*\/)*(INSERT|UPDATE|DELETE|REPLACE|WITH)\b/i;
-
 /** The part of a result that must be equal on replay (see recordResult). */
 function comparable(
   entry: Pick<Entry, 'kind' | 'sql' | 'compare'>,
   result: QueryResult | ExecResult,
 ): QueryResult | ExecResult | 'done' {
   if (!entry.compare) return 'done';
-  if (entry.kind === 'query' || ROW_CHANGING.test(entry.sql)) return result;
+  if (entry.kind === 'query' || classifyStatement(entry.sql).changesRows) return result;
   return 'done';
 }

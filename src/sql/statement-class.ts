@@ -21,7 +21,7 @@ export type StatementShape = 'read' | 'write-returning' | 'write';
  * unquoted and lower-cased, as SQLite compares them.
  */
 export type TransactionControl =
-  | { readonly kind: 'begin' }
+  | { readonly kind: 'begin'; readonly behavior: 'deferred' | 'immediate' | 'exclusive' }
   | { readonly kind: 'commit' }
   | { readonly kind: 'rollback' }
   | { readonly kind: 'rollback-to'; readonly name: string }
@@ -120,7 +120,15 @@ function transactionControlOf(
 ): TransactionControl {
   switch (words[0]) {
     case 'BEGIN':
-      return { kind: 'begin' };
+      return {
+        kind: 'begin',
+        behavior:
+          words[1] === 'IMMEDIATE'
+            ? 'immediate'
+            : words[1] === 'EXCLUSIVE'
+              ? 'exclusive'
+              : 'deferred',
+      };
     case 'COMMIT':
     case 'END':
       return { kind: 'commit' };

@@ -9,7 +9,7 @@ import { createPool, PoolTimeoutError, TransactionReplayError } from '../../driv
 import type { LeaderPool, PoolOptions } from '../../drivers/pool/index.js';
 import { knex, QUEUED_STATEMENTS_MAX, UnsafeTableRebuildError } from '../../adapters/knex/index.js';
 import { KnexConnection } from '../../adapters/knex/knex-connection.js';
-import type { DqliteKnexConfig } from '../../adapters/knex/index.js';
+import type { DqliteKnexConfig, DqliteKnexClient } from '../../adapters/knex/index.js';
 import type { ClusterHandle, ClusterProvider } from './cluster-provider.js';
 import { requirePeer } from './peer-available.js';
 
@@ -200,11 +200,18 @@ export function defineKnexSuite(provider: ClusterProvider): void {
       });
       expect(await db('people').columnInfo('name')).toMatchObject({ nullable: false });
       // Knex's `pool: { max }` sizes the pool; a connection not had in time is Knex's timeout.
-      const small = open('knex_like_sqlite', { pool: { max: 1 }, acquireConnectionTimeout: 300 });
+      // A configuration copied from an instance (as Knex's own tests do) gets a pool of its own.
+      const copied = { ...(db.client.config as DqliteKnexConfig), pool: { min: 0, max: 1 } };
+      const small = knex({ ...copied, acquireConnectionTimeout: 300 });
+      instances.push(small);
       const starved = await small
         .transaction(() => small.transaction(async () => {}))
         .catch((e: unknown) => e);
       expect(starved).toBeInstanceOf(KnexTimeoutErrorClass);
+      expect((starved as Error).message).toBe(
+        'Knex: Timeout acquiring a connection. The pool is probably full. Are you missing a .transacting(trx) call?',
+      );
+      expect(await db('people').count({ n: '*' })).toEqual([{ n: 0 }]); // db's own pool is fine
       expect((starved as Error).cause).toBeInstanceOf(PoolTimeoutError);
       // Knex's pool as Knex shows its own.
       const pool = db.client.pool as { destroyed: boolean; numUsed(): number };
@@ -212,6 +219,44 @@ export function defineKnexSuite(provider: ClusterProvider): void {
       expect(pool.numUsed()).toBe(0);
       await db.destroy();
       expect(pool.destroyed).toBe(true);
+    });
+
+    it('takes `connection` as a provider function, asked again only when its options expire', async () => {
+      let asked = 0;
+      let expireOnce = false; // the next check reports the options expired, later ones do not
+      const expirationChecker = () => {
+        const expired = expireOnce;
+        expireOnce = false;
+        return expired;
+      };
+      const db = knex({
+        client: 'dqlite',
+        connection: async () => {
+          asked++;
+          return { ...poolOptions('knex_provider'), expirationChecker };
+        },
+      });
+      instances.push(db);
+      expect(asked).toBe(0); // asked at the first acquire, not before
+      await db.schema.createTable('provided', (t) => t.integer('n'));
+      // Two transactions, one begun inside the other's callback through `db` (Knex's own test
+      // of providers does this): the inner one, empty, does not wait for the outer one.
+      await db.transaction(async () => {
+        await db.transaction(async () => {});
+      });
+      await db('provided').insert({ n: 1 });
+      expect(asked).toBe(1);
+      const first = (db.client as DqliteKnexClient).leaderPool;
+      expireOnce = true;
+      expect(await db('provided').count({ c: '*' })).toEqual([{ c: 1 }]);
+      expect(asked).toBe(2);
+      expect((db.client as DqliteKnexClient).leaderPool).not.toBe(first);
+      const stale = knex({
+        client: 'dqlite',
+        connection: () => ({ ...poolOptions('knex_provider'), expirationChecker: () => true }),
+      });
+      instances.push(stale);
+      await expect(stale.raw('select 1')).rejects.toThrow(/already expired/);
     });
 
     it('joins, groups and aggregates', async () => {

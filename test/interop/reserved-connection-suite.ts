@@ -163,6 +163,37 @@ export function defineReservedConnectionSuite(provider: ClusterProvider): void {
       expect(ids).toEqual([[1]]);
     });
 
+    it('gates a deferred transaction at its first statement, an IMMEDIATE one at BEGIN', async () => {
+      const pool = openPool({ max: 2, timeoutMs: 10_000 });
+      const outer = await pool.reserve();
+      const inner = await pool.reserve();
+      try {
+        // A deferred transaction that has run nothing holds nothing: another one, begun while it
+        // waits (Knex's db.transaction inside db.transaction), runs and commits.
+        await outer.exec('BEGIN');
+        await inner.exec('BEGIN');
+        await inner.exec("INSERT INTO entries (name) VALUES ('gate-inner')");
+        await inner.exec('COMMIT');
+        await outer.exec("INSERT INTO entries (name) VALUES ('gate-outer')");
+        await outer.exec('COMMIT');
+        expect([await countOf('gate-inner'), await countOf('gate-outer')]).toEqual([1, 1]);
+
+        // BEGIN IMMEDIATE takes SQLite's write lock, so it waits for the gate first.
+        const order: string[] = [];
+        await outer.exec('BEGIN IMMEDIATE');
+        const second = inner.exec('BEGIN IMMEDIATE').then(() => order.push('inner began'));
+        await outer.exec("INSERT INTO entries (name) VALUES ('gate-first')");
+        order.push('outer wrote');
+        await outer.exec('COMMIT');
+        await second;
+        await inner.exec('COMMIT');
+        expect(order).toEqual(['outer wrote', 'inner began']);
+      } finally {
+        await outer.release();
+        await inner.release();
+      }
+    });
+
     it('runs concurrent transactions without SQLITE_BUSY', async () => {
       const pool = openPool({ max: 8 });
       await pool.exec('CREATE TABLE IF NOT EXISTS counter (id INTEGER PRIMARY KEY, value INTEGER)');

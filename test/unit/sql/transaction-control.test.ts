@@ -3,9 +3,10 @@ import { transactionControl } from '../../../src/sql/index.js';
 
 describe('transaction control statements', () => {
   it.each([
-    ['BEGIN', { kind: 'begin' }],
-    ['begin immediate transaction;', { kind: 'begin' }],
-    ['  -- c\n BEGIN EXCLUSIVE', { kind: 'begin' }],
+    ['BEGIN', { kind: 'begin', behavior: 'deferred' }],
+    ['begin immediate transaction;', { kind: 'begin', behavior: 'immediate' }],
+    ['  -- c\n BEGIN EXCLUSIVE', { kind: 'begin', behavior: 'exclusive' }],
+    ['BEGIN DEFERRED TRANSACTION', { kind: 'begin', behavior: 'deferred' }],
     ['COMMIT', { kind: 'commit' }],
     ['END TRANSACTION', { kind: 'commit' }],
     ['ROLLBACK', { kind: 'rollback' }],
