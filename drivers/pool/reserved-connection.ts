@@ -275,7 +275,10 @@ export class ReservedConnection {
   async #inOwnTransaction(
     work: (transaction: OpenTransaction) => Promise<Outcome>,
   ): Promise<Outcome> {
-    await this.#begin('exec', 'BEGIN IMMEDIATE', undefined, { kind: 'begin', behavior: 'immediate' });
+    await this.#begin('exec', 'BEGIN IMMEDIATE', undefined, {
+      kind: 'begin',
+      behavior: 'immediate',
+    });
     const transaction = this.#transaction!;
     try {
       const result = await work(transaction);
