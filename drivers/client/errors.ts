@@ -72,14 +72,14 @@ export interface ErrorOrigin {
 /**
  * A failure the node reported (a FAILURE response), shaped as SQLite errors are in Node's SQLite
  * drivers, so the checks applications already write keep working:
- * - `code`: the primary result code's name, `'SQLITE_CONSTRAINT'` (as node-sqlite3 and
- *   @libsql/client set it; `code.startsWith('SQLITE_CONSTRAINT')` holds for better-sqlite3 too);
+ * - `code`: the primary result code's name, `'SQLITE_CONSTRAINT'`, as node-sqlite3 sets it
+ *   (`code.startsWith('SQLITE_CONSTRAINT')` holds for better-sqlite3's codes too);
  * - `extendedCode`: the extended code's name, `'SQLITE_CONSTRAINT_UNIQUE'` (what better-sqlite3
- *   puts in `code`; libsql's `extendedCode`), equal to `code` when the node sent no extension;
+ *   puts in `code`), equal to `code` when the node sent no extension;
  * - `errno`: the primary code's number, 19 (node-sqlite3's `errno`);
- * - `rawCode`: the number the node sent, 2067 (libsql's `rawCode`);
- * - `message`: `"SQLITE_CONSTRAINT: UNIQUE constraint failed: t.a"`, as node-sqlite3 and libsql
- *   word it; `sqliteMessage` is SQLite's own text alone, as better-sqlite3's `message`;
+ * - `rawCode`: the number the node sent, 2067 (the name @libsql/client gives it);
+ * - `message`: `"SQLITE_CONSTRAINT: UNIQUE constraint failed: t.a"`, as node-sqlite3 words
+ *   it; `sqliteMessage` is SQLite's own text alone, as better-sqlite3's `message`;
  * - `address` and `request`: the node that answered and the protocol request that failed.
  */
 export class DqliteError extends Error {

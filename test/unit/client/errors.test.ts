@@ -39,7 +39,7 @@ describe('errors from FAILURE responses', () => {
     expect(error.message).toBe(`${codeName(primary)}: message from the node`);
   });
 
-  it('lets the checks written for node-sqlite3, better-sqlite3 and libsql hold', () => {
+  it('lets the checks written for node-sqlite3 and better-sqlite3 hold', () => {
     const error = errorFromFailure(2067, 'UNIQUE constraint failed: t.a', origin);
     // node-sqlite3: code, errno and message.
     expect(error.code).toBe('SQLITE_CONSTRAINT');
@@ -49,7 +49,7 @@ describe('errors from FAILURE responses', () => {
     expect(error.extendedCode).toBe('SQLITE_CONSTRAINT_UNIQUE');
     expect(error.code.startsWith('SQLITE_CONSTRAINT')).toBe(true);
     expect(error.message).toContain('UNIQUE constraint failed');
-    // @libsql/client: code, extendedCode, rawCode.
+    // The number the node sent.
     expect(error.rawCode).toBe(2067);
   });
 
