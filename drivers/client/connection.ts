@@ -43,7 +43,7 @@ export interface Exchange {
 
 /**
  * A handshaked socket to one node that carries one request at a time: the node reads the next
- * request only after answering the current one (wire-protocol.md §4), so further calls wait in a
+ * request only after answering the current one (docs/wire-protocol.md §4), so further calls wait in a
  * bounded FIFO queue. When the socket dies, every waiting request fails at once.
  */
 export class Connection {

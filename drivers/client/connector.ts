@@ -36,7 +36,7 @@ export interface LeaderConnection {
 }
 
 /**
- * Finds the leader the way Dqlite clients do (wire-protocol.md §9): ask each known node with
+ * Finds the leader the way Dqlite clients do (docs/wire-protocol.md §9): ask each known node with
  * LEADER; a node naming itself is the leader; a node naming another is followed once; then
  * register with CLIENT. Rounds repeat with growing pauses until `leaderTimeoutMs` has passed.
  *

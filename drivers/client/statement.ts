@@ -9,7 +9,7 @@ import type { Parameter, RowValue } from './values.js';
 /**
  * A statement prepared on the leader. Finalize it when done: the node keeps it until then.
  * Using it after finalize() throws ClosedError here rather than sending the id: dqlite 1.11
- * crashes on some requests naming a freed statement id (wire-protocol.md §13).
+ * crashes on some requests naming a freed statement id (docs/wire-protocol.md §13).
  */
 export class Statement {
   /** Number of `?` parameters SQLite found in the statement. */

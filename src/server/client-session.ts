@@ -55,7 +55,7 @@ type Answer = Response | undefined;
 
 /**
  * One client connection (dqlite's "conn" + "gateway"): reads requests in order and answers each
- * as the C server does (wire-protocol.md), with its fixes: HEARTBEAT and unknown types are
+ * as the C server does (docs/wire-protocol.md), with its fixes: HEARTBEAT and unknown types are
  * answered, and the inputs that crash dqlite 1.11 get FAILUREs. One request runs at a time; a
  * query's rows stream batch by batch, and an INTERRUPT that arrives meanwhile stops it.
  */

@@ -29,7 +29,7 @@ export interface NodeListenerOptions {
 
 /**
  * The node's one listener: Raft peers and clients dial the same address. The first bytes tell
- * them apart (a peer sends CONNECT right after the version word, wire-protocol.md §11): a peer's
+ * them apart (a peer sends CONNECT right after the version word, docs/wire-protocol.md §11): a peer's
  * socket goes to the Raft transport, anyone else's to a ClientSession.
  */
 export class NodeListener {

@@ -35,7 +35,7 @@ export type PeerHandshake =
 /**
  * Reads the start of a stream a listener received: `bytes` is everything received so far. A
  * node dialling a peer sends the protocol version word, then CONNECT with its own id and address,
- * and expects no answer (wire-protocol.md §11). The caller buffers at most
+ * and expects no answer (docs/wire-protocol.md §11). The caller buffers at most
  * PEER_HANDSHAKE_BYTES_MAX bytes before the answer is something other than 'need-more-bytes'.
  */
 export function parsePeerHandshake(bytes: Buffer): PeerHandshake {

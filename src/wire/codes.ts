@@ -1,5 +1,5 @@
 /**
- * Numeric codes of Dqlite protocol version 1, named as in shared/protocol/wire-protocol.md so a
+ * Numeric codes of Dqlite protocol version 1, named as in docs/wire-protocol.md so a
  * reader can search from one to the other.
  */
 

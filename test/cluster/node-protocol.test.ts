@@ -1,5 +1,5 @@
 // The dqlite-ts server at the byte level: a real node (createNode, SQL in its worker) and a raw
-// socket, for what the C server gets wrong (wire-protocol.md §4, §13) and what a well-behaved
+// socket, for what the C server gets wrong (docs/wire-protocol.md §4, §13) and what a well-behaved
 // client never sends.
 import fs from 'node:fs';
 import net from 'node:net';

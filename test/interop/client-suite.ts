@@ -267,7 +267,7 @@ export function defineClientSuite(provider: ClusterProvider): void {
     });
 
     it('reports the real error when SQLite fails while stepping a query', async () => {
-      // dqlite 1.11 prefixes this FAILURE with a partial ROWS batch (wire-protocol.md §7).
+      // dqlite 1.11 prefixes this FAILURE with a partial ROWS batch (docs/wire-protocol.md §7).
       const early = await client
         .query('SELECT abs(-9223372036854775808) AS v')
         .catch((e: unknown) => e);

@@ -4,7 +4,7 @@ import { sqliteCodeNumber } from './sqlite-codes.js';
 
 /**
  * A request the engine could not serve, with the code and message the client gets in FAILURE
- * (wire-protocol.md §8). Thrown inside the engine and turned into a reply; never crosses a socket
+ * (docs/wire-protocol.md §8). Thrown inside the engine and turned into a reply; never crosses a socket
  * as an exception.
  */
 export class EngineFailure extends Error {

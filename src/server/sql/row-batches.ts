@@ -1,7 +1,7 @@
 import { ValueType, encodeResponse, type WireValue } from '../../wire/index.js';
 
 /**
- * ROWS messages are cut like dqlite 1.11 cuts them (wire-protocol.md §7): rows are added while
+ * ROWS messages are cut like dqlite 1.11 cuts them (docs/wire-protocol.md §7): rows are added while
  * the message (header, column count, names and rows so far) is under this many bytes, so a batch
  * ends with the first row that reaches it. A row larger than this goes alone in its batch.
  */

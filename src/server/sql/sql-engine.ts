@@ -580,7 +580,7 @@ export class SqlEngine {
     for (const lock of this.#locks.values()) lock.resume();
   }
 
-  /** DUMP: the local database file and its WAL, as they are on disk (wire-protocol.md §6.1). */
+  /** DUMP: the local database file and its WAL, as they are on disk (docs/wire-protocol.md §6.1). */
   #dump(database: string): { name: string; data: Uint8Array }[] {
     const problem = databaseNameProblem(database);
     if (problem !== undefined) throw new EngineFailure(ErrorCode.SQLITE_CANTOPEN, problem);

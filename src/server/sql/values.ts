@@ -6,7 +6,7 @@ import type { ParameterSlot } from '../../sql/sql-text.js';
 export type SqliteValue = bigint | number | string | Buffer | null;
 
 /**
- * Arguments for better-sqlite3 from a request's parameter tuple (wire-protocol.md §5.2): values
+ * Arguments for better-sqlite3 from a request's parameter tuple (docs/wire-protocol.md §5.2): values
  * bind positionally to the statement's slots; slots left without a value bind NULL, as in dqlite;
  * more values than slots is SQLITE_RANGE. Anonymous slots go positionally, `?NNN` and named
  * slots by name (better-sqlite3 binds those only by name).

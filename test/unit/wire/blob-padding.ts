@@ -2,7 +2,7 @@ import { HEADER_BYTES, ValueType, WORD_BYTES } from '../../../src/wire/index.js'
 import type { Request, Response, RowBatch, WireValue } from '../../../src/wire/index.js';
 
 /**
- * dqlite 1.11 does not zero the padding after a blob it sends (wire-protocol.md §1), so a
+ * dqlite 1.11 does not zero the padding after a blob it sends (docs/wire-protocol.md §1), so a
  * captured message and our re-encoding of it differ in exactly those bytes. These helpers find
  * them from the decoded message, independently of the codec: offsets are summed from the
  * field sizes of §1 and §5.

@@ -27,7 +27,7 @@ import { expectProtocolError } from './expect-protocol-error.js';
  * can act on, never a RangeError from a Buffer read or an allocation sized by a hostile field.
  */
 
-// Body builders: fields as wire-protocol.md §1 lays them out.
+// Body builders: fields as docs/wire-protocol.md §1 lays them out.
 function u64(value: bigint | number): Buffer {
   const word = Buffer.alloc(8);
   word.writeBigUInt64LE(BigInt(value));

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { PROTOCOL_VERSION_LEGACY, RequestType } from '../../../src/wire/index.js';
 
 /**
- * Reads the captured traffic in shared/protocol/vectors (format: shared/protocol/README.md) and
+ * Reads the captured traffic in test/fixtures/protocol-vectors (format: its README.md) and
  * classifies every line, so that the tests can check each one and prove none was skipped.
  */
 
@@ -47,13 +47,12 @@ export interface VectorFile {
 
 const repositoryRoot = fileURLToPath(new URL('../../..', import.meta.url));
 
-/** The vectors live beside the repository, in the shared folder of the workspace. */
+/** The captured vectors, kept in the repository as test fixtures. */
 export const VECTORS_DIRECTORY = path.resolve(
   repositoryRoot,
-  '..',
-  'shared',
-  'protocol',
-  'vectors',
+  'test',
+  'fixtures',
+  'protocol-vectors',
 );
 
 const LINE_FIELDS = new Set([
@@ -161,7 +160,7 @@ function recordRequest(bytes: Buffer, state: ConnectionState): void {
   if (bytes.length < 16) return;
   const type = bytes.readUInt8(4);
   if (type === RequestType.CLUSTER) {
-    // dqlite 1.11 answers any non-zero format with the format-1 layout (wire-protocol.md §6.1).
+    // dqlite 1.11 answers any non-zero format with the format-1 layout (docs/wire-protocol.md §6.1).
     state.clusterFormat = bytes.readBigUInt64LE(8) === 0n ? 0 : 1;
   }
   if (type === RequestType.CONNECT) state.connectSent = true;

@@ -4,7 +4,7 @@ import type { DumpedFile, WireValue } from '../../../src/wire/index.js';
 import type { MessageSummary } from './load-vectors.js';
 
 /**
- * A few large messages are stored as len/sha256/hex_head/hex_tail (shared/protocol/README.md).
+ * A few large messages are stored as len/sha256/hex_head/hex_tail (test/fixtures/protocol-vectors/README.md).
  * Where the note determines the content, these helpers rebuild the message with our encoder;
  * matching the sha256 then proves encoder and note agree with the real bytes.
  */

@@ -159,7 +159,7 @@ function responseFields(response: Response): string {
   }
 }
 
-/** The quirk annotation names what a decoder unaware of it would read (wire-protocol.md §7). */
+/** The quirk annotation names what a decoder unaware of it would read (docs/wire-protocol.md §7). */
 function failureFields(response: FailureResponse): string {
   const plain = `code=${response.code} message=${quote(response.message)}`;
   const batch = response.partialBatch;

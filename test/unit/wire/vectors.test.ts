@@ -34,7 +34,7 @@ import {
 import { randomChunks, seededRandom, testSeed } from './seeded-random.js';
 
 /**
- * Every line of every captured vector file (shared/protocol/vectors) is decoded, rendered in the
+ * Every line of every captured vector file (test/fixtures/protocol-vectors) is decoded, rendered in the
  * grammar of its note and compared with the note, then re-encoded and compared with the captured
  * bytes. Summarized lines are rebuilt where the note determines them and checked by sha256.
  */
