@@ -33,5 +33,5 @@ export { IDEMPOTENCY_TABLE } from './idempotency.js';
 export { isReadOnlySql } from './failure.js';
 export { returnsRowsFromWrite } from './returning.js';
 // The one statement classifier the pool and every adapter use.
-export { classifyStatement } from '../../src/sql/index.js';
+export { classifyStatement, splitStatements } from '../../src/sql/index.js';
 export type { StatementClass, StatementShape } from '../../src/sql/index.js';

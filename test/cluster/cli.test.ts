@@ -1,5 +1,6 @@
 // The command line as users run it: the demo (the README's main job) and the SQL shell against a
 // cluster of `dqlite-ts node` processes.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -56,6 +57,81 @@ describe('dqlite-ts shell', () => {
     expect(failed).toMatchObject({ code: 1 });
     expect((failed as { stderr: string }).stderr).toContain('syntax error');
   }, 60_000);
+});
+
+/** `dqlite-ts shell ...args` reading `input` as its standard input (a script, as from a pipe). */
+function shellScript(args: readonly string[], input: string) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn('node_modules/.bin/tsx', ['bin/dqlite-ts.ts', 'shell', ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
+describe('dqlite-ts shell across statements, ids and leader changes', () => {
+  let cluster: LocalCluster;
+  beforeAll(async () => {
+    cluster = await LocalCluster.start({ nodes: 3 });
+  }, 60_000);
+  afterAll(async () => {
+    await checkAndStop(cluster);
+  });
+
+  it('runs every statement of a line, and exits 1 when any failed', async () => {
+    const shell = (...args: string[]) =>
+      cli('shell', '--cluster', cluster.addresses.join(','), '--format', 'json', ...args);
+    expect((await shell('lines', 'SELECT 1 AS a; SELECT 2 AS b;')).stdout).toBe(
+      '{"a":1}\n{"b":2}\n',
+    );
+    const failed = (await shell('lines', 'SELECT 1 AS a; SELEC 2; SELECT 3 AS c').catch(
+      (error: unknown) => error,
+    )) as { code: number; stdout: string; stderr: string };
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toBe('{"a":1}\n{"c":3}\n');
+    expect(failed.stderr).toContain('syntax error');
+  }, 60_000);
+
+  it('prints node ids in hexadecimal, takes them in either form, and follows the leader', async () => {
+    const addresses = cluster.addresses.join(',');
+    const members = (
+      await cli('shell', '--cluster', addresses, '--format', 'json', 'app', '.cluster')
+    ).stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { id: string; address: string });
+    for (const { id } of members) expect(id).toMatch(/^[0-9a-f]+$/);
+    const leader = (await cli('leader', '--cluster', addresses)).stdout.trim().split(' ')[0];
+    expect(members.map((member) => member.id)).toContain(leader); // one format everywhere
+    const followers = members.filter((member) => member.id !== leader);
+    const [first, second] = followers as [(typeof followers)[0], (typeof followers)[0]];
+    const decimal = BigInt(`0x${second.id}`).toString();
+    const script = [
+      'CREATE TABLE moved (n INTEGER);',
+      `.transfer ${first.id}`,
+      'INSERT INTO moved VALUES (1);',
+      `.transfer ${decimal}`,
+      'INSERT INTO moved VALUES (2);',
+      '.leader',
+      'SELECT count(*) AS n FROM moved;',
+    ].join('\n');
+    const run = await shellScript(['--cluster', addresses, '--format', 'json', 'app'], script);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`leader: ${first.address}`);
+    expect(run.stdout).toContain(`leader: ${second.address}`);
+    expect(run.stdout).toContain(`{"id":"${second.id}","address":"${second.address}"}`);
+    expect(run.stdout).toContain('{"n":2}');
+    const unknown = await shellScript(['--cluster', addresses, 'app'], '.transfer 0xdeadbeef\n');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('no node has id 0xdeadbeef');
+  }, 90_000);
 });
 
 describe('dqlite-ts node --limit', () => {
