@@ -8,7 +8,7 @@ import {
   encodeRequest,
 } from '../../src/wire/index.js';
 import type { Frame, FrameSink, Request, Response, ResponseContext } from '../../src/wire/index.js';
-import { ConnectionError, HandshakeError, TimeoutError } from './errors.js';
+import { ConnectionError, HandshakeError, NotDqliteError, TimeoutError } from './errors.js';
 import { certificateRefused, connectTls, handshakeFailure, type TlsOptions } from './tls.js';
 
 /** Limits and timeouts of one connection to one node. */
@@ -65,6 +65,10 @@ export class Connection {
   #closedBy: CloseReason | undefined;
   /** The node sent something: it took the connection (a refusal comes before any answer). */
   #answered = false;
+  /** Complete messages received; none means the peer never spoke Dqlite. */
+  #framesReceived = 0;
+  /** The start of the first bytes received, quoted when they are not Dqlite. */
+  #firstBytes: Buffer | undefined;
 
   private constructor(address: string, socket: net.Socket, options: ConnectionOptions) {
     this.address = address;
@@ -194,15 +198,27 @@ export class Connection {
 
   #receive(chunk: Buffer): void {
     this.#answered = true;
+    this.#firstBytes ??= Buffer.from(chunk.subarray(0, FIRST_BYTES_QUOTED));
     try {
       this.#decoder.push(chunk, this.#sink);
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
+      if (this.#framesReceived === 0) {
+        // Nothing this peer sent was ever a Dqlite message: it is something else.
+        const sent = quoteBytes(this.#firstBytes);
+        this.#destroy({
+          message: `the peer does not speak the Dqlite protocol: it answered ${sent}`,
+          cause: error,
+          notDqlite: true,
+        });
+        return;
+      }
       this.#destroy({ message: `protocol error: ${error.message}`, cause: error });
     }
   }
 
   #dispatch(frame: Frame): void {
+    this.#framesReceived++;
     const exchange = this.#current;
     if (!exchange) {
       throw new ProtocolError('malformed', `unsolicited response of type ${frame.type}`);
@@ -230,6 +246,7 @@ export class Connection {
     const options = { request: exchange.request, cause: reason.cause, requestSent };
     if (reason.timedOut && requestSent)
       return new TimeoutError(reason.message, this.address, options);
+    if (reason.notDqlite) return new NotDqliteError(reason.message, this.address, options);
     if (reason.refused) return new HandshakeError(reason.message, this.address, options);
     const message = reason.timedOut
       ? `connection closed: ${reason.message} for an earlier request`
@@ -246,6 +263,19 @@ interface CloseReason {
   readonly timedOut?: boolean;
   /** The node closed the connection before answering anything: a HandshakeError. */
   readonly refused?: boolean;
+  /** The peer's first bytes were no Dqlite message: a NotDqliteError. */
+  readonly notDqlite?: boolean;
+}
+
+/** How much of a foreign peer's first answer an error quotes. */
+const FIRST_BYTES_QUOTED = 32;
+
+/** A peer's bytes for an error message: as text when printable, else in hexadecimal. */
+function quoteBytes(bytes: Buffer | undefined): string {
+  if (bytes === undefined || bytes.length === 0) return 'nothing';
+  const text = bytes.toString('latin1');
+  if (/^[\x20-\x7e\r\n\t]+$/.test(text)) return JSON.stringify(text.split(/\r?\n/)[0]);
+  return `0x${bytes.toString('hex')}`;
 }
 
 /**

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from './connection.js';
 import type { ConnectionOptions } from './connection.js';
 import { ConnectionError, HandshakeError, NoLeaderError, errorFromFailure } from './errors.js';
+import type { LeaderAttempt } from './errors.js';
 
 /** How long leader discovery may take and how it paces its rounds. */
 export interface ConnectorOptions extends ConnectionOptions {
@@ -11,6 +12,8 @@ export interface ConnectorOptions extends ConnectionOptions {
   readonly requestTimeoutMs: number;
   /** Stops discovery between attempts (a pool closing); rejects with the signal's reason. */
   readonly signal?: AbortSignal;
+  /** Told each node's answer as it comes (the pool reports them if a call times out meanwhile). */
+  readonly onLeaderAttempt?: (attempt: LeaderAttempt) => void;
 }
 
 /** First pause between discovery rounds; doubles each round up to the maximum, with jitter. */
@@ -27,6 +30,16 @@ const RETRY_DELAY_MAX_MS = 250;
  * closing its connections as it stops does not end discovery.
  */
 const REFUSED_ROUNDS_MAX = 2;
+/**
+ * How long discovery goes on while no node accepts a connection at all (nothing listens: the
+ * connection is refused, or the socket file is missing). Long enough for a node to restart,
+ * short enough that a wrong address or a stopped cluster is reported in seconds, not at
+ * `leaderTimeoutMs`. Any other answer (no leader yet, a timeout, a node that is not the leader)
+ * is hope: discovery then goes on until `leaderTimeoutMs`.
+ */
+export const UNREACHABLE_GIVE_UP_MS = 5000;
+/** Connection errors that mean nothing listens at the address. */
+const NOTHING_LISTENS = new Set(['ECONNREFUSED', 'ENOENT', 'EADDRNOTAVAIL']);
 
 /** A connection to the leader, and what it said about itself. */
 export interface LeaderConnection {
@@ -41,8 +54,9 @@ export interface LeaderConnection {
  * register with CLIENT. Rounds repeat with growing pauses until `leaderTimeoutMs` has passed.
  *
  * `preferred` (the last leader seen) is asked first, which usually makes discovery one round trip.
- * When every node refused the connection in REFUSED_ROUNDS_MAX rounds in a row, it fails at once
- * with the last HandshakeError.
+ * It stops early when there is no hope: when every node refused the handshake (TLS, or not a
+ * Dqlite node at all) in REFUSED_ROUNDS_MAX rounds in a row, with the last HandshakeError; when no
+ * node accepted a connection for UNREACHABLE_GIVE_UP_MS, with a NoLeaderError that says so.
  */
 export async function connectToLeader(
   cluster: readonly string[],
@@ -54,14 +68,23 @@ export async function connectToLeader(
   // The latest answer of each node, kept across rounds so the final error names every node.
   const answers = new Map<string, string>();
   let refusedRounds = 0;
-  let round: { refusal?: HandshakeError; otherOutcome: boolean } = { otherOutcome: false };
+  /** Since when no node has accepted a connection; undefined once one did. */
+  let unreachableSince: number | undefined;
+  let round: { refusal?: HandshakeError; accepted: boolean; otherOutcome: boolean } = {
+    accepted: false,
+    otherOutcome: false,
+  };
   const record: RecordAttempt = (address, outcome, error) => {
     answers.set(address, outcome);
+    options.onLeaderAttempt?.({ address, outcome });
     if (error instanceof HandshakeError) round.refusal = error;
     else round.otherOutcome = true;
+    if (!nothingListens(error)) round.accepted = true;
   };
+  const attempts = () => [...answers].map(([address, outcome]) => ({ address, outcome }));
   for (let delayMs = RETRY_DELAY_FIRST_MS; ; delayMs = Math.min(delayMs * 2, RETRY_DELAY_MAX_MS)) {
-    round = { otherOutcome: false };
+    const roundStarted = Date.now();
+    round = { accepted: false, otherOutcome: false };
     for (const address of order) {
       options.signal?.throwIfAborted();
       const found = await askNode(address, options, record);
@@ -70,11 +93,14 @@ export async function connectToLeader(
     }
     refusedRounds = round.refusal !== undefined && !round.otherOutcome ? refusedRounds + 1 : 0;
     if (round.refusal !== undefined && refusedRounds >= REFUSED_ROUNDS_MAX) throw round.refusal;
-    const remainingMs = options.leaderTimeoutMs - (Date.now() - started);
-    if (remainingMs <= 0) {
-      const attempts = [...answers].map(([address, outcome]) => ({ address, outcome }));
-      throw new NoLeaderError(attempts, Date.now() - started);
+    unreachableSince = round.accepted ? undefined : (unreachableSince ?? roundStarted);
+    const elapsedMs = Date.now() - started;
+    if (unreachableSince !== undefined && Date.now() - unreachableSince >= UNREACHABLE_GIVE_UP_MS) {
+      const why = `no node of the cluster accepted a connection in ${Date.now() - unreachableSince} ms`;
+      throw new NoLeaderError(attempts(), elapsedMs, why);
     }
+    const remainingMs = options.leaderTimeoutMs - elapsedMs;
+    if (remainingMs <= 0) throw new NoLeaderError(attempts(), elapsedMs);
     // Jitter spreads the rounds of many clients (a pool refilling after a failover) apart.
     await sleep(Math.min(delayMs * (0.5 + Math.random() / 2), remainingMs), undefined, {
       signal: options.signal,
@@ -170,6 +196,13 @@ async function register(
 
 function unexpected(type: string, address: string, request: string): ConnectionError {
   return new ConnectionError(`unexpected ${type} response`, address, { request });
+}
+
+/** True when the attempt failed because nothing listens at the address. */
+function nothingListens(error: unknown): boolean {
+  if (!(error instanceof ConnectionError) || error instanceof HandshakeError) return false;
+  const code = (error.cause as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && NOTHING_LISTENS.has(code);
 }
 
 function describeError(error: unknown): string {

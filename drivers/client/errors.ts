@@ -191,21 +191,37 @@ export class HandshakeError extends ConnectionError {
   override name = 'HandshakeError';
 }
 
+/**
+ * The peer answered, but not in the Dqlite protocol: something else listens at that address (an
+ * HTTP server, another database). The message quotes the start of what it sent. A HandshakeError:
+ * waiting does not help.
+ */
+export class NotDqliteError extends HandshakeError {
+  override name = 'NotDqliteError';
+}
+
 /** What one node said when asked for the leader. */
 export interface LeaderAttempt {
   readonly address: string;
   readonly outcome: string;
 }
 
-/** No node named a reachable leader within the time allowed. */
+/**
+ * No node named a reachable leader within the time allowed, or the search stopped early because
+ * no node accepted a connection at all (`why` says so). `attempts` holds each node's last answer.
+ */
 export class NoLeaderError extends Error {
   override name = 'NoLeaderError';
   readonly attempts: readonly LeaderAttempt[];
+  /** True when the search stopped early: no node accepted a connection at all. */
+  readonly unreachable: boolean;
 
-  constructor(attempts: readonly LeaderAttempt[], elapsedMs: number) {
+  constructor(attempts: readonly LeaderAttempt[], elapsedMs: number, why?: string) {
     const lines = attempts.map((attempt) => `  ${attempt.address}: ${attempt.outcome}`);
-    super(`no leader found in ${elapsedMs} ms; last answers:\n${lines.join('\n')}`);
+    const headline = why ?? `no leader found in ${elapsedMs} ms`;
+    super(`${headline}; last answers:\n${lines.join('\n')}`);
     this.attempts = attempts;
+    this.unreachable = why !== undefined;
   }
 }
 

@@ -20,6 +20,7 @@ export {
   ConstraintError,
   DqliteError,
   HandshakeError,
+  NotDqliteError,
   LeadershipLostError,
   NoLeaderError,
   NotLeaderError,

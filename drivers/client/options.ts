@@ -1,6 +1,7 @@
 import { MESSAGE_BYTES_MAX_DEFAULT } from '../../src/wire/index.js';
 import { parseAddress } from './connection.js';
 import { checkTlsOptions, type TlsOptions } from './tls.js';
+import type { LeaderAttempt } from './errors.js';
 import type { IntegerMode } from './values.js';
 
 /** Options of `connect`. Only `cluster` and `database` are required. */
@@ -27,6 +28,11 @@ export interface ClientOptions {
   /** Aborts `connect` while it is still looking for the leader. */
   readonly signal?: AbortSignal;
   /**
+   * Told what each node answered while `connect` looks for the leader (the pool keeps these to
+   * explain a call that times out meanwhile).
+   */
+  readonly onLeaderAttempt?: (attempt: LeaderAttempt) => void;
+  /**
    * Mutual TLS to nodes that require it (see TlsOptions: only the chain to `ca` is checked, not
    * host names). Default: plain TCP. A node that refuses the handshake fails the connection with
    * a HandshakeError that says why.
@@ -34,9 +40,12 @@ export interface ClientOptions {
   readonly tls?: TlsOptions;
 }
 
-export type ResolvedClientOptions = Required<Omit<ClientOptions, 'signal' | 'tls'>> & {
+export type ResolvedClientOptions = Required<
+  Omit<ClientOptions, 'signal' | 'tls' | 'onLeaderAttempt'>
+> & {
   readonly signal?: AbortSignal;
   readonly tls?: TlsOptions;
+  readonly onLeaderAttempt?: (attempt: LeaderAttempt) => void;
 };
 
 const defaults = {
@@ -48,7 +57,14 @@ const defaults = {
   queueLengthMax: 1024,
 } as const;
 
-const knownKeys = new Set(['cluster', 'database', 'signal', 'tls', ...Object.keys(defaults)]);
+const knownKeys = new Set([
+  'cluster',
+  'database',
+  'signal',
+  'tls',
+  'onLeaderAttempt',
+  ...Object.keys(defaults),
+]);
 
 /** Validates, fills in defaults, copies and freezes. Misuse throws TypeError or RangeError. */
 export function resolveClientOptions(options: ClientOptions): ResolvedClientOptions {
@@ -85,6 +101,9 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
   checkPositiveInteger('messageBytesMax', resolved.messageBytesMax);
   if (resolved.signal !== undefined && !(resolved.signal instanceof AbortSignal)) {
     throw new TypeError('connect(options): signal must be an AbortSignal');
+  }
+  if (resolved.onLeaderAttempt !== undefined && typeof resolved.onLeaderAttempt !== 'function') {
+    throw new TypeError('connect(options): onLeaderAttempt must be a function');
   }
   if (resolved.integers !== 'auto' && resolved.integers !== 'bigint') {
     throw new TypeError(

@@ -1,6 +1,6 @@
 import { EventEmitter, defaultMaxListeners, setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ClosedError, connect } from '../client/index.js';
+import { ClosedError, HandshakeError, NoLeaderError, connect } from '../client/index.js';
 import type { DqliteClient } from '../client/index.js';
 import { clientOptionsOf, pragmaStatements } from './options.js';
 import type { ResolvedPoolOptions } from './options.js';
@@ -35,6 +35,11 @@ export class LeaderConnections extends EventEmitter {
   #leaderGeneration = 0;
   /** Why the last attempt to open a connection failed, for the error of a caller who waited. */
   lastOpenError: unknown;
+  /** What each node answered since the last connection opened: the search in progress. */
+  readonly #answers = new Map<string, string>();
+  #searchStarted: number | undefined;
+  /** The last open that failed for good (see hopelessSince), and when. */
+  #hopeless: { readonly error: Error; readonly at: number } | undefined;
   /** Aborted when the pool closes, so that leader discovery in progress stops at once. */
   readonly #closing = new AbortController();
 
@@ -69,8 +74,17 @@ export class LeaderConnections extends EventEmitter {
     const cluster = known
       ? [known, ...this.#options.cluster.filter((a) => a !== known)]
       : this.#options.cluster;
+    this.#searchStarted ??= Date.now();
+    const onLeaderAttempt = (attempt: { address: string; outcome: string }) =>
+      this.#answers.set(attempt.address, attempt.outcome);
     try {
-      const client = await connect(clientOptionsOf(this.#options, cluster, this.#closing.signal));
+      const client = await connect({
+        ...clientOptionsOf(this.#options, cluster, this.#closing.signal),
+        onLeaderAttempt,
+      });
+      this.#answers.clear();
+      this.#searchStarted = undefined;
+      this.#hopeless = undefined;
       await applyPragmas(client, this.#options);
       // A generation that moved on while we connected may have been the leader we reached:
       // hand the connection out stale (it is retired on borrow) rather than trust it.
@@ -79,8 +93,26 @@ export class LeaderConnections extends EventEmitter {
       return { client, generation: this.#generation };
     } catch (error) {
       this.lastOpenError = error;
+      // No leader to be had by waiting: nothing listens at any address, or every node refused
+      // the handshake (TLS, or not a Dqlite node). Callers waiting now are told at once.
+      const hopeless =
+        (error instanceof NoLeaderError && error.unreachable) || error instanceof HandshakeError;
+      if (hopeless) this.#hopeless = { error, at: Date.now() };
       throw error;
     }
+  }
+
+  /** The error of an open that failed for good after `since`: a caller waiting since then gets it. */
+  hopelessSince(since: number): Error | undefined {
+    const hopeless = this.#hopeless;
+    return hopeless !== undefined && hopeless.at >= since ? hopeless.error : undefined;
+  }
+
+  /** The search for the leader so far, as an error, while no connection could be opened. */
+  searchSoFar(): NoLeaderError | undefined {
+    if (this.#answers.size === 0 || this.#searchStarted === undefined) return undefined;
+    const attempts = [...this.#answers].map(([address, outcome]) => ({ address, outcome }));
+    return new NoLeaderError(attempts, Date.now() - this.#searchStarted);
   }
 
   /** Stops every open() in progress: the pool is closing. */

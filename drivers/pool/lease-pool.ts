@@ -70,6 +70,7 @@ export class LeasePool {
    * newcomers, to stay roughly first come first served.
    */
   async acquire(operation: string, deadline: Deadline, lastError: unknown): Promise<Lease> {
+    const waitingSince = Date.now();
     const slices = Math.ceil(deadline.timeoutMs / ACQUIRE_SLICE_MS) + 1;
     for (let slice = 0; slice < slices; slice++) {
       if (deadline.passed) break;
@@ -79,6 +80,9 @@ export class LeasePool {
         const sliceEnded = error instanceof Error && error.name === 'TimeoutError';
         if (!sliceEnded) throw this.#typedAcquireError(operation, error);
       }
+      // Waiting on only makes sense while a leader may still be found (see connectToLeader).
+      const hopeless = this.#connections.hopelessSince(waitingSince);
+      if (hopeless !== undefined) throw hopeless;
     }
     throw this.#timeout(operation, deadline, lastError);
   }
@@ -135,7 +139,7 @@ export class LeasePool {
     return new PoolTimeoutError(
       operation,
       deadline.timeoutMs,
-      lastError ?? this.#connections.lastOpenError,
+      lastError ?? this.#connections.searchSoFar() ?? this.#connections.lastOpenError,
     );
   }
 
