@@ -1,7 +1,8 @@
 /**
  * dqlite-ts: Dqlite in TypeScript. The package root, kept outside src/ because it gathers every
- * layer. It re-exports the protocol client and the pool; the engine
- * (`createNode`) and the ORM adapters arrive under their own subpaths.
+ * layer. It re-exports the protocol client, the pool and the embedded node (`createNode`, with
+ * its limits and content-check types); the ORM adapters have their own subpaths
+ * (`dqlite-ts/knex`, `dqlite-ts/drizzle`, `dqlite-ts/kysely`).
  *
  * @example
  * import { connect } from 'dqlite-ts';

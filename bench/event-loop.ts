@@ -1,6 +1,6 @@
 // Where should a node's thread boundary sit? better-sqlite3 is synchronous, so a long query blocks
-// whatever thread runs it, and Raft's timers must not starve (DESIGN.md, "The event loop is
-// sacred"). This measures, in one run with each baseline in the same run:
+// whatever thread runs it, and Raft's timers must not starve (docs/architecture.md, "The event
+// loop is sacred"). This measures, in one run with each baseline in the same run:
 // 1. how late a 10 ms interval (standing in for Raft's tick) fires while a ~3 s query runs, with
 //    the query and the timer on the same thread (A) or on different threads (B, C), against the
 //    same timer on an idle main thread;

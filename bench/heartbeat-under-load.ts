@@ -1,5 +1,5 @@
-// How much a heavy read load delays a leader's Raft timers (DESIGN.md, "The event loop is
-// sacred"). Heartbeats are sent from the tick timer on the node's main thread, which also runs
+// How much a heavy read load delays a leader's Raft timers (docs/architecture.md, "The event loop
+// is sacred"). Heartbeats are sent from the tick timer on the node's main thread, which also runs
 // the client sessions; SQL runs in the engine's worker. The timer's lateness is the heartbeat's.
 //
 // Three nodes run in this process (so their main thread is measured with monitorEventLoopDelay);

@@ -36,7 +36,7 @@ export interface NodeOptions {
    * Answer reads on the leader from a lease (208 ms with the default timings, after a heartbeat
    * round a majority answered, on the monotonic clock) instead of a round per burst of reads. Safe
    * while no node's clock runs more than 20% faster than the leader's. Default true; false makes
-   * every read wait for a round. See README "Guarantees".
+   * every read wait for a round. See docs/guarantees.md.
    */
   readonly leaseReads?: boolean;
   /** Reported by DESCRIBE; dqlite uses it to spread voters over failure domains. Default 0. */
@@ -53,7 +53,7 @@ export interface NodeOptions {
   readonly joinTimeoutMs?: number;
   /**
    * What clients may take of this node: connections, message size, prepared statements, rows
-   * buffered per query, idle time. Each has a default (NodeLimits; README "Limits").
+   * buffered per query, idle time. Each has a default (NodeLimits; docs/cluster.md, "Limits").
    */
   readonly limits?: NodeLimits;
   /**

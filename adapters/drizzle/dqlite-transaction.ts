@@ -11,7 +11,7 @@ import type { DqliteSession } from './dqlite-session.js';
  * `inner` rolls back to it and is rethrown; `tx.rollback()` rolls the whole transaction back.
  *
  * On a leader change before COMMIT the pool runs `fn` again from the start on the new leader (see
- * the adapter's README section), so `fn` must not have effects outside the database.
+ * docs/drizzle.md, "Transactions"), so `fn` must not have effects outside the database.
  */
 export class DqliteTransaction<
   TFullSchema extends Record<string, unknown>,

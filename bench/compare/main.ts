@@ -1,7 +1,7 @@
 // `dqlite-ts bench`: dqlite-ts against canonical's C dqlite, side by side, in one run. Starts a
 // 3-node cluster of each (separate processes on loopback), measures the floors of this machine,
 // then runs every workload on each cluster in turn, alternating which goes first each round, and
-// prints Markdown tables (optionally JSON too). See README "Benchmarks".
+// prints Markdown tables (optionally JSON too). See docs/benchmarks.md.
 
 import fs from 'node:fs';
 import os from 'node:os';

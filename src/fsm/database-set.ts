@@ -71,7 +71,7 @@ export type Settled =
   | { readonly kind: 'unproven'; readonly why: string };
 
 /**
- * Every database of one node, as Raft's state machine (DESIGN.md, "Replication").
+ * Every database of one node, as Raft's state machine (docs/architecture.md, "Replication").
  *
  * As a follower it holds no SQLite connection: each committed page set is written straight into
  * its database file. As leader it opens connections in WAL mode with automatic checkpoints off;

@@ -4,7 +4,7 @@ import { assert } from '../raft/assert.js';
  * The pages one committed write transaction changed, as Raft replicates them: the page images
  * the transaction left, and the database size after it. Applying them to a database file at
  * `(pageNumber - 1) * pageSize` and truncating it to `databasePages` pages reproduces the
- * transaction byte for byte, whatever SQL produced it (DESIGN.md, "Replication").
+ * transaction byte for byte, whatever SQL produced it (docs/architecture.md, "Replication").
  */
 export interface PageSet {
   readonly database: string;

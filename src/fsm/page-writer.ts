@@ -10,8 +10,8 @@ interface OpenFile {
 /**
  * Writes page sets into database files that no SQLite connection has open: each page at
  * `(pageNumber - 1) * pageSize`, then the file cut to the set's size. Page images are idempotent,
- * so replaying a set after a crash converges (DESIGN.md step 4). Used by followers to apply
- * committed transactions, and by a deposed leader to undo uncommitted ones.
+ * so replaying a set after a crash converges (docs/architecture.md, "Replication", step 4). Used by
+ * followers to apply committed transactions, and by a deposed leader to undo uncommitted ones.
  *
  * Files stay open between sets (a follower applies one per entry), and nothing is fsynced: at
  * every start Raft restores the last snapshot, which storage fsynced, and applies every committed

@@ -17,7 +17,10 @@ const framesPerRead = 256;
 /** One committed local transaction: the pages to replicate and the pages that undo it. */
 export interface CapturedTransaction {
   readonly redo: PageSet;
-  /** The pre-images (DESIGN.md step 5): applied newest first, they restore the state before. */
+  /**
+   * The pre-images (docs/architecture.md, "Replication", step 5): applied newest first, they
+   * restore the state before.
+   */
   readonly undo: PageSet;
   /** WAL frames the transaction wrote; more than its pages when SQLite spilled a page early. */
   readonly walFrames: number;

@@ -1,7 +1,7 @@
 /**
  * A broken invariant inside Raft, storage or the state machine. It is a bug, never an operational
  * failure: the process must stop rather than risk acknowledging a write it will lose
- * (STYLE.md, "Assertions and limits").
+ * (docs/contributing.md, "Assertions and limits").
  */
 export class AssertionError extends Error {
   override readonly name = 'AssertionError';

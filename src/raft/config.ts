@@ -1,7 +1,8 @@
 /**
  * Tunables of the Raft core. Time is counted in ticks: the host calls `tick()` at a fixed period
  * (`tickMilliseconds` below is only advice to hosts and documentation; the core never reads a
- * clock). Every queue and window has a named maximum (STYLE.md, "Assertions and limits").
+ * clock). Every queue and window has a named maximum (docs/contributing.md, "Assertions and
+ * limits").
  */
 export interface RaftConfig {
   /** Period the host ticks at. Default 50 ms: 1 tick heartbeats, 6–12 ticks elections. */

@@ -24,7 +24,7 @@ export function votersOf(configuration: Configuration): NodeId[] {
   return configuration.servers.filter((s) => s.role === Role.voter).map((s) => s.id);
 }
 
-/** Servers that receive the log: voters and standbys (spares only wait, §"roles" in DESIGN.md). */
+/** Servers that receive the log: voters and standbys (spares only wait; docs/cluster.md, roles). */
 export function replicasOf(configuration: Configuration): NodeId[] {
   return configuration.servers.filter((s) => s.role !== Role.spare).map((s) => s.id);
 }
@@ -48,7 +48,7 @@ export function configurationProblem(configuration: Configuration): string | und
 
 /**
  * Applies a change to a copy, validates the copy and returns it, or returns the reason it is
- * refused (STYLE.md: change membership on a copy, validate, then swap).
+ * refused (docs/contributing.md, "Assertions and limits").
  */
 export function applyMembershipChange(
   configuration: Configuration,

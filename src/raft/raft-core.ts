@@ -58,10 +58,10 @@ export interface RaftStatus {
 }
 
 /**
- * One Raft node as a deterministic state machine (STYLE.md: no timers, sockets, files or clocks).
- * Inputs: `tick`, `step` (a peer message), proposals and requests, and completions (`persisted`,
- * `snapshotRead`, `snapshotWritten`, `snapshotTaken`). Output: `ready()`, whose TSDoc is the
- * contract a host must follow.
+ * One Raft node as a deterministic state machine (docs/contributing.md, "Raft is a pure state
+ * machine"). Inputs: `tick`, `step` (a peer message), proposals and requests, and completions
+ * (`persisted`, `snapshotRead`, `snapshotWritten`, `snapshotTaken`). Output: `ready()`, whose TSDoc
+ * is the contract a host must follow.
  */
 export class RaftCore {
   readonly #state: RaftState;

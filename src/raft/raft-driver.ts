@@ -45,10 +45,10 @@ export interface RaftDriverOptions {
 }
 
 /**
- * The one loop that follows the `Ready` contract (STYLE.md, "One loop owns the ordering"): it
- * persists, sends, applies and advances, with one persist in flight at a time so that entries
- * proposed during an fsync are written together by the next one (group commit). Inputs arrive
- * through `tick`, `receive` and the request methods; storage completions re-enter through
+ * The one loop that follows the `Ready` contract (docs/contributing.md, "One loop owns the
+ * ordering"): it persists, sends, applies and advances, with one persist in flight at a time so
+ * that entries proposed during an fsync are written together by the next one (group commit). Inputs
+ * arrive through `tick`, `receive` and the request methods; storage completions re-enter through
  * callbacks. Nothing here reads a clock, so the simulator drives it as it drives production.
  */
 export class RaftDriver {

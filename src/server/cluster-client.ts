@@ -13,9 +13,9 @@ import {
 const requestTimeoutMs = 5000;
 
 /**
- * Sends one request to the node at `address` on a fresh connection and returns its answer. The
- * node uses this to talk to its cluster (join, role changes) without the client driver, which
- * sits above the engine in DESIGN.md's layering. With `tls`, the connection is mutual TLS.
+ * Sends one request to the node at `address` on a fresh connection and returns its answer. The node
+ * uses this to talk to its cluster (join, role changes) without the client driver, which sits above
+ * the engine in the layering of docs/architecture.md. With `tls`, the connection is mutual TLS.
  */
 export function requestOnce(
   address: string,

@@ -1,7 +1,7 @@
 /**
- * What one node lets its clients take, each with a default (README "Limits"). A client that goes
- * past one gets a clear answer (a FAILURE, or its connection closed); the node and its other
- * clients carry on.
+ * What one node lets its clients take, each with a default (docs/cluster.md, "Limits"). A client
+ * that goes past one gets a clear answer (a FAILURE, or its connection closed); the node and its
+ * other clients carry on.
  */
 export interface NodeLimits {
   /** Connections open at once, clients and peers; more are closed on arrival. Default 4096. */

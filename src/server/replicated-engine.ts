@@ -129,10 +129,10 @@ const debugEvents = process.env.DQLITE_TS_DEBUG !== undefined && process.env.DQL
  * transport, the tick) runs here, SQL runs in the engine's worker, and only a transaction's pages
  * and commit notices cross between them.
  *
- * No answer leaves before what it could reflect is committed (DESIGN.md "Replication" step 3):
- * `execute` proposes what a request committed locally, then holds its answer until the newest
- * proposal so far is applied, and a read's answer also until a ReadIndex round confirmed this node
- * was still leader after the read ran. When leadership is lost, held answers fail with
+ * No answer leaves before what it could reflect is committed (docs/architecture.md, "Replication",
+ * step 3): `execute` proposes what a request committed locally, then holds its answer until the
+ * newest proposal so far is applied, and a read's answer also until a ReadIndex round confirmed
+ * this node was still leader after the read ran. When leadership is lost, held answers fail with
  * LEADERSHIP_LOST and the engine undoes what never committed.
  */
 export class ReplicatedEngine {
@@ -627,7 +627,7 @@ export class ReplicatedEngine {
   }
 
   #onEvent(event: RaftEvent): void {
-    // DQLITE_TS_DEBUG=1 prints every role and leader change (README, "The command line").
+    // DQLITE_TS_DEBUG=1 prints every role and leader change (docs/cluster.md, "The command line").
     if (debugEvents)
       console.error(`${new Date().toISOString()} node ${this.id}: ${JSON.stringify(event)}`);
     if (event.type === 'role-changed' && event.role !== 'leader') {

@@ -1,8 +1,9 @@
 import type { StorageStall } from './space-errors.js';
 
 /**
- * Options of `FileStorage.open`, with every limit named, defaulted and bounded (STYLE.md,
- * "Assertions and limits"). Each `*Max` is enforced at the call that could exceed it.
+ * Options of `FileStorage.open`, with every limit named, defaulted and bounded
+ * (docs/contributing.md, "Assertions and limits"). Each `*Max` is enforced at the call that could
+ * exceed it.
  */
 export interface FileStorageOptions {
   /** Directory that holds this node's log, hard state and snapshots; created when missing. */

@@ -19,8 +19,8 @@ export type RaftTransportErrorReason =
 
 /**
  * A failure of a Raft peer connection: malformed traffic or a peer that stopped behaving. Never an
- * assertion (STYLE.md: malformed network input is answered by closing the connection), so it is
- * safe to catch and report.
+ * assertion (docs/contributing.md, "Assertions and limits": malformed network input closes the
+ * connection), so it is safe to catch and report.
  */
 export class RaftTransportError extends Error {
   override readonly name = 'RaftTransportError';

@@ -1,6 +1,6 @@
-// The node's limits (createNode's `limits`, README "Limits"), each pushed past on a real node: the
-// client that went too far gets a clear answer or loses its connection; the node keeps serving
-// everyone else.
+// The node's limits (createNode's `limits`, docs/cluster.md, "Limits"), each pushed past on a real
+// node: the client that went too far gets a clear answer or loses its connection; the node keeps
+// serving everyone else.
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';

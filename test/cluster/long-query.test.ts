@@ -1,6 +1,6 @@
-// DESIGN.md "The event loop is sacred": a 10-second query on the leader must not cost it its
-// leadership. Three real nodes (createNode, SQL in each node's worker) in this process; the query
-// runs on the leader while the test watches every node's view of the leader.
+// docs/architecture.md, "The event loop is sacred": a 10-second query on the leader must not cost
+// it its leadership. Three real nodes (createNode, SQL in each node's worker) in this process; the
+// query runs on the leader while the test watches every node's view of the leader.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

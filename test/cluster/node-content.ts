@@ -1,6 +1,6 @@
 // What one node's copy of a database holds, read through DUMP (its local files, docs/wire-protocol.md
 // §6.1) and opened with SQLite: the integrity check and a hash of the schema and every table's
-// rows. Equal hashes on every node are the convergence invariant of DESIGN.md.
+// rows. Equal hashes on every node are the convergence invariant of docs/architecture.md.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';

@@ -1,6 +1,7 @@
-// The pool's interop specification: its API, and every row of the README's retry table, forced
-// against a real cluster (leadership transfer, kill -9, sockets cut by a fault proxy at exact
-// protocol moments). Written against a ClusterProvider so it runs unchanged on dqlite-ts nodes.
+// The pool's interop specification: its API, and every row of the retry table in docs/pool.md,
+// forced against a real cluster (leadership transfer, kill -9, sockets cut by a fault proxy at
+// exact protocol moments). Written against a ClusterProvider so it runs unchanged on dqlite-ts
+// nodes.
 
 import { describe, expect, it } from 'vitest';
 import {

@@ -30,7 +30,7 @@ interface LeaderToCheck {
 
 /**
  * Raft's safety properties, checked after every simulator step and on every write, apply and
- * message that can break them (Raft paper figure 3; STYLE.md "Seeded simulation"):
+ * message that can break them (Raft paper figure 3; docs/contributing.md, "Seeded simulation"):
  *
  * - Election safety: at most one leader per term over the whole run, and a node leads a term in
  *   one incarnation only (leading it again after a restart means its vote was not durable).

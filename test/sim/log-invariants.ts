@@ -27,7 +27,8 @@ interface CommittedRecord {
  * - No committed entry is ever removed from a log that holds it (§5.4.1).
  * - Leader completeness: a leader of term T holds every entry committed in an earlier term.
  * - State machine safety: no two nodes apply different entries at one index, and state machines
- *   are equal after the same index (STYLE.md: "equal databases at equal index").
+ *   are equal after the same index (docs/architecture.md, "Invariants": equal databases at
+ *   equal index).
  */
 export class LogInvariants {
   /** index → term → record. */

@@ -1,8 +1,8 @@
 /**
  * The simulator's only source of randomness. One integer seed decides every latency, fault and
- * proposal of a run, so a failing seed replays exactly (STYLE.md, "Seeded simulation"). sfc32 is
- * small, fast and passes PractRand for the stream lengths a simulation uses; splitmix32 spreads a
- * small integer seed over its 128 bits of state so that neighbouring seeds are unrelated.
+ * proposal of a run, so a failing seed replays exactly (docs/contributing.md, "Seeded simulation").
+ * sfc32 is small, fast and passes PractRand for the stream lengths a simulation uses; splitmix32
+ * spreads a small integer seed over its 128 bits of state so that neighbouring seeds are unrelated.
  */
 export class Prng {
   readonly seed: number;

@@ -3,10 +3,10 @@ import type { EntryType } from '../../raft/types.js';
 import type { WireValue } from '../../wire/index.js';
 
 /**
- * What the node's main thread asks the SQL engine (which runs in its own worker thread, so a
- * long query cannot starve Raft: DESIGN.md "The event loop is sacred"). Every request carries an
- * id its reply repeats. Requests are handled in the order they are posted; the engine relies on
- * that order (an entry is applied before any later query runs).
+ * What the node's main thread asks the SQL engine (which runs in its own worker thread, so a long
+ * query cannot starve Raft: docs/architecture.md, "The event loop is sacred"). Every request
+ * carries an id its reply repeats. Requests are handled in the order they are posted; the engine
+ * relies on that order (an entry is applied before any later query runs).
  */
 export type EngineRequest = { readonly id: number } & (
   | { readonly op: 'open'; readonly session: number; readonly database: string }

@@ -186,7 +186,7 @@ describe('capturing committed transactions from the WAL', () => {
   });
 });
 
-describe('undoing transactions that never committed (DESIGN.md step 5)', () => {
+describe('undoing transactions that never committed (docs/architecture.md, Replication, step 5)', () => {
   it('after closing the connection, pre-images written newest first restore the committed state', () => {
     for (const seed of [3, 11, 29]) {
       const { db, capture, random, nextId, leaderFile } = setup(seed);

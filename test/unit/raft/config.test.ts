@@ -3,7 +3,8 @@ import { defaultRaftConfig, resolveRaftConfig, type RaftConfig } from '../../../
 
 /**
  * resolveRaftConfig: defaults, a frozen copy, and a TypeError or RangeError naming the option for
- * every misuse (STYLE.md, "Errors"; "Test invalid input and the edge of every limit").
+ * every misuse (docs/contributing.md, "Errors" and "Test invalid input and the edge of every
+ * limit").
  */
 
 const positiveIntegerOptions = [
