@@ -1,5 +1,5 @@
 // `dqlite-ts bench`: runs the side-by-side benchmark (bench/compare/main.ts) in its own process,
-// so the CLI does not import the benchmark's code (DESIGN.md layering) and a benchmark that
+// so the CLI does not import the benchmark's code (docs/architecture.md, "Layering") and a benchmark that
 // crashes cannot take anything else down.
 
 import { spawn } from 'node:child_process';

@@ -40,7 +40,7 @@ export interface QueryOptions extends CallOptions {
 export interface TransactionOptions {
   /** BEGIN DEFERRED (default), IMMEDIATE (takes the write lock at once) or EXCLUSIVE. */
   readonly behavior?: 'deferred' | 'immediate' | 'exclusive';
-  /** Exactly-once across an unknown outcome at COMMIT; see README "Exactly-once transactions". */
+  /** Exactly-once across an unknown outcome at COMMIT; see docs/pool.md, "Exactly-once transactions". */
   readonly idempotent?: boolean;
   /** Reruns after leader changes or SQLITE_BUSY; default the pool's `transactionRetriesMax`. */
   readonly retriesMax?: number;
@@ -72,7 +72,7 @@ export interface PoolStats {
 /**
  * The leader-aware pool: one object an application holds for the cluster's lifetime. Every
  * connection goes to the current leader; when the leader changes, connections to the old one
- * are retired and callers are served from the new one, with the retry rules of the README.
+ * are retired and callers are served from the new one, with the retry rules of docs/pool.md.
  *
  * Events: 'leaderChange' (LeaderChange), 'retry' (RetryEvent), 'error' (failures to open
  * connections; emitted only while someone listens, so an unhandled 'error' never crashes).

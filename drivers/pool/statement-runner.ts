@@ -28,7 +28,7 @@ export interface RetryEvent {
 export const STATEMENT_ATTEMPTS_MAX = 64;
 
 /**
- * Runs single statements with the retry rules of the README: NOT_LEADER and unsent requests are
+ * Runs single statements with the retry rules of docs/pool.md: NOT_LEADER and unsent requests are
  * retried on the new leader; unknown outcomes only for reads and `idempotent` calls, else they
  * raise OutcomeUnknownError; SQLITE_BUSY for up to `busyTimeoutMs`. Writes pass the pool's write
  * gate, one at a time.
