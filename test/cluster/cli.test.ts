@@ -57,32 +57,6 @@ describe('dqlite-ts shell', () => {
     expect(failed).toMatchObject({ code: 1 });
     expect((failed as { stderr: string }).stderr).toContain('syntax error');
   }, 60_000);
-});
-
-/** `dqlite-ts shell ...args` reading `input` as its standard input (a script, as from a pipe). */
-function shellScript(args: readonly string[], input: string) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn('node_modules/.bin/tsx', ['bin/dqlite-ts.ts', 'shell', ...args], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
-
-describe('dqlite-ts shell across statements, ids and leader changes', () => {
-  let cluster: LocalCluster;
-  beforeAll(async () => {
-    cluster = await LocalCluster.start({ nodes: 3 });
-  }, 60_000);
-  afterAll(async () => {
-    await checkAndStop(cluster);
-  });
 
   it('runs every statement of a line, and exits 1 when any failed', async () => {
     const shell = (...args: string[]) =>
@@ -133,6 +107,22 @@ describe('dqlite-ts shell across statements, ids and leader changes', () => {
     expect(unknown.stderr).toContain('no node has id 0xdeadbeef');
   }, 90_000);
 });
+
+/** `dqlite-ts shell ...args` reading `input` as its standard input (a script, as from a pipe). */
+function shellScript(args: readonly string[], input: string) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn('node_modules/.bin/tsx', ['bin/dqlite-ts.ts', 'shell', ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
 
 describe('dqlite-ts node --limit', () => {
   it('refuses an unknown limit or a malformed setting, naming it', async () => {
