@@ -15,7 +15,7 @@ const PASSES: readonly Pass[] = [
   { name: 'typecheck', command: npx('tsc', '-p', 'tsconfig.json', '--noEmit') },
   { name: 'lint', command: npx('eslint', '.') },
   { name: 'format', command: npx('prettier', '--check', '.') },
-  { name: 'build', command: npx('tsc', '-p', 'tsconfig.build.json') },
+  { name: 'build', command: ['npm', 'run', 'build'] },
   { name: 'tests (newest peer releases)', command: npx('vitest', 'run') },
   {
     name: 'tests (oldest peer releases)',
