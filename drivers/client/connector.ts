@@ -163,6 +163,9 @@ async function tryLeaderQuery(
       record(address, 'knows no leader (election running, or not a voter)');
       return undefined;
     }
+    // A node that answers is hope, whomever it names: right after a leader dies, followers name
+    // it until they elect another.
+    if (response.address !== address) record(address, `names ${response.address} as the leader`);
     return { connection, leaderId: response.id, leaderAddress: response.address };
   } catch (error) {
     connection?.close();

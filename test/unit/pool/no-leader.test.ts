@@ -8,7 +8,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { connect, NoLeaderError, NotDqliteError } from '../../../drivers/client/index.js';
 import { createPool, PoolTimeoutError } from '../../../drivers/pool/index.js';
 import type { LeaderPool, PoolLogger } from '../../../drivers/pool/index.js';
+import { UNREACHABLE_GIVE_UP_MS } from '../../../drivers/client/connector.js';
 import { ACQUIRE_SLICE_MS } from '../../../drivers/pool/lease-pool.js';
+import { startScriptedNode } from '../client/scripted-node.js';
 
 let pool: LeaderPool | undefined;
 afterEach(async () => {
@@ -104,6 +106,27 @@ describe('a cluster the pool cannot reach, told apart from a slow one', () => {
       expect((error as Error).message).toContain('HTTP/1.1 400');
     } finally {
       web.stop();
+    }
+  }, 30_000);
+
+  it('keeps looking while a node answers, even when it names a leader that is gone', async () => {
+    // Right after a leader dies its followers name it until they elect another: that is hope.
+    const follower = await startScriptedNode(() => undefined);
+    try {
+      const dead = await deadAddress();
+      follower.leaderAddress = dead;
+      const error = await connect({
+        cluster: [dead, follower.address],
+        database: 'app',
+        leaderTimeoutMs: UNREACHABLE_GIVE_UP_MS + 1500,
+      }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: 'NoLeaderError', unreachable: false });
+      expect((error as NoLeaderError).attempts).toContainEqual({
+        address: follower.address,
+        outcome: `names ${dead} as the leader`,
+      });
+    } finally {
+      await follower.close();
     }
   }, 30_000);
 
