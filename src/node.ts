@@ -6,7 +6,7 @@ import { loadOrCreateIdentity } from './server/node-identity.js';
 import { resolveNodeLimits, type NodeLimits } from './server/limits.js';
 import { NodeListener } from './server/node-listener.js';
 import { ReplicatedEngine } from './server/replicated-engine.js';
-import { RoleKeeper } from './server/role-manager.js';
+import { RoleKeeper } from './server/role-keeper.js';
 import { createNodeTls, type NodeTls, type TlsOptions } from './transport/index.js';
 
 export interface NodeOptions {
