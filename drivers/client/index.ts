@@ -9,7 +9,8 @@
  * await client.close();
  */
 export { connect, DqliteClient } from './client.js';
-export type { ExecResult, NodeId, NodeInfo, QueryResult } from './client.js';
+export type { NodeId, NodeInfo } from './client.js';
+export type { ExecResult, QueryResult } from './results.js';
 export { Statement } from './statement.js';
 export { checkCluster } from './content-check.js';
 export type { ClusterCheck, DatabaseDigest, NodeCheck } from './content-check.js';
