@@ -1,4 +1,4 @@
-import { NodeRole } from '../../src/wire/index.js';
+import { NodeRole, ResultCode } from '../../src/wire/index.js';
 import type {
   NodeRoleName,
   Request,
@@ -36,7 +36,7 @@ export interface NodeInfo {
 export type NodeId = bigint | number;
 
 /** SQLite's out-of-memory code, which dqlite 1.11 also uses for raft's "not leader". */
-const SQLITE_NOMEM = 7;
+const { SQLITE_NOMEM } = ResultCode;
 
 /**
  * A connection to the cluster's leader with one database open. Requests run one at a time, in

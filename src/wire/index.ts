@@ -3,6 +3,8 @@
  * tuples. Pure functions over Buffer, shared by the client and the server.
  */
 export * from './codes.js';
+export { ResultCode, SqliteExtendedCode, SqlitePrimaryCode } from './result-codes.js';
+export type { ResultCodeName } from './result-codes.js';
 export { ProtocolError } from './protocol-error.js';
 export type { ProtocolErrorReason } from './protocol-error.js';
 export { FrameDecoder, MESSAGE_BYTES_MAX_DEFAULT, encodeFrame } from './frame.js';
