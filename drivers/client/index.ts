@@ -30,6 +30,6 @@ export {
 } from './errors.js';
 export type { LeaderAttempt } from './errors.js';
 export type { ClientOptions } from './options.js';
-export type { TlsOptions } from './tls.js';
+export type { TlsOptions } from '../../src/wire/index.js';
 export type { IntegerMode, Parameter, RowValue } from './values.js';
 export { ProtocolError } from '../../src/wire/index.js';

@@ -28,4 +28,5 @@ export { PARAMETERS_MAX_SCHEMA_0, PARAMETERS_MAX_SCHEMA_1 } from './tuple.js';
 export type { TupleSchema } from './tuple.js';
 export type { WireValue } from './values.js';
 export { encodeHandshake } from './handshake.js';
+export type { TlsOptions } from './tls-options.js';
 export { columnValueType } from './column-type.js';
