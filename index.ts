@@ -11,6 +11,6 @@
 export * from './drivers/client/index.js';
 export * from './drivers/pool/index.js';
 export { createNode } from './src/node.js';
-export type { DqliteNode, NodeInfo, NodeOptions } from './src/node.js';
+export type { ClusterMember, DqliteNode, NodeOptions } from './src/node.js';
 export type { ContentCheckReport, NodeContentCheck } from './src/server/content-check-monitor.js';
 export { NODE_LIMITS_DEFAULT, type NodeLimits } from './src/server/limits.js';

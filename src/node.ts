@@ -6,7 +6,7 @@ import { loadOrCreateIdentity } from './server/node-identity.js';
 import { resolveNodeLimits, type NodeLimits } from './server/limits.js';
 import { NodeListener } from './server/node-listener.js';
 import { ReplicatedEngine } from './server/replicated-engine.js';
-import { RoleKeeper } from './server/role-manager.js';
+import { RoleKeeper } from './server/role-keeper.js';
 import { createNodeTls, type NodeTls, type TlsOptions } from './transport/index.js';
 
 export interface NodeOptions {
@@ -82,7 +82,11 @@ export interface NodeOptions {
   readonly onFatal?: (error: Error) => void;
 }
 
-export interface NodeInfo {
+/**
+ * A member of the cluster as an embedded node knows it (`DqliteNode.leader()`, `cluster()`). Its
+ * id is a number, the node's own; the protocol client's `NodeInfo` carries the wire's bigint.
+ */
+export interface ClusterMember {
   readonly id: number;
   readonly address: string;
   readonly role: 'voter' | 'standby' | 'spare';
@@ -95,9 +99,9 @@ export interface DqliteNode {
   /** This node is the leader and serves SQL. */
   isLeader(): boolean;
   /** The leader this node knows, or undefined during an election. */
-  leader(): NodeInfo | undefined;
+  leader(): ClusterMember | undefined;
   /** The cluster's members as this node knows them. */
-  cluster(): NodeInfo[];
+  cluster(): ClusterMember[];
   /**
    * Runs a content check now (this node must lead): every node hashes its databases at one Raft
    * index, and a node whose content differs from a strict majority's is reported, told, and never
@@ -248,7 +252,7 @@ function embeddedNode(
   checks: ContentCheckMonitor,
   close: () => Promise<void>,
 ): DqliteNode {
-  const info = (server: { id: number; address: string; role: Role }): NodeInfo => ({
+  const info = (server: { id: number; address: string; role: Role }): ClusterMember => ({
     id: server.id,
     address: server.address,
     role: roleNames[server.role],

@@ -1,9 +1,18 @@
 import { entityKind, sql } from 'drizzle-orm';
 import type { RelationalSchemaConfig, TablesRelationalConfig } from 'drizzle-orm';
 import { SQLiteTransaction } from 'drizzle-orm/sqlite-core';
-import type { SQLiteAsyncDialect } from 'drizzle-orm/sqlite-core';
+import type { SQLiteAsyncDialect, SQLiteSession } from 'drizzle-orm/sqlite-core';
 import type { ExecResult } from '../../drivers/client/index.js';
-import type { DqliteSession } from './dqlite-session.js';
+
+/**
+ * The session a transaction's statements run on: a `DqliteSession` over the transaction's
+ * connection. Typed as Drizzle's base session so this module needs nothing from
+ * `dqlite-session.ts`, which creates transactions.
+ */
+type TransactionSession<
+  TFullSchema extends Record<string, unknown>,
+  TSchema extends TablesRelationalConfig,
+> = SQLiteSession<'async', ExecResult, TFullSchema, TSchema>;
 
 /**
  * The `tx` that `db.transaction(fn)` passes to `fn`: a Drizzle database whose statements run on
@@ -19,13 +28,13 @@ export class DqliteTransaction<
 > extends SQLiteTransaction<'async', ExecResult, TFullSchema, TSchema> {
   static override readonly [entityKind]: string = 'DqliteTransaction';
   readonly #dialect: SQLiteAsyncDialect;
-  readonly #session: DqliteSession<TFullSchema, TSchema>;
+  readonly #session: TransactionSession<TFullSchema, TSchema>;
   readonly #relational: RelationalSchemaConfig<TSchema> | undefined;
 
   /** @internal created by DqliteSession.transaction */
   constructor(
     dialect: SQLiteAsyncDialect,
-    session: DqliteSession<TFullSchema, TSchema>,
+    session: TransactionSession<TFullSchema, TSchema>,
     relational: RelationalSchemaConfig<TSchema> | undefined,
     nestedIndex = 0,
   ) {

@@ -1,4 +1,5 @@
 import type { DqliteError } from '../../drivers/client/index.js';
+import { ResultCode } from '../../drivers/client/errors.js';
 import { PoolTimeoutError } from '../../drivers/pool/index.js';
 
 /** How long `acquireMigrationLock` waits for other migrators by default: five minutes. */
@@ -8,7 +9,7 @@ export const MIGRATION_LOCK_TIMEOUT_MS_MAX = 3_600_000;
 const RETRY_DELAY_FIRST_MS = 50;
 const RETRY_DELAY_MAX_MS = 1000;
 /** SQLite's primary result code for "database is locked" (SQLITE_BUSY and its extensions). */
-const SQLITE_BUSY = 5;
+const { SQLITE_BUSY } = ResultCode;
 
 /**
  * Opens the migration lock's transaction: `BEGIN IMMEDIATE`, which takes the database's single

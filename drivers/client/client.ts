@@ -1,4 +1,4 @@
-import { NodeRole } from '../../src/wire/index.js';
+import { NodeRole, ResultCode } from '../../src/wire/index.js';
 import type {
   NodeRoleName,
   Request,
@@ -22,18 +22,8 @@ import { Statement } from './statement.js';
 import { integerValue, tupleSchema, wireParameters } from './values.js';
 import { collect, iterateBatches, iterateRows } from './results.js';
 import type { Parameter, RowValue } from './values.js';
-import type { QueryResult } from './results.js';
-export type { QueryResult } from './results.js';
-
-/** The answer to a query: column names and rows, each row an array in column order. */
-
-/** The answer to a statement that returns no rows. */
-export interface ExecResult {
-  /** SQLite's last_insert_rowid() of the connection after the statement (see IntegerMode). */
-  readonly lastInsertId: number | bigint;
-  /** SQLite's changes(): rows inserted, updated or deleted by the last statement. */
-  readonly rowsAffected: number;
-}
+import type { ExecResult, QueryResult } from './results.js';
+export type { ExecResult, QueryResult } from './results.js';
 
 /** One node of the cluster configuration. */
 export interface NodeInfo {
@@ -46,7 +36,7 @@ export interface NodeInfo {
 export type NodeId = bigint | number;
 
 /** SQLite's out-of-memory code, which dqlite 1.11 also uses for raft's "not leader". */
-const SQLITE_NOMEM = 7;
+const { SQLITE_NOMEM } = ResultCode;
 
 /**
  * A connection to the cluster's leader with one database open. Requests run one at a time, in

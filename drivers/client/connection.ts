@@ -7,9 +7,16 @@ import {
   encodeHandshake,
   encodeRequest,
 } from '../../src/wire/index.js';
-import type { Frame, FrameSink, Request, Response, ResponseContext } from '../../src/wire/index.js';
+import type {
+  Frame,
+  FrameSink,
+  Request,
+  Response,
+  ResponseContext,
+  TlsOptions,
+} from '../../src/wire/index.js';
 import { ConnectionError, HandshakeError, NotDqliteError, TimeoutError } from './errors.js';
-import { certificateRefused, connectTls, handshakeFailure, type TlsOptions } from './tls.js';
+import { certificateRefused, connectTls, handshakeFailure } from './tls.js';
 
 /** Limits and timeouts of one connection to one node. */
 export interface ConnectionOptions {

@@ -1,52 +1,46 @@
-import { ErrorCode } from '../../src/wire/index.js';
+import { ErrorCode, ResultCode } from '../../src/wire/index.js';
+import type { ResultCodeName } from '../../src/wire/index.js';
+
+/**
+ * The wire's table of result codes, for the layers above the client, which do not import
+ * src/wire (docs/architecture.md, "Layering").
+ */
+export { ResultCode } from '../../src/wire/index.js';
+
+/**
+ * Codes of the table that `codeName` does not call by their own name: an extended one is named
+ * by its primary code, a primary one `CODE_<n>`. Kept so the names errors carry stay as they
+ * were; naming these too would change `code`/`extendedCode` for them.
+ */
+const codesNamedOtherwise: ReadonlySet<ResultCodeName> = new Set<ResultCodeName>([
+  'SQLITE_EMPTY',
+  'SQLITE_NOLFS',
+  'SQLITE_FORMAT',
+  'SQLITE_ERROR_MISSING_COLLSEQ',
+  'SQLITE_ERROR_RETRY',
+  'SQLITE_ERROR_SNAPSHOT',
+  'SQLITE_LOCKED_SHAREDCACHE',
+  'SQLITE_ABORT_ROLLBACK',
+  'SQLITE_READONLY_RECOVERY',
+  'SQLITE_READONLY_CANTLOCK',
+  'SQLITE_READONLY_ROLLBACK',
+  'SQLITE_READONLY_DBMOVED',
+  'SQLITE_CONSTRAINT_PINNED',
+  'SQLITE_CONSTRAINT_DATATYPE',
+]);
+
+/** The legacy replication codes are named as the current ones they stand for. */
+const legacyNames: ReadonlyMap<number, string> = new Map([
+  [ResultCode.SQLITE_IOERR_NOT_LEADER_LEGACY, 'SQLITE_IOERR_NOT_LEADER'],
+  [ResultCode.SQLITE_IOERR_LEADERSHIP_LOST_LEGACY, 'SQLITE_IOERR_LEADERSHIP_LOST'],
+]);
 
 /** Names of the result codes a Dqlite node sends, primary and extended, for error texts. */
-const codeNames = new Map<number, string>([
-  [0, 'DQLITE_NO_CODE'],
-  [1, 'SQLITE_ERROR'],
-  [2, 'SQLITE_INTERNAL'],
-  [3, 'SQLITE_PERM'],
-  [4, 'SQLITE_ABORT'],
-  [5, 'SQLITE_BUSY'],
-  [6, 'SQLITE_LOCKED'],
-  [7, 'SQLITE_NOMEM'],
-  [8, 'SQLITE_READONLY'],
-  [9, 'SQLITE_INTERRUPT'],
-  [10, 'SQLITE_IOERR'],
-  [11, 'SQLITE_CORRUPT'],
-  [12, 'SQLITE_NOTFOUND'],
-  [13, 'SQLITE_FULL'],
-  [14, 'SQLITE_CANTOPEN'],
-  [15, 'SQLITE_PROTOCOL'],
-  [17, 'SQLITE_SCHEMA'],
-  [18, 'SQLITE_TOOBIG'],
-  [19, 'SQLITE_CONSTRAINT'],
-  [20, 'SQLITE_MISMATCH'],
-  [21, 'SQLITE_MISUSE'],
-  [23, 'SQLITE_AUTH'],
-  [25, 'SQLITE_RANGE'],
-  [26, 'SQLITE_NOTADB'],
-  [100, 'SQLITE_ROW'],
-  [101, 'SQLITE_DONE'],
-  [261, 'SQLITE_BUSY_RECOVERY'],
-  [517, 'SQLITE_BUSY_SNAPSHOT'],
-  [773, 'SQLITE_BUSY_TIMEOUT'],
-  [1005, 'DQLITE_PARSE'],
-  [275, 'SQLITE_CONSTRAINT_CHECK'],
-  [531, 'SQLITE_CONSTRAINT_COMMITHOOK'],
-  [787, 'SQLITE_CONSTRAINT_FOREIGNKEY'],
-  [1043, 'SQLITE_CONSTRAINT_FUNCTION'],
-  [1299, 'SQLITE_CONSTRAINT_NOTNULL'],
-  [1555, 'SQLITE_CONSTRAINT_PRIMARYKEY'],
-  [1811, 'SQLITE_CONSTRAINT_TRIGGER'],
-  [2067, 'SQLITE_CONSTRAINT_UNIQUE'],
-  [2323, 'SQLITE_CONSTRAINT_VTAB'],
-  [2579, 'SQLITE_CONSTRAINT_ROWID'],
-  [ErrorCode.SQLITE_IOERR_NOT_LEADER, 'SQLITE_IOERR_NOT_LEADER'],
-  [ErrorCode.SQLITE_IOERR_LEADERSHIP_LOST, 'SQLITE_IOERR_LEADERSHIP_LOST'],
-  [ErrorCode.SQLITE_IOERR_NOT_LEADER_LEGACY, 'SQLITE_IOERR_NOT_LEADER'],
-  [ErrorCode.SQLITE_IOERR_LEADERSHIP_LOST_LEGACY, 'SQLITE_IOERR_LEADERSHIP_LOST'],
-]);
+const codeNames: ReadonlyMap<number, string> = new Map<number, string>(
+  Object.entries(ResultCode)
+    .filter(([name]) => !codesNamedOtherwise.has(name as ResultCodeName))
+    .map(([name, code]) => [code, legacyNames.get(code) ?? name]),
+);
 
 /** The symbolic name of a result code, e.g. 1555 → "SQLITE_CONSTRAINT_PRIMARYKEY". */
 export function codeName(code: number): string {
@@ -54,7 +48,10 @@ export function codeName(code: number): string {
 }
 
 /** Dqlite's own codes, which are not SQLite result codes and have no primary part. */
-const DQLITE_CODES: ReadonlySet<number> = new Set([0, 1005]);
+const DQLITE_CODES: ReadonlySet<number> = new Set([
+  ResultCode.DQLITE_NO_CODE,
+  ResultCode.DQLITE_PARSE,
+]);
 
 /** The primary result code of a code: its low byte (SQLite's rule), or itself for Dqlite's own. */
 export function primaryCode(code: number): number {

@@ -9,7 +9,8 @@
  * await client.close();
  */
 export { connect, DqliteClient } from './client.js';
-export type { ExecResult, NodeId, NodeInfo, QueryResult } from './client.js';
+export type { NodeId, NodeInfo } from './client.js';
+export type { ExecResult, QueryResult } from './results.js';
 export { Statement } from './statement.js';
 export { checkCluster } from './content-check.js';
 export type { ClusterCheck, DatabaseDigest, NodeCheck } from './content-check.js';
@@ -29,6 +30,6 @@ export {
 } from './errors.js';
 export type { LeaderAttempt } from './errors.js';
 export type { ClientOptions } from './options.js';
-export type { TlsOptions } from './tls.js';
+export type { TlsOptions } from '../../src/wire/index.js';
 export type { IntegerMode, Parameter, RowValue } from './values.js';
 export { ProtocolError } from '../../src/wire/index.js';

@@ -1,6 +1,7 @@
 import { MESSAGE_BYTES_MAX_DEFAULT } from '../../src/wire/index.js';
 import { parseAddress } from './connection.js';
-import { checkTlsOptions, type TlsOptions } from './tls.js';
+import type { TlsOptions } from '../../src/wire/index.js';
+import { checkTlsOptions } from './tls.js';
 import type { LeaderAttempt } from './errors.js';
 import type { IntegerMode } from './values.js';
 

@@ -9,6 +9,14 @@ export interface QueryResult {
   readonly rows: RowValue[][];
 }
 
+/** The answer to a statement that returns no rows. */
+export interface ExecResult {
+  /** SQLite's last_insert_rowid() of the connection after the statement (see IntegerMode). */
+  readonly lastInsertId: number | bigint;
+  /** SQLite's changes(): rows inserted, updated or deleted by the last statement. */
+  readonly rowsAffected: number;
+}
+
 /** Reads a whole stream into memory. @internal */
 export async function collect(
   stream: BatchStream,

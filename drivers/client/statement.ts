@@ -1,10 +1,26 @@
-import type { DqliteClient, ExecResult } from './client.js';
+import type { Request, Response, ResponseContext, ResponseOf } from '../../src/wire/index.js';
+import type { BatchStream } from './batch-stream.js';
 import { collect, iterateRows } from './results.js';
-import type { QueryResult } from './results.js';
+import type { ExecResult, QueryResult } from './results.js';
 import { tupleSchema, wireParameters } from './values.js';
 import { ClosedError } from './errors.js';
 import type { ResolvedClientOptions } from './options.js';
 import type { Parameter, RowValue } from './values.js';
+
+/**
+ * What a statement needs of the client that prepared it (`DqliteClient` is one): the requests it
+ * sends go over that client's connection, in its call order.
+ * @internal
+ */
+export interface StatementClient {
+  call<T extends Response['type']>(
+    request: Request,
+    expected: T,
+    context?: ResponseContext,
+  ): Promise<ResponseOf<T>>;
+  execResult(response: ResponseOf<'RESULT'>): ExecResult;
+  startQuery(request: Request & { db: number | bigint }): BatchStream;
+}
 
 /**
  * A statement prepared on the leader. Finalize it when done: the node keeps it until then.
@@ -14,7 +30,7 @@ import type { Parameter, RowValue } from './values.js';
 export class Statement {
   /** Number of `?` parameters SQLite found in the statement. */
   readonly parameterCount: number;
-  readonly #client: DqliteClient;
+  readonly #client: StatementClient;
   readonly #db: number;
   readonly #id: number;
   readonly #options: ResolvedClientOptions;
@@ -22,7 +38,7 @@ export class Statement {
 
   /** @internal use DqliteClient.prepare() */
   constructor(
-    client: DqliteClient,
+    client: StatementClient,
     db: number,
     id: number,
     parameterCount: number,

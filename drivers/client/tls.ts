@@ -1,26 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import tls from 'node:tls';
-
-/**
- * Mutual TLS to the nodes: PEM contents (not file names) of this client's certificate and key,
- * and of the CA the nodes' certificates must chain to. The nodes in turn accept only client
- * certificates from their CA.
- *
- * Only the chain is checked, not the node's host name: nodes are dialled by the addresses in
- * `cluster` and by the addresses they report for the leader, which need not match their
- * certificates. Use a CA that signs only this cluster's certificates.
- *
- * @example
- * tls: { cert: fs.readFileSync('app.crt'), key: fs.readFileSync('app.key'), ca: fs.readFileSync('ca.crt') }
- */
-export interface TlsOptions {
-  /** This client's certificate (PEM), optionally followed by intermediates. */
-  readonly cert: string | Buffer;
-  /** The private key of `cert` (PEM, unencrypted). */
-  readonly key: string | Buffer;
-  /** The CA certificate(s) (PEM) the nodes' certificates must chain to. */
-  readonly ca: string | Buffer | readonly (string | Buffer)[];
-}
+import type { TlsOptions } from '../../src/wire/index.js';
 
 /** TLS 1.2 is the oldest version this client offers. */
 const TLS_VERSION_MIN = 'TLSv1.2';

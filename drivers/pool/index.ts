@@ -10,13 +10,8 @@
 export { createPool, LeaderPool } from './leader-pool.js';
 export { STATEMENT_ATTEMPTS_MAX } from './statement-runner.js';
 export type { RetryEvent } from './statement-runner.js';
-export type {
-  BatchStatement,
-  CallOptions,
-  PoolStats,
-  QueryOptions,
-  TransactionOptions,
-} from './leader-pool.js';
+export type { BatchStatement, CallOptions, PoolStats, QueryOptions } from './leader-pool.js';
+export type { TransactionOptions } from './transaction-options.js';
 export type { LeaderChange } from './leader-connections.js';
 export type { PoolLogger, PoolOptions, PragmaValue } from './options.js';
 export type { ObjectRow, PoolQueryResult, RowMode } from './rows.js';

@@ -18,6 +18,7 @@ import { checkRowMode, shapeRows } from './rows.js';
 import type { ObjectRow, PoolQueryResult, RowMode } from './rows.js';
 import { TransactionRunner } from './transaction-runner.js';
 import type { Transaction } from './transaction.js';
+import type { TransactionOptions } from './transaction-options.js';
 import { returnsRowsFromWrite, writesRows } from './returning.js';
 
 /** Options of one call. */
@@ -35,16 +36,6 @@ export interface CallOptions {
 export interface QueryOptions extends CallOptions {
   /** 'object' (default): rows keyed by column name; 'array': rows in column order. */
   readonly rowMode?: RowMode;
-}
-
-export interface TransactionOptions {
-  /** BEGIN DEFERRED (default), IMMEDIATE (takes the write lock at once) or EXCLUSIVE. */
-  readonly behavior?: 'deferred' | 'immediate' | 'exclusive';
-  /** Exactly-once across an unknown outcome at COMMIT; see docs/pool.md, "Exactly-once transactions". */
-  readonly idempotent?: boolean;
-  /** Reruns after leader changes or SQLITE_BUSY; default the pool's `transactionRetriesMax`. */
-  readonly retriesMax?: number;
-  readonly timeoutMs?: number;
 }
 
 /** One statement of `batch`. */

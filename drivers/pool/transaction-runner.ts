@@ -15,7 +15,7 @@ import {
   recordTransaction,
 } from './idempotency.js';
 import type { Lease } from './leader-connections.js';
-import type { TransactionOptions } from './leader-pool.js';
+import type { TransactionOptions } from './transaction-options.js';
 import type { RetryEvent } from './statement-runner.js';
 import type { ResolvedPoolOptions } from './options.js';
 import { TRANSACTION_RETRIES_MAX } from './options.js';

@@ -5,7 +5,7 @@ import { assert } from '../raft/assert.js';
 import { EntryType, type Entry } from '../raft/types.js';
 import { decodePageSet, encodePageSet, type PageSet } from './page-set.js';
 import { isWaitableStorageError } from '../storage/index.js';
-import { PageFiles } from './page-writer.js';
+import { PageFiles } from './page-files.js';
 import { SnapshotReader, restoringSuffix, writeSnapshotBlob } from './snapshot-format.js';
 import { isSqliteFullOrReadOnly, isSqliteSpaceError, retryWhileNoSpace } from './wait-for-space.js';
 import { WalCapture } from './wal-capture.js';

@@ -11,8 +11,12 @@ import { syncDirectorySync } from '../storage/durable-file.js';
  * database is replaced only once the whole blob has arrived and checked out.
  */
 
-/** Bytes copied or parsed at a time. */
-export const snapshotCopyChunkBytes = 1024 * 1024;
+/**
+ * Bytes of a database file copied into the blob at a time: a buffer size of this writer only. The
+ * reader parses whatever chunks it is pushed; Raft sends InstallSnapshot in chunks of
+ * `RaftConfig.snapshotChunkBytes`.
+ */
+const snapshotCopyChunkBytes = 1024 * 1024;
 /** Marks a database file being restored; `~` cannot occur in a database name. */
 export const restoringSuffix = '~restore';
 

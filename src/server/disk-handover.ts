@@ -1,9 +1,7 @@
-import { ErrorCode } from '../wire/index.js';
+import { ErrorCode, ResultCode } from '../wire/index.js';
 
 /** SQLite's primary result codes for a disk that cannot take writes (or reads, once it cannot). */
-const SQLITE_READONLY = 8;
-const SQLITE_IOERR = 10;
-const SQLITE_FULL = 13;
+const { SQLITE_READONLY, SQLITE_IOERR, SQLITE_FULL } = ResultCode;
 /** Dqlite's replication failures share SQLITE_IOERR's primary code; they say nothing of disks. */
 const replicationCodes = new Set<number>([
   ErrorCode.SQLITE_IOERR_NOT_LEADER,

@@ -37,6 +37,7 @@ export {
   RaftMessageCode,
 } from './raft-message-schema.js';
 export { createNodeTls, dialNode, tlsServerOptions } from './tls.js';
-export type { NodeDial, NodeTls, TlsOptions } from './tls.js';
+export type { NodeDial, NodeTls } from './tls.js';
+export type { TlsOptions } from '../wire/index.js';
 export { reconnectDelayMilliseconds } from './reconnect-backoff.js';
 export type { ReconnectBackoff } from './reconnect-backoff.js';

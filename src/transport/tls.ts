@@ -1,25 +1,8 @@
 import { X509Certificate } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
+import type { TlsOptions } from '../wire/index.js';
 import type { PeerEndpoint } from './peer-address.js';
-
-/**
- * Mutual TLS for every connection of a node, to peers and from clients: PEM contents (not file
- * names) of the node's certificate and key and of the CA that signs every certificate of the
- * cluster, nodes' and clients' alike.
- *
- * Each side checks that the other's certificate chains to `ca`, and only that: nodes dial each
- * other by the addresses they were given, so host names are not checked. Use a CA that signs only
- * this cluster's certificates; anyone holding a certificate from it is a member or a client.
- */
-export interface TlsOptions {
-  /** This node's certificate (PEM), optionally followed by intermediates. */
-  readonly cert: string | Buffer;
-  /** The private key of `cert` (PEM, unencrypted). */
-  readonly key: string | Buffer;
-  /** The CA certificate(s) (PEM) every peer and client certificate must chain to. */
-  readonly ca: string | Buffer | readonly (string | Buffer)[];
-}
 
 /** Checked TLS options and the context built from them once, for every dial. @internal */
 export interface NodeTls {

@@ -1,3 +1,5 @@
+import { ResultCode } from './result-codes.js';
+
 /**
  * Numeric codes of Dqlite protocol version 1, named as in docs/wire-protocol.md so a
  * reader can search from one to the other.
@@ -86,23 +88,26 @@ export const ROWS_PART = 0xeeeeeeeeeeeeeeeen;
 export const NodeRole = { voter: 0, standby: 1, spare: 2 } as const;
 export type NodeRoleName = keyof typeof NodeRole;
 
-/** Dqlite's own failure codes (§8); SQLite result codes pass through unchanged. */
+/**
+ * The failure codes the protocol's own requests answer with (§8); SQLite result codes pass through
+ * unchanged. A subset of `ResultCode`, the table their numbers come from.
+ */
 export const ErrorCode = {
-  SQLITE_ERROR: 1,
-  SQLITE_BUSY: 5,
-  SQLITE_NOTFOUND: 12,
-  SQLITE_CANTOPEN: 14,
-  SQLITE_PROTOCOL: 15,
-  SQLITE_CONSTRAINT: 19,
-  SQLITE_MISUSE: 21,
-  SQLITE_AUTH: 23,
-  SQLITE_RANGE: 25,
-  SQLITE_ROW: 100,
-  DQLITE_PARSE: 1005,
-  SQLITE_IOERR_NOT_LEADER: 10250,
-  SQLITE_IOERR_LEADERSHIP_LOST: 10506,
-  SQLITE_IOERR_NOT_LEADER_LEGACY: 8202,
-  SQLITE_IOERR_LEADERSHIP_LOST_LEGACY: 8458,
+  SQLITE_ERROR: ResultCode.SQLITE_ERROR,
+  SQLITE_BUSY: ResultCode.SQLITE_BUSY,
+  SQLITE_NOTFOUND: ResultCode.SQLITE_NOTFOUND,
+  SQLITE_CANTOPEN: ResultCode.SQLITE_CANTOPEN,
+  SQLITE_PROTOCOL: ResultCode.SQLITE_PROTOCOL,
+  SQLITE_CONSTRAINT: ResultCode.SQLITE_CONSTRAINT,
+  SQLITE_MISUSE: ResultCode.SQLITE_MISUSE,
+  SQLITE_AUTH: ResultCode.SQLITE_AUTH,
+  SQLITE_RANGE: ResultCode.SQLITE_RANGE,
+  SQLITE_ROW: ResultCode.SQLITE_ROW,
+  DQLITE_PARSE: ResultCode.DQLITE_PARSE,
+  SQLITE_IOERR_NOT_LEADER: ResultCode.SQLITE_IOERR_NOT_LEADER,
+  SQLITE_IOERR_LEADERSHIP_LOST: ResultCode.SQLITE_IOERR_LEADERSHIP_LOST,
+  SQLITE_IOERR_NOT_LEADER_LEGACY: ResultCode.SQLITE_IOERR_NOT_LEADER_LEGACY,
+  SQLITE_IOERR_LEADERSHIP_LOST_LEGACY: ResultCode.SQLITE_IOERR_LEADERSHIP_LOST_LEGACY,
 } as const;
 
 const requestNames = new Map<number, RequestTypeName>(

@@ -3,6 +3,8 @@
  * tuples. Pure functions over Buffer, shared by the client and the server.
  */
 export * from './codes.js';
+export { ResultCode, SqliteExtendedCode, SqlitePrimaryCode } from './result-codes.js';
+export type { ResultCodeName } from './result-codes.js';
 export { ProtocolError } from './protocol-error.js';
 export type { ProtocolErrorReason } from './protocol-error.js';
 export { FrameDecoder, MESSAGE_BYTES_MAX_DEFAULT, encodeFrame } from './frame.js';
@@ -26,4 +28,5 @@ export { PARAMETERS_MAX_SCHEMA_0, PARAMETERS_MAX_SCHEMA_1 } from './tuple.js';
 export type { TupleSchema } from './tuple.js';
 export type { WireValue } from './values.js';
 export { encodeHandshake } from './handshake.js';
+export type { TlsOptions } from './tls-options.js';
 export { columnValueType } from './column-type.js';

@@ -1,3 +1,4 @@
+import { defaultRaftConfig } from '../../src/raft/config.js';
 import { Role } from '../../src/raft/types.js';
 import { InvariantViolation } from './invariant-violation.js';
 import type { SimCluster } from './sim-cluster.js';
@@ -51,7 +52,9 @@ function catchUpAllowanceMilliseconds(cluster: SimCluster): number {
   const bytes = Math.max(
     ...cluster.nodes.map((node) => node.storage.latest.snapshot?.data.length ?? 0),
   );
-  const chunks = Math.ceil(bytes / (config.snapshotChunkBytes ?? 512 * 1024));
+  const chunks = Math.ceil(
+    bytes / (config.snapshotChunkBytes ?? defaultRaftConfig.snapshotChunkBytes),
+  );
   // The longest log, not the leader's: right after healing there may be no leader yet.
   const lastIndex = Math.max(...cluster.nodes.map((node) => node.status()?.lastIndex ?? 0));
   const appliedMin = Math.min(
@@ -59,9 +62,10 @@ function catchUpAllowanceMilliseconds(cluster: SimCluster): number {
   );
   const entriesPerMessage = Math.max(
     1,
-    Math.floor((config.appendBytesMax ?? 1024 * 1024) / entryBytesMax),
+    Math.floor((config.appendBytesMax ?? defaultRaftConfig.appendBytesMax) / entryBytesMax),
   );
-  const entriesPerRoundTrip = entriesPerMessage * (config.inflightMessagesMax ?? 64);
+  const entriesPerRoundTrip =
+    entriesPerMessage * (config.inflightMessagesMax ?? defaultRaftConfig.inflightMessagesMax);
   const rounds = Math.ceil(Math.max(0, lastIndex - appliedMin) / entriesPerRoundTrip);
   return (chunks + rounds) * roundTrip;
 }

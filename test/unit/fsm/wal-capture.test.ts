@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodePageSet, encodePageSet, type PageSet } from '../../../src/fsm/page-set.js';
-import { PageFiles } from '../../../src/fsm/page-writer.js';
+import { PageFiles } from '../../../src/fsm/page-files.js';
 import { WalCapture, type CapturedTransaction } from '../../../src/fsm/wal-capture.js';
 
 let directory = '';

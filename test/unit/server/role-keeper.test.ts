@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Role, type Server } from '../../../src/raft/index.js';
-import { nextRoleChange } from '../../../src/server/role-manager.js';
+import { nextRoleChange } from '../../../src/server/role-keeper.js';
 
 const server = (id: number, role: Role): Server => ({
   id,
