@@ -118,11 +118,15 @@ export function prepareConfig(config: DqliteKnexConfig): KnexClientConfig {
     checkTransactionBehavior(rest.transactionBehavior, 'transactionBehavior');
     checkAcquireTimeout(rest.acquireConnectionTimeout);
     withKnexPoolSize({} as PoolOptions, knexPool, false);
+    // Knex's SQLite client warns about a `connection` without `filename`; a provider has none.
+    const provider = Object.assign((() => given()) as ConnectionProvider, {
+      filename: '(a dqlite-ts pool)',
+    });
     return {
       ...rest,
       useNullAsDefault: rest.useNullAsDefault ?? true,
       pool: { ...(knexPool as object | undefined) },
-      connection: given,
+      connection: provider,
     };
   }
   if (given !== undefined && (typeof given !== 'object' || given === null)) {
