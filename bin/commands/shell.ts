@@ -158,16 +158,27 @@ async function runSql(shell: Shell, sql: string): Promise<void> {
   print(result, shell.format);
 }
 
-/** The statement's rows, or its counts when it returns none. */
+/**
+ * The statement's rows, or its counts when it returns none. The package's classifier picks the
+ * request; a statement it reads as returning rows that has none (a PRAGMA like `optimize`) is
+ * answered with "not an error" and nothing run, and then goes as EXEC.
+ */
 async function statementResult(
   client: DqliteClient,
   sql: string,
 ): Promise<{ columns: readonly string[]; rows: readonly (readonly unknown[])[] }> {
+  const counts = async () => {
+    const outcome = await client.exec(sql);
+    return {
+      columns: ['rows_affected', 'last_insert_id'],
+      rows: [[outcome.rowsAffected, outcome.lastInsertId]],
+    };
+  };
+  if (classifyStatement(sql).shape === 'write') return counts();
   let result: QueryResult;
   try {
     result = await client.query(sql);
   } catch (error) {
-    // Dqlite answers QUERY of a statement without rows with "not an error" and runs nothing.
     if (
       !(error instanceof DqliteError) ||
       error.errno !== 1 ||
@@ -175,11 +186,7 @@ async function statementResult(
     ) {
       throw error;
     }
-    const outcome = await client.exec(sql);
-    return {
-      columns: ['rows_affected', 'last_insert_id'],
-      rows: [[outcome.rowsAffected, outcome.lastInsertId]],
-    };
+    return counts();
   }
   return result;
 }
