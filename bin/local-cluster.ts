@@ -40,7 +40,10 @@ export interface LocalNode {
 }
 
 const logBytesMax = 64 * 1024;
+/** How long a killed node's process may take to go; SIGTERM runs a clean close first. */
 const exitWaitMs = 5000;
+const cleanExitWaitMs = 30_000;
+/** When the whole cluster stops, SIGKILL follows a SIGTERM not obeyed within this. */
 const terminateGraceMs = 3000;
 
 class NodeProcess implements LocalNode {
@@ -241,8 +244,9 @@ export class LocalCluster {
 
   /** SIGKILLs a node's process (ours, by pid) and waits until it is gone. */
   async kill(address: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    if (!(await this.node(address).signal(signal, exitWaitMs))) {
-      throw new Error(`node ${address} survived ${signal} for ${exitWaitMs} ms`);
+    const waitMs = signal === 'SIGKILL' ? exitWaitMs : cleanExitWaitMs;
+    if (!(await this.node(address).signal(signal, waitMs))) {
+      throw new Error(`node ${address} survived ${signal} for ${waitMs} ms`);
     }
   }
 

@@ -3,16 +3,18 @@
 // judged by this one rule.
 
 import { DqliteError } from '../../drivers/client/index.js';
+import { isDiskFailureCode } from '../../src/server/disk-handover.js';
 import { NotSentError } from './churn-client.js';
 
 /**
- * SQLite could not write its WAL (SQLITE_FULL, SQLITE_READONLY): the statement failed in the engine
- * before any transaction was proposed, so a one-statement write certainly did not happen.
+ * SQLite on the leader could not write its WAL (SQLITE_FULL, SQLITE_READONLY, or an SQLITE_IOERR
+ * that is not one of Dqlite's replication codes): the statement failed in the engine before any
+ * transaction was proposed, so a one-statement write certainly did not happen. (Raft's own log
+ * never answers with these: it waits for space instead.)
  */
 function refusedByDisk(error: unknown): boolean {
   if (!(error instanceof DqliteError)) return false;
-  const primary = error.errno;
-  return primary === 13 || primary === 8;
+  return error.errno === 8 || isDiskFailureCode(error.rawCode);
 }
 
 /**
