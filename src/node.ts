@@ -1,5 +1,6 @@
 import type { RaftConfig } from './raft/index.js';
 import { Role } from './raft/index.js';
+import { backoffCeilingMs, type Backoff } from './retry/backoff.js';
 import { ContentCheckMonitor, type ContentCheckReport } from './server/content-check-monitor.js';
 import { requestLeader } from './server/cluster-client.js';
 import { loadOrCreateIdentity } from './server/node-identity.js';
@@ -272,6 +273,9 @@ function embeddedNode(
   };
 }
 
+/** Pauses between the join requests of a node that is not yet a member. */
+const joinRetryBackoff: Backoff = { firstMs: 50, maxMs: 1000 };
+
 /** Asks the leader, found through `join`, to add this node; retries until `timeoutMs`. */
 async function joinCluster(
   join: readonly string[],
@@ -280,8 +284,7 @@ async function joinCluster(
   options: { onlyIfAbsent?: boolean; tls?: NodeTls } = {},
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let delayMs = 50;
-  for (;;) {
+  for (let attempt = 1; ; attempt++) {
     let problem: string;
     try {
       if (options.onlyIfAbsent === true) {
@@ -301,11 +304,11 @@ async function joinCluster(
     } catch (error) {
       problem = error instanceof Error ? error.message : String(error);
     }
+    const delayMs = backoffCeilingMs(joinRetryBackoff, attempt);
     if (Date.now() + delayMs > deadline) {
       throw new Error(`could not join the cluster through ${join.join(', ')}: ${problem}`);
     }
     await new Promise((resolve) => setTimeout(resolve, delayMs));
-    delayMs = Math.min(delayMs * 2, 1000);
   }
 }
 

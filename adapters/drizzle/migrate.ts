@@ -2,6 +2,7 @@ import { readMigrationFiles } from 'drizzle-orm/migrator';
 import type { MigrationConfig } from 'drizzle-orm/migrator';
 import { OutcomeUnknownError, TransactionReplayError } from '../../drivers/pool/index.js';
 import type { LeaderPool } from '../../drivers/pool/index.js';
+import { backoffJitteredMs, type Backoff } from '../../src/retry/backoff.js';
 import {
   FOREIGN_KEY_VIOLATIONS_SHOWN,
   MigrationForeignKeyError,
@@ -45,8 +46,8 @@ export const MIGRATE_ATTEMPTS_MAX = 200;
 /** Times one attempt re-locks to get `foreign_keys` right on its connection. */
 const FOREIGN_KEYS_ROUNDS_MAX = 3;
 const LOCK_TIMEOUT_MS_DEFAULT = 120_000;
-const RETRY_DELAY_FIRST_MS = 50;
-const RETRY_DELAY_MAX_MS = 1000;
+/** Pauses between whole attempts: from 100 ms, doubling up to 1 s, with jitter. */
+const RETRY_BACKOFF: Backoff = { firstMs: 100, maxMs: 1000 };
 const CONFIG_KEYS = new Set([
   'migrationsFolder',
   'migrationsTable',
@@ -97,7 +98,7 @@ export async function migrate(
     }
     const remainingMs = deadlineMs - Date.now();
     if (remainingMs <= 0) break;
-    await sleep(Math.min(retryDelayMs(attempt), remainingMs));
+    await sleep(Math.min(backoffJitteredMs(RETRY_BACKOFF, attempt, Math.random), remainingMs));
   }
   throw new MigrationTimeoutError(lockTimeoutMs, lastError);
 }
@@ -283,11 +284,6 @@ function checkConfig(config: DqliteMigrationConfig): { table: string; lockTimeou
     table: quoteIdentifier(config.migrationsTable ?? '__drizzle_migrations'),
     lockTimeoutMs,
   };
-}
-
-function retryDelayMs(attempt: number): number {
-  const ceiling = Math.min(RETRY_DELAY_MAX_MS, RETRY_DELAY_FIRST_MS * 2 ** Math.min(attempt, 10));
-  return ceiling / 2 + (Math.random() * ceiling) / 2;
 }
 
 function sleep(milliseconds: number): Promise<void> {

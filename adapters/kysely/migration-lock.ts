@@ -1,13 +1,14 @@
 import type { DqliteError } from '../../drivers/client/index.js';
 import { ResultCode } from '../../drivers/client/errors.js';
 import { PoolTimeoutError } from '../../drivers/pool/index.js';
+import { backoffCeilingMs, type Backoff } from '../../src/retry/backoff.js';
 
 /** How long `acquireMigrationLock` waits for other migrators by default: five minutes. */
 export const MIGRATION_LOCK_TIMEOUT_MS_DEFAULT = 300_000;
 /** The longest a migrator may be configured to wait: one hour. */
 export const MIGRATION_LOCK_TIMEOUT_MS_MAX = 3_600_000;
-const RETRY_DELAY_FIRST_MS = 50;
-const RETRY_DELAY_MAX_MS = 1000;
+/** Pauses between tries: from 50 ms, doubling up to 1 s. */
+const RETRY_BACKOFF: Backoff = { firstMs: 50, maxMs: 1000 };
 /** SQLite's primary result code for "database is locked" (SQLITE_BUSY and its extensions). */
 const { SQLITE_BUSY } = ResultCode;
 
@@ -27,7 +28,7 @@ export async function beginMigrationLock(
   timeoutMs: number,
 ): Promise<void> {
   const startedMs = Date.now();
-  const attemptsMax = Math.ceil(timeoutMs / RETRY_DELAY_FIRST_MS) + 1;
+  const attemptsMax = Math.ceil(timeoutMs / RETRY_BACKOFF.firstMs) + 1;
   let lastError: unknown;
   for (let attempt = 1; attempt <= attemptsMax; attempt++) {
     try {
@@ -39,8 +40,7 @@ export async function beginMigrationLock(
     }
     const remainingMs = timeoutMs - (Date.now() - startedMs);
     if (remainingMs <= 0) break;
-    const delayMs = Math.min(RETRY_DELAY_FIRST_MS * 2 ** (attempt - 1), RETRY_DELAY_MAX_MS);
-    await sleep(Math.min(delayMs, remainingMs));
+    await sleep(Math.min(backoffCeilingMs(RETRY_BACKOFF, attempt), remainingMs));
   }
   throw new PoolTimeoutError('acquireMigrationLock', timeoutMs, lastError);
 }

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffJitteredMs, type Backoff } from '../../src/retry/backoff.js';
 import { Connection } from './connection.js';
 import type { ConnectionOptions } from './connection.js';
 import { ConnectionError, HandshakeError, NoLeaderError, errorFromFailure } from './errors.js';
@@ -16,14 +17,13 @@ export interface ConnectorOptions extends ConnectionOptions {
   readonly onLeaderAttempt?: (attempt: LeaderAttempt) => void;
 }
 
-/** First pause between discovery rounds; doubles each round up to the maximum, with jitter. */
-const RETRY_DELAY_FIRST_MS = 50;
 /**
- * Capped low on purpose: during an election every round finds no leader, and the rounds are
- * cheap (one LEADER round trip per node), so a short cap lets a client reach the new leader
- * within a fraction of a second of its election (go-dqlite caps at 1 s).
+ * Pauses between discovery rounds: from 50 ms, doubling each round, with jitter. Capped low on
+ * purpose at 250 ms: during an election every round finds no leader, and the rounds are cheap
+ * (one LEADER round trip per node), so a short cap lets a client reach the new leader within a
+ * fraction of a second of its election (go-dqlite caps at 1 s).
  */
-const RETRY_DELAY_MAX_MS = 250;
+const ROUND_BACKOFF: Backoff = { firstMs: 50, maxMs: 250 };
 /**
  * Rounds in a row in which every node refused the connection (HandshakeError) before discovery
  * gives up with that error: a TLS mismatch does not heal by waiting. Two, not one, so that a node
@@ -82,7 +82,7 @@ export async function connectToLeader(
     if (!nothingListens(error)) round.accepted = true;
   };
   const attempts = () => [...answers].map(([address, outcome]) => ({ address, outcome }));
-  for (let delayMs = RETRY_DELAY_FIRST_MS; ; delayMs = Math.min(delayMs * 2, RETRY_DELAY_MAX_MS)) {
+  for (let roundNumber = 1; ; roundNumber++) {
     const roundStarted = Date.now();
     round = { accepted: false, otherOutcome: false };
     for (const address of order) {
@@ -102,7 +102,8 @@ export async function connectToLeader(
     const remainingMs = options.leaderTimeoutMs - elapsedMs;
     if (remainingMs <= 0) throw new NoLeaderError(attempts(), elapsedMs);
     // Jitter spreads the rounds of many clients (a pool refilling after a failover) apart.
-    await sleep(Math.min(delayMs * (0.5 + Math.random() / 2), remainingMs), undefined, {
+    const delayMs = backoffJitteredMs(ROUND_BACKOFF, roundNumber, Math.random);
+    await sleep(Math.min(delayMs, remainingMs), undefined, {
       signal: options.signal,
     });
   }

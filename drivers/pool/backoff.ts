@@ -1,11 +1,13 @@
-/** Pause before a pool retry: from the first up to the largest, doubling, with jitter. */
-export const RETRY_DELAY_FIRST_MS = 10;
-export const RETRY_DELAY_MAX_MS = 500;
+// How the pool paces its retries: the shared jittered backoff (src/retry/), and the deadline
+// every call must finish by.
+import { backoffJitteredMs, type Backoff } from '../../src/retry/backoff.js';
 
-/** Pause before retry `attempt` (1-based): doubling from `firstMs` up to `maxMs`, with jitter. */
-export function backoffDelayMs(attempt: number, firstMs: number, maxMs: number): number {
-  const ceiling = Math.min(maxMs, firstMs * 2 ** Math.min(attempt - 1, 20));
-  return ceiling / 2 + (Math.random() * ceiling) / 2;
+/** Pauses before a pool retry: from 10 ms, doubling up to 500 ms, with jitter. */
+const RETRY_BACKOFF: Backoff = Object.freeze({ firstMs: 10, maxMs: 500 });
+
+/** The pause before retry `attempt` (1-based), cut short where `deadline` passes. */
+export function retryDelayMs(attempt: number, deadline: Deadline): number {
+  return Math.min(backoffJitteredMs(RETRY_BACKOFF, attempt, Math.random), deadline.remainingMs);
 }
 
 /** A point in time a call must finish by. */

@@ -1,5 +1,5 @@
 import type { Parameter, RowValue } from '../client/index.js';
-import { RETRY_DELAY_FIRST_MS, RETRY_DELAY_MAX_MS, backoffDelayMs, sleep } from './backoff.js';
+import { retryDelayMs, sleep } from './backoff.js';
 import type { Deadline } from './backoff.js';
 import { OutcomeUnknownError, PoolTimeoutError } from './errors.js';
 import { classifyFailure, isOutcomeUnknown, isReadOnlySql } from './failure.js';
@@ -146,10 +146,7 @@ export class StatementRunner {
     deadline: Deadline,
   ): Promise<void> {
     if (deadline.passed) throw new PoolTimeoutError(operation, deadline.timeoutMs, error);
-    const delayMs = Math.min(
-      backoffDelayMs(attempt, RETRY_DELAY_FIRST_MS, RETRY_DELAY_MAX_MS),
-      deadline.remainingMs,
-    );
+    const delayMs = retryDelayMs(attempt, deadline);
     this.#retried({ operation, attempt, error, delayMs });
     await sleep(delayMs);
   }

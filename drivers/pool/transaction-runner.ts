@@ -1,4 +1,4 @@
-import { RETRY_DELAY_FIRST_MS, RETRY_DELAY_MAX_MS, backoffDelayMs, sleep } from './backoff.js';
+import { retryDelayMs, sleep } from './backoff.js';
 import type { Deadline } from './backoff.js';
 import {
   OutcomeUnknownError,
@@ -80,10 +80,7 @@ export class TransactionRunner {
       }
       if (attempt > retriesMax) break;
       if (deadline.passed) throw new PoolTimeoutError('transaction', deadline.timeoutMs, lastError);
-      const delayMs = Math.min(
-        backoffDelayMs(attempt, RETRY_DELAY_FIRST_MS, RETRY_DELAY_MAX_MS),
-        deadline.remainingMs,
-      );
+      const delayMs = retryDelayMs(attempt, deadline);
       this.#pool.retried({ operation: 'transaction', attempt, error: lastError, delayMs });
       await sleep(delayMs);
     }

@@ -1,8 +1,8 @@
+import { backoffCeilingMs, type Backoff } from '../retry/backoff.js';
 import { isWaitableStorageError } from '../storage/index.js';
 
 /** First and longest pause before a write that found no space is tried again. */
-const retryFirstMs = 50;
-const retryMaxMs = 1000;
+const retryBackoff: Backoff = { firstMs: 50, maxMs: 1000 };
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 let listener: ((waiting: string | undefined) => void) | undefined;
 
@@ -27,7 +27,7 @@ export function retryWhileNoSpace<T>(
   isWaitable: (error: unknown) => boolean = isWaitableStorageError,
 ): T {
   let stalledAt: number | undefined;
-  for (let waitMs = retryFirstMs; ; waitMs = Math.min(waitMs * 2, retryMaxMs)) {
+  for (let attempt = 1; ; attempt++) {
     try {
       const result = write();
       if (stalledAt !== undefined) {
@@ -43,7 +43,7 @@ export function retryWhileNoSpace<T>(
         console.error(`dqlite-ts: ${what}: ${message}; waiting for space, trying again`);
         listener?.(`${what}: ${message}`);
       }
-      Atomics.wait(sleeper, 0, 0, waitMs);
+      Atomics.wait(sleeper, 0, 0, backoffCeilingMs(retryBackoff, attempt));
     }
   }
 }

@@ -1,11 +1,11 @@
+import { backoffCeilingMs, type Backoff } from '../retry/backoff.js';
 import { isWaitableStorageError, type StorageStall } from './space-errors.js';
 
 /** One file system action of an operation: a write, an fsync, a rename, a delete. */
 export type Step = () => Promise<void>;
 
 /** First and longest wait before a step that failed for lack of space is tried again. */
-const stallRetryFirstMs = 50;
-const stallRetryMaxMs = 1000;
+const stallRetryBackoff: Backoff = { firstMs: 50, maxMs: 1000 };
 
 interface Operation {
   readonly steps: readonly Step[];
@@ -110,7 +110,7 @@ export class OperationQueue {
   }
 
   async #runWaitingOutSpace(step: Step): Promise<void> {
-    for (let waitMs = stallRetryFirstMs; ; waitMs = Math.min(waitMs * 2, stallRetryMaxMs)) {
+    for (let attempt = 1; ; attempt++) {
       try {
         await step();
         if (this.#stall !== undefined) {
@@ -130,7 +130,7 @@ export class OperationQueue {
           this.#onStall?.(this.#stall);
         }
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, waitMs);
+          const timer = setTimeout(resolve, backoffCeilingMs(stallRetryBackoff, attempt));
           this.#wakeStalled = () => {
             clearTimeout(timer);
             resolve();

@@ -40,4 +40,3 @@ export { createNodeTls, dialNode, tlsServerOptions } from './tls.js';
 export type { NodeDial, NodeTls } from './tls.js';
 export type { TlsOptions } from '../wire/index.js';
 export { reconnectDelayMilliseconds } from './reconnect-backoff.js';
-export type { ReconnectBackoff } from './reconnect-backoff.js';

@@ -189,8 +189,8 @@ export class PeerLink {
     const delay = reconnectDelayMilliseconds(
       this.#failures,
       {
-        delayMillisecondsMin: this.#options.reconnectDelayMillisecondsMin,
-        delayMillisecondsMax: this.#options.reconnectDelayMillisecondsMax,
+        firstMs: this.#options.reconnectDelayMillisecondsMin,
+        maxMs: this.#options.reconnectDelayMillisecondsMax,
       },
       this.#options.random,
     );

@@ -58,7 +58,7 @@ describe('SendQueue', () => {
 });
 
 describe('reconnectDelayMilliseconds', () => {
-  const backoff = { delayMillisecondsMin: 50, delayMillisecondsMax: 1000 };
+  const backoff = { firstMs: 50, maxMs: 1000 };
 
   it('doubles from the minimum to the maximum, drawing from the upper half of the ceiling', () => {
     const lowest = (attempt: number) => reconnectDelayMilliseconds(attempt, backoff, () => 0);
