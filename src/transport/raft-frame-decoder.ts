@@ -1,5 +1,6 @@
 import { constants as bufferConstants } from 'node:buffer';
 import type { Message } from '../raft/types.js';
+import { FrameReassembler } from '../wire/frame-reassembler.js';
 import { checkRaftFrameHeader, decodeRaftMessage } from './raft-message-codec.js';
 import { RAFT_FRAME_HEADER_BYTES } from './raft-message-schema.js';
 import { RaftTransportError } from './raft-transport-error.js';
@@ -38,21 +39,19 @@ export function checkFrameBytesMax(frameBytesMax: number, name: string): void {
 }
 
 /**
- * Reassembles Raft frames from socket chunks split at any byte boundary and decodes each. The
- * header is checked as soon as its 6 bytes arrive, so a forged length or an unknown version is
- * refused before any of the body is awaited; bytes are only buffered as they arrive, so a forged
- * length costs at most what the peer really sent. Buffered bytes never exceed one frame plus the
- * rest of the last chunk, as long as the caller drains `next()` after each `push`.
+ * Reassembles Raft frames from socket chunks split at any byte boundary (FrameReassembler, shared
+ * with the client protocol) and decodes each. The header is checked as soon as its 6 bytes
+ * arrive, so a forged length or an unknown version is refused before any of the body is awaited;
+ * bytes are only buffered as they arrive, so a forged length costs at most what the peer really
+ * sent. Buffered bytes never exceed one frame plus the rest of the last chunk, as long as the
+ * caller drains `next()` after each `push`.
  *
  * After a RaftTransportError the stream position is lost: every later call throws the same error
  * and the caller must close the connection.
  */
 export class RaftFrameDecoder {
   readonly #frameBytesMax: number;
-  #chunks: Buffer[] = [];
-  #bufferedBytes = 0;
-  /** Size of the frame whose header was read and whose rest is still arriving, if any. */
-  #pendingFrameBytes: number | undefined;
+  readonly #frames: FrameReassembler;
   #failed: RaftTransportError | undefined;
 
   constructor(options: RaftFrameDecoderOptions = {}) {
@@ -62,41 +61,32 @@ export class RaftFrameDecoder {
     const frameBytesMax = options.frameBytesMax ?? RAFT_FRAME_BYTES_MAX_DEFAULT;
     checkFrameBytesMax(frameBytesMax, 'frameBytesMax');
     this.#frameBytesMax = frameBytesMax;
+    this.#frames = new FrameReassembler(RAFT_FRAME_HEADER_BYTES, (header) =>
+      this.#readHeader(header),
+    );
   }
 
   /** Bytes received but not yet handed out as messages. */
   get bufferedBytes(): number {
-    return this.#bufferedBytes;
+    return this.#frames.bufferedBytes;
   }
 
   /** Adds one chunk of the stream; call `next()` until it returns `undefined` afterwards. */
   push(chunk: Buffer): void {
     if (this.#failed) throw this.#failed;
-    if (chunk.length === 0) return;
-    this.#chunks.push(chunk);
-    this.#bufferedBytes += chunk.length;
+    this.#frames.push(chunk);
   }
 
   /** The next whole message, or `undefined` until more bytes arrive. */
   next(): Message | undefined {
     if (this.#failed) throw this.#failed;
     try {
-      return this.#next();
+      const frame = this.#frames.nextFrame();
+      return frame === undefined ? undefined : decodeRaftMessage(frame);
     } catch (error) {
       if (error instanceof RaftTransportError) this.#failed = error;
       throw error;
     }
-  }
-
-  #next(): Message | undefined {
-    if (this.#pendingFrameBytes === undefined) {
-      if (this.#bufferedBytes < RAFT_FRAME_HEADER_BYTES) return undefined;
-      this.#pendingFrameBytes = this.#readHeader(this.#peekHeader());
-    }
-    if (this.#bufferedBytes < this.#pendingFrameBytes) return undefined;
-    const frame = this.#take(this.#pendingFrameBytes);
-    this.#pendingFrameBytes = undefined;
-    return decodeRaftMessage(frame);
   }
 
   /** Checks a header and returns the size of its whole frame. */
@@ -116,41 +106,5 @@ export class RaftFrameDecoder {
     }
     checkRaftFrameHeader(header.readUInt8(4), header.readUInt8(5));
     return length + 4;
-  }
-
-  /** A copy of the first header's bytes, which may span chunks; nothing is consumed. */
-  #peekHeader(): Buffer {
-    const header = Buffer.alloc(RAFT_FRAME_HEADER_BYTES);
-    let filled = 0;
-    for (const chunk of this.#chunks) {
-      if (filled === header.length) break;
-      filled += chunk.copy(header, filled, 0, Math.min(chunk.length, header.length - filled));
-    }
-    return header;
-  }
-
-  /** Removes exactly `byteLength` bytes from the front of the buffered chunks. */
-  #take(byteLength: number): Buffer {
-    const first = this.#chunks[0];
-    if (first !== undefined && first.length >= byteLength) {
-      const taken = first.subarray(0, byteLength);
-      if (first.length === byteLength) this.#chunks.shift();
-      else this.#chunks[0] = first.subarray(byteLength);
-      this.#bufferedBytes -= byteLength;
-      return taken;
-    }
-    const taken = Buffer.allocUnsafe(byteLength);
-    let filled = 0;
-    while (filled < byteLength) {
-      const chunk = this.#chunks[0];
-      if (chunk === undefined) throw new Error('RaftFrameDecoder: fewer bytes than counted');
-      const used = Math.min(chunk.length, byteLength - filled);
-      chunk.copy(taken, filled, 0, used);
-      filled += used;
-      if (used === chunk.length) this.#chunks.shift();
-      else this.#chunks[0] = chunk.subarray(used);
-    }
-    this.#bufferedBytes -= byteLength;
-    return taken;
   }
 }

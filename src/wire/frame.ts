@@ -1,5 +1,6 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { HEADER_BYTES, WORD_BYTES } from './codes.js';
+import { FrameReassembler } from './frame-reassembler.js';
 import { ProtocolError } from './protocol-error.js';
 
 /** One whole message as framed on the wire (§3): the header's fields and the body. */
@@ -54,19 +55,17 @@ export interface FrameSink {
 }
 
 /**
- * Reassembles frames from socket chunks split at any byte boundary. Bytes are buffered only as
- * they arrive and a body is allocated only once the whole of it has arrived, so a forged length
- * costs at most what the peer really sent, and nothing above `messageBytesMax`.
+ * Reassembles frames from socket chunks split at any byte boundary (FrameReassembler, shared with
+ * Raft's peer messages). Bytes are buffered only as they arrive and a frame is allocated only
+ * once the whole of it has arrived, so a forged length costs at most what the peer really sent,
+ * and nothing above `messageBytesMax`.
  *
  * After a ProtocolError the stream position is lost: the caller must close the connection.
  */
 export class FrameDecoder {
   readonly #messageBytesMax: number;
+  readonly #frames: FrameReassembler;
   #awaitingHandshake: boolean;
-  #chunks: Buffer[] = [];
-  #bufferedBytes = 0;
-  /** Header of the frame whose body is still arriving, if any. */
-  #pending: { type: number; schema: number; bodyBytes: number } | undefined;
   #failed: ProtocolError | undefined;
 
   constructor(options: FrameDecoderOptions = {}) {
@@ -85,21 +84,19 @@ export class FrameDecoder {
       );
     }
     this.#messageBytesMax = messageBytesMax;
+    this.#frames = new FrameReassembler(HEADER_BYTES, (header) => this.#readHeader(header));
     this.#awaitingHandshake = options.expectHandshake ?? false;
   }
 
   /** Bytes received but not yet handed out as frames. */
   get bufferedBytes(): number {
-    return this.#bufferedBytes;
+    return this.#frames.bufferedBytes;
   }
 
   /** Feeds one chunk; calls the sink for each complete handshake word or frame. */
   push(chunk: Buffer, sink: FrameSink): void {
     if (this.#failed) throw this.#failed;
-    if (chunk.length > 0) {
-      this.#chunks.push(chunk);
-      this.#bufferedBytes += chunk.length;
-    }
+    this.#frames.push(chunk);
     try {
       this.#drain(sink);
     } catch (error) {
@@ -111,29 +108,24 @@ export class FrameDecoder {
   #drain(sink: FrameSink): void {
     while (true) {
       if (this.#awaitingHandshake) {
-        if (this.#bufferedBytes < WORD_BYTES) return;
+        const word = this.#frames.takeBytes(WORD_BYTES);
+        if (word === undefined) return;
         this.#awaitingHandshake = false;
-        // Consume the word before the optional call: `sink.handshake?.(...)` would skip
-        // evaluating its argument when the sink has no handshake callback.
-        const version = this.#take(WORD_BYTES).readBigUInt64LE(0);
-        sink.handshake?.(version);
+        sink.handshake?.(word.readBigUInt64LE(0));
         continue;
       }
-      if (!this.#pending) {
-        if (this.#bufferedBytes < HEADER_BYTES) return;
-        this.#pending = this.#readHeader(this.#take(HEADER_BYTES));
-      }
-      if (this.#bufferedBytes < this.#pending.bodyBytes) return;
-      const { type, schema, bodyBytes } = this.#pending;
-      this.#pending = undefined;
-      sink.frame({ type, schema, body: this.#take(bodyBytes) });
+      const frame = this.#frames.nextFrame();
+      if (frame === undefined) return;
+      const type = frame.readUInt8(4);
+      const schema = frame.readUInt8(5);
+      sink.frame({ type, schema, body: frame.subarray(HEADER_BYTES) });
     }
   }
 
-  #readHeader(header: Buffer): { type: number; schema: number; bodyBytes: number } {
+  /** Checks a header and returns the size of its whole message. */
+  #readHeader(header: Buffer): number {
     const words = header.readUInt32LE(0);
     const type = header.readUInt8(4);
-    const schema = header.readUInt8(5);
     if (words === 0) {
       throw new ProtocolError('empty-body', `message type ${type} has an empty body (words = 0)`);
     }
@@ -144,30 +136,6 @@ export class FrameDecoder {
         `message type ${type} announces ${bodyBytes} body bytes; the cap is ${this.#messageBytesMax} bytes per message`,
       );
     }
-    return { type, schema, bodyBytes };
-  }
-
-  /** Removes exactly `bytes` bytes from the front of the buffered chunks. */
-  #take(bytes: number): Buffer {
-    const first = this.#chunks[0];
-    if (first && first.length >= bytes) {
-      const taken = first.subarray(0, bytes);
-      if (first.length === bytes) this.#chunks.shift();
-      else this.#chunks[0] = first.subarray(bytes);
-      this.#bufferedBytes -= bytes;
-      return taken;
-    }
-    const taken = Buffer.allocUnsafe(bytes);
-    let filled = 0;
-    while (filled < bytes) {
-      const chunk = this.#chunks[0]!;
-      const used = Math.min(chunk.length, bytes - filled);
-      chunk.copy(taken, filled, 0, used);
-      filled += used;
-      if (used === chunk.length) this.#chunks.shift();
-      else this.#chunks[0] = chunk.subarray(used);
-    }
-    this.#bufferedBytes -= bytes;
-    return taken;
+    return HEADER_BYTES + bodyBytes;
   }
 }

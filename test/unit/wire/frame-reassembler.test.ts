@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { FrameReassembler } from '../../../src/wire/frame-reassembler.js';
+
+/** A toy framing: a 2-byte header whose first byte is the whole frame's size. */
+function toyReassembler(seen: Buffer[] = []): FrameReassembler {
+  return new FrameReassembler(2, (header) => {
+    seen.push(header);
+    if (header[0]! > 10) throw new RangeError(`frame of ${header[0]} bytes over the cap`);
+    return header[0]!;
+  });
+}
+
+function drain(frames: FrameReassembler): string[] {
+  const out: string[] = [];
+  for (let frame = frames.nextFrame(); frame !== undefined; frame = frames.nextFrame()) {
+    out.push(frame.toString('hex'));
+  }
+  return out;
+}
+
+describe('FrameReassembler', () => {
+  const stream = Buffer.from([3, 0, 0xaa, 2, 1, 5, 2, 0xbb, 0xcc, 0xdd]);
+  const frames = ['0300aa', '0201', '0502bbccdd'];
+
+  it('hands out the same frames wherever the stream is cut', () => {
+    for (let first = 0; first <= stream.length; first++) {
+      for (let second = first; second <= stream.length; second++) {
+        const reassembler = toyReassembler();
+        const out: string[] = [];
+        for (const chunk of [
+          stream.subarray(0, first),
+          stream.subarray(first, second),
+          stream.subarray(second),
+        ]) {
+          reassembler.push(chunk);
+          out.push(...drain(reassembler));
+        }
+        expect(out, `cut at ${first} and ${second}`).toEqual(frames);
+        expect(reassembler.bufferedBytes).toBe(0);
+      }
+    }
+  });
+
+  it('reads a header once, as soon as it is whole, and keeps it buffered until its frame is', () => {
+    const seen: Buffer[] = [];
+    const reassembler = toyReassembler(seen);
+    reassembler.push(Buffer.from([5]));
+    expect(drain(reassembler)).toEqual([]);
+    expect(seen).toHaveLength(0);
+    reassembler.push(Buffer.from([2, 0xbb]));
+    expect(drain(reassembler)).toEqual([]);
+    expect(drain(reassembler)).toEqual([]);
+    expect(seen.map((header) => header.toString('hex'))).toEqual(['0502']);
+    expect(reassembler.bufferedBytes).toBe(3);
+    reassembler.push(Buffer.from([0xcc, 0xdd]));
+    expect(drain(reassembler)).toEqual(['0502bbccdd']);
+  });
+
+  it('refuses a header through the framing before any of the body arrives', () => {
+    const reassembler = toyReassembler();
+    reassembler.push(Buffer.from([200, 0]));
+    expect(() => reassembler.nextFrame()).toThrow(RangeError);
+    expect(reassembler.bufferedBytes).toBe(2);
+  });
+
+  it('takes a preamble between frames, and only there', () => {
+    const reassembler = toyReassembler();
+    reassembler.push(Buffer.from([9, 9, 9]));
+    expect(reassembler.takeBytes(4)).toBeUndefined();
+    reassembler.push(Buffer.from([9, 3, 0]));
+    expect(reassembler.takeBytes(4)?.toString('hex')).toBe('09090909');
+    expect(reassembler.nextFrame()).toBeUndefined(); // the frame's header is read: 3 bytes
+    expect(() => reassembler.takeBytes(1)).toThrow(/middle of a frame/);
+  });
+
+  it('stops on a framing that measures a frame shorter than its header', () => {
+    const reassembler = new FrameReassembler(4, () => 3);
+    reassembler.push(Buffer.alloc(4));
+    expect(() => reassembler.nextFrame()).toThrow(/shorter than its header/);
+    expect(() => new FrameReassembler(0, () => 1)).toThrow(RangeError);
+  });
+});
