@@ -60,7 +60,7 @@ export class TransactionRunner {
     options: TransactionOptions,
     deadline: Deadline,
   ): Promise<T> {
-    const behavior = options.behavior ?? 'deferred';
+    let behavior = options.behavior ?? 'deferred';
     if (!BEHAVIORS.has(behavior))
       throw new TypeError(`transaction: unknown behavior "${behavior}"`);
     const retriesMax = checkRetries(options.retriesMax ?? this.#options.transactionRetriesMax);
@@ -75,6 +75,11 @@ export class TransactionRunner {
       if (outcome.kind === 'busy') {
         busySinceMs ??= Date.now();
         if (Date.now() - busySinceMs >= this.#options.busyTimeoutMs) throw outcome.error;
+        // A deferred transaction that met SQLITE_BUSY wanted to write while another writer held
+        // the lock (or had committed since it read). Run again as a deferred one, it could lose
+        // the same race every time under load; as IMMEDIATE it takes its turn in the write gate
+        // and on the leader's lock, so it meets BUSY at most once.
+        behavior = behavior === 'deferred' ? 'immediate' : behavior;
       } else {
         busySinceMs = undefined; // a busy spell ends with any other outcome (a failover)
       }

@@ -270,7 +270,7 @@ export function defineDrizzleSuite(provider: ClusterProvider): void {
             { behavior },
           );
         // IMMEDIATE (the adapter's default) takes turns in the pool's write gate; DEFERRED ones
-        // collide on the leader's write lock and rerun after SQLITE_BUSY, reading again.
+        // collide on the leader's write lock and rerun after SQLITE_BUSY as IMMEDIATE ones.
         await Promise.all(Array.from({ length: 20 }, () => increment('immediate')));
         expect(await db.select({ value: counters.value }).from(counters)).toEqual([{ value: 20 }]);
         await Promise.all(Array.from({ length: 20 }, () => increment('deferred')));

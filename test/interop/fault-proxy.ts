@@ -31,6 +31,8 @@ export interface FaultProxy {
   arm(fault: Fault): void;
   /** How many armed faults have fired. */
   readonly fired: number;
+  /** Every request clients sent through the proxy, in order. */
+  readonly requests: readonly Request[];
   /** Closes every proxied connection now (both sides). */
   cutAll(): void;
   close(): Promise<void>;
@@ -40,6 +42,7 @@ export interface FaultProxy {
 export async function startFaultProxy(upstream: () => string): Promise<FaultProxy> {
   let armed: Fault | undefined;
   let fired = 0;
+  const requests: Request[] = [];
   const pairs = new Set<{ client: net.Socket; node: net.Socket }>();
   const server = net.createServer((client) => {
     const [host, port] = upstream().split(':');
@@ -63,7 +66,9 @@ export async function startFaultProxy(upstream: () => string): Promise<FaultProx
           node.write(word);
         },
         frame: (frame) => {
-          const fault = armed && armed.match(decodeRequest(frame)) ? armed : undefined;
+          const request = decodeRequest(frame);
+          requests.push(request);
+          const fault = armed && armed.match(request) ? armed : undefined;
           if (fault) {
             armed = undefined;
             fired++;
@@ -92,6 +97,7 @@ export async function startFaultProxy(upstream: () => string): Promise<FaultProx
     get fired() {
       return fired;
     },
+    requests,
     cutAll: () => {
       for (const pair of [...pairs]) {
         pair.client.destroy();

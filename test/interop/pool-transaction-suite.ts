@@ -105,6 +105,28 @@ export function definePoolTransactionSuite(provider: ClusterProvider): void {
       }
     });
 
+    it('a deferred transaction that met SQLITE_BUSY on its write runs again as IMMEDIATE', async () => {
+      // Read, then another writer commits, then write: SQLite refuses the stale snapshot
+      // (SQLITE_BUSY_SNAPSHOT). A rerun as DEFERRED could lose the same race again and again.
+      const { proxy, pool } = await proxiedPool();
+      let runs = 0;
+      await pool.transaction(
+        async (tx) => {
+          runs++;
+          await tx.query('SELECT count(*) FROM ledger');
+          if (runs === 1) await fixture.admin.exec("INSERT INTO ledger (name) VALUES ('racer')");
+          await tx.exec("INSERT INTO ledger (name) VALUES ('after the race')");
+        },
+        { behavior: 'deferred' },
+      );
+      expect(runs).toBe(2);
+      const begins = proxy.requests.flatMap((request) =>
+        request.type === 'EXEC_SQL' && request.sql.startsWith('BEGIN') ? [request.sql] : [],
+      );
+      expect(begins).toEqual(['BEGIN DEFERRED', 'BEGIN IMMEDIATE']);
+      expect(await rowsNamed('after the race')).toBe(1);
+    });
+
     it('an unknown outcome at COMMIT is OutcomeUnknownError without idempotent', async () => {
       const { proxy, pool } = await proxiedPool();
       proxy.arm({ match: isCommit, action: 'answer-then-cut' });
