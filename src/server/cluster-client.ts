@@ -39,7 +39,13 @@ export async function requestOnce(
   }
 }
 
-/** Sends `request` to the current leader, found through any of `addresses`. */
+/**
+ * Sends `request` to the current leader, found through any of `addresses`: asks each in turn with
+ * LEADER and sends `request` to the first leader named, on a fresh connection. One pass, without
+ * pauses; the caller retries (createNode's join loop). The client's leader search
+ * (drivers/client/connector.ts) is another policy on the same connection: it keeps the leader's
+ * connection for a session, registers with CLIENT, and paces rounds until its own deadline.
+ */
 export async function requestLeader(
   addresses: readonly string[],
   request: Request,
