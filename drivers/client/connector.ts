@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffJitteredMs, type Backoff } from '../../src/retry/backoff.js';
-import { Connection } from './connection.js';
-import type { ConnectionOptions } from './connection.js';
+import { openConnection } from './connection.js';
+import type { Connection, ConnectionOptions } from './connection.js';
 import { ConnectionError, HandshakeError, NoLeaderError, errorFromFailure } from './errors.js';
 import type { LeaderAttempt } from './errors.js';
 
@@ -150,7 +150,7 @@ async function tryLeaderQuery(
 ): Promise<LeaderAnswer | undefined> {
   let connection: Connection | undefined;
   try {
-    connection = await Connection.open(address, options);
+    connection = await openConnection(address, options);
     const response = await connection.request(
       { type: 'LEADER', unused: 0n },
       options.requestTimeoutMs,

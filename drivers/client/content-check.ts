@@ -1,5 +1,6 @@
 import type { NodeRoleName, Request, Response, ResponseOf } from '../../src/wire/index.js';
-import { Connection } from './connection.js';
+import { openConnection } from './connection.js';
+import type { Connection } from './connection.js';
 import { connectToLeader } from './connector.js';
 import { ConnectionError, errorFromFailure } from './errors.js';
 import { resolveClientOptions, type ClientOptions } from './options.js';
@@ -63,7 +64,7 @@ export async function checkCluster(
   const answers = await Promise.all(
     servers.servers.map(async (server) => {
       try {
-        const node = await Connection.open(server.address, resolved);
+        const node = await openConnection(server.address, resolved);
         try {
           const found = await ask(
             node,

@@ -1,87 +1,51 @@
-import { dialNode, parsePeerAddress, type NodeTls } from '../transport/index.js';
+import { parsePeerAddress, type NodeTls } from '../transport/index.js';
 import {
   ErrorCode,
-  FrameDecoder,
-  decodeResponse,
-  encodeHandshake,
-  encodeRequest,
+  MESSAGE_BYTES_MAX_DEFAULT,
   type Request,
   type Response,
 } from '../wire/index.js';
+import { WireConnection } from '../wire/wire-connection.js';
 
 /** Longest one request to another node may take, connection included. */
 const requestTimeoutMs = 5000;
 
 /**
  * Sends one request to the node at `address` on a fresh connection and returns its answer. The node
- * uses this to talk to its cluster (join, role changes) without the client driver, which sits above
+ * uses this to talk to its cluster (join, role changes, content checks) over the wire's connection
+ * (src/wire/wire-connection.ts), the client's too; not through the client driver, which sits above
  * the engine in the layering of docs/architecture.md. With `tls`, the connection is mutual TLS.
+ * Fails with a ConnectionError (src/wire/connection-error.ts) that names the address and why.
  */
-export function requestOnce(
+export async function requestOnce(
   address: string,
   request: Request,
   timeoutMs: number = requestTimeoutMs,
   tls?: NodeTls,
 ): Promise<Response> {
-  return new Promise((resolve, reject) => {
-    const { socket, readyEvent } = dialNode(parsePeerAddress(address), tls);
-    const decoder = new FrameDecoder();
-    // Over TLS, a failure after the TCP connection opened and before any answer is about TLS.
-    let connected = false;
-    let ready = false;
-    let answered = false;
-    const timer = setTimeout(
-      () => finish(new Error(`${address}: no answer in ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-    const finish = (outcome: Response | Error) => {
-      clearTimeout(timer);
-      socket.destroy();
-      if (outcome instanceof Error) reject(outcome);
-      else resolve(outcome);
-    };
-    socket.once('connect', () => (connected = true));
-    socket.on(readyEvent, () => {
-      ready = true;
-      socket.setNoDelay(true);
-      socket.write(Buffer.concat([encodeHandshake(), encodeRequest(request)]));
-    });
-    socket.on('data', (chunk: Buffer) => {
-      answered = true;
-      try {
-        decoder.push(chunk, { frame: (frame) => finish(decodeResponse(frame)) });
-      } catch (error) {
-        finish(error instanceof Error ? error : new Error(String(error)));
-      }
-    });
-    socket.on('error', (error) => {
-      if (tls === undefined || !connected || answered) finish(error);
-      else finish(new Error(`${address}: ${tlsFailure(error.message, ready)}`, { cause: error }));
-    });
-    socket.on('close', () => {
-      if (!connected || answered) finish(new Error(`${address}: connection closed`));
-      else if (tls !== undefined) finish(new Error(`${address}: ${tlsFailure(undefined, ready)}`));
-      else {
-        const message = 'connection closed before any answer (a node that requires TLS does that)';
-        finish(new Error(`${address}: ${message}`));
-      }
-    });
+  const deadline = Date.now() + timeoutMs;
+  const connection = await WireConnection.open(address, parsePeerAddress(address), {
+    connectTimeoutMs: timeoutMs,
+    // One request per connection; a DUMP answer carries whole database files.
+    queueLengthMax: 1,
+    messageBytesMax: MESSAGE_BYTES_MAX_DEFAULT,
+    tls: tls?.options,
   });
+  try {
+    // What is left of `timeoutMs` once connected, so that the whole exchange keeps to it.
+    return await connection.request(request, Math.max(1, deadline - Date.now()));
+  } finally {
+    connection.close();
+  }
 }
 
 /**
- * Why a TLS connection ended before any answer. A node that does not trust this node's
- * certificate ends the connection during the handshake (TLS 1.2) or right after it (TLS 1.3).
+ * Sends `request` to the current leader, found through any of `addresses`: asks each in turn with
+ * LEADER and sends `request` to the first leader named, on a fresh connection. One pass, without
+ * pauses; the caller retries (createNode's join loop). The client's leader search
+ * (drivers/client/connector.ts) is another policy on the same connection: it keeps the leader's
+ * connection for a session, registers with CLIENT, and paces rounds until its own deadline.
  */
-function tlsFailure(reason: string | undefined, handshakeDone: boolean): string {
-  const why = reason === undefined ? '' : ` (${reason})`;
-  if (handshakeDone) {
-    return `closed the TLS connection before answering${why}, as a node does when our certificate is not from its CA`;
-  }
-  return `TLS handshake failed${why}: are both certificates from the same CA, and does the node use TLS?`;
-}
-
-/** Sends `request` to the current leader, found through any of `addresses`. */
 export async function requestLeader(
   addresses: readonly string[],
   request: Request,

@@ -1,17 +1,16 @@
 import { X509Certificate } from 'node:crypto';
-import net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
+import { TLS_VERSION_MIN, dialSocket, secureContextOf } from '../wire/dial.js';
+import type { SocketDial } from '../wire/dial.js';
 import type { TlsOptions } from '../wire/index.js';
 import type { PeerEndpoint } from './peer-address.js';
 
 /** Checked TLS options and the context built from them once, for every dial. @internal */
 export interface NodeTls {
   readonly options: TlsOptions;
+  /** The context every dial with `options` uses (secureContextOf's, built once). */
   readonly context: tls.SecureContext;
 }
-
-/** TLS 1.2 is the oldest version either side accepts. */
-const TLS_VERSION_MIN = 'TLSv1.2';
 
 /**
  * Checks `value` as TlsOptions and builds its secure context, which also proves that the PEM
@@ -44,12 +43,7 @@ export function createNodeTls(value: unknown, name: string): NodeTls {
   try {
     // The secure context skips CA text that is not PEM without a word; parsing it does not.
     for (const authority of authorities) new X509Certificate(authority as string | Buffer);
-    context = tls.createSecureContext({
-      cert: options.cert,
-      key: options.key,
-      ca: options.ca as string | Buffer | (string | Buffer)[],
-      minVersion: TLS_VERSION_MIN,
-    });
+    context = secureContextOf(options); // the one every dial with these options uses
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new TypeError(`${name}: cert, key and ca must be PEM and the key must match: ${reason}`, {
@@ -82,23 +76,13 @@ export function tlsServerOptions(nodeTls: NodeTls, handshakeTimeoutMs: number): 
 }
 
 /** A dial to another node under way, and the event after which it may be written to. */
-export interface NodeDial {
-  readonly socket: net.Socket;
-  /** 'connect' on plain TCP; 'secureConnect' once the TLS handshake verified the other side. */
-  readonly readyEvent: 'connect' | 'secureConnect';
-}
+export type NodeDial = SocketDial;
 
 /**
- * Dials a node, over TLS when `nodeTls` is set. The other side's certificate must chain to the
- * CA; its host name is not checked (see TlsOptions).
+ * Dials a node, over TLS when `nodeTls` is set: the wire's dial (src/wire/dial.ts), which the
+ * client and the node's own requests to other nodes use too. The other side's certificate must
+ * chain to the CA; its host name is not checked (see TlsOptions).
  */
 export function dialNode(endpoint: PeerEndpoint, nodeTls: NodeTls | undefined): NodeDial {
-  if (nodeTls === undefined) return { socket: net.connect(endpoint), readyEvent: 'connect' };
-  const socket = tls.connect({
-    ...endpoint,
-    secureContext: nodeTls.context,
-    rejectUnauthorized: true,
-    checkServerIdentity: () => undefined,
-  });
-  return { socket, readyEvent: 'secureConnect' };
+  return dialSocket(endpoint, nodeTls?.options);
 }

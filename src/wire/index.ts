@@ -1,6 +1,9 @@
 /**
  * Dqlite wire protocol version 1: framing, every request and response, parameter and row
  * tuples. Pure functions over Buffer, shared by the client and the server.
+ *
+ * The folder also holds the one socket that speaks the protocol (wire-connection.ts, dial.ts,
+ * connection-error.ts), which the client and the node import by path; it is not exported here.
  */
 export * from './codes.js';
 export { ResultCode, SqliteExtendedCode, SqlitePrimaryCode } from './result-codes.js';

@@ -16,7 +16,7 @@ import {
   connect,
 } from '../../drivers/client/index.js';
 import type { ClientOptions, DqliteClient } from '../../drivers/client/index.js';
-import { Connection } from '../../drivers/client/connection.js';
+import { openConnection } from '../../drivers/client/connection.js';
 import { PROTOCOL_VERSION_LEGACY } from '../../src/wire/index.js';
 import type { ClusterHandle, ClusterProvider } from './cluster-provider.js';
 import { goShell, parseGoShellCluster } from './go-shell.js';
@@ -60,14 +60,14 @@ export function defineClientSuite(provider: ClusterProvider): void {
 
     it('speaks the legacy handshake, and is refused with an unknown version', async () => {
       const limits = { connectTimeoutMs: 5000, messageBytesMax: 1 << 20, queueLengthMax: 4 };
-      const legacy = await Connection.open(client.address, {
+      const legacy = await openConnection(client.address, {
         ...limits,
         protocolVersion: PROTOCOL_VERSION_LEGACY,
       });
       const answer = await legacy.request({ type: 'LEADER', unused: 0n }, 5000);
       expect(answer).toEqual({ type: 'SERVER_LEGACY', address: client.address });
       legacy.close();
-      const unknown = await Connection.open(client.address, { ...limits, protocolVersion: 2n });
+      const unknown = await openConnection(client.address, { ...limits, protocolVersion: 2n });
       const refused = await unknown
         .request({ type: 'LEADER', unused: 0n }, 5000)
         .catch((e: unknown) => e);
