@@ -54,7 +54,7 @@ export interface NodeOptions {
   readonly joinTimeoutMs?: number;
   /**
    * What clients may take of this node: connections, message size, prepared statements, rows
-   * buffered per query, idle time. Each has a default (NodeLimits; docs/cluster.md, "Limits").
+   * buffered per query, idle time. Each has a default (NodeLimits; docs/limits.md).
    */
   readonly limits?: NodeLimits;
   /**
