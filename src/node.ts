@@ -20,7 +20,8 @@ export interface NodeOptions {
   readonly dataDir: string;
   /**
    * Addresses of existing nodes. Empty (the default) on a brand-new cluster's first node, which
-   * bootstraps it. Ignored on a restart: the node already knows its cluster.
+   * bootstraps it. On a restart the node already knows its cluster; given `join`, it only asks
+   * to be added again if it was removed meanwhile.
    */
   readonly join?: readonly string[];
   /** Voters the cluster keeps (promoting standbys and spares as needed). Default 3. */
