@@ -20,7 +20,8 @@ export interface NodeOptions {
   readonly dataDir: string;
   /**
    * Addresses of existing nodes. Empty (the default) on a brand-new cluster's first node, which
-   * bootstraps it. Ignored on a restart: the node already knows its cluster.
+   * bootstraps it. On a restart the node already knows its cluster; given `join`, it only asks
+   * to be added again if it was removed meanwhile.
    */
   readonly join?: readonly string[];
   /** Voters the cluster keeps (promoting standbys and spares as needed). Default 3. */
@@ -54,7 +55,7 @@ export interface NodeOptions {
   readonly joinTimeoutMs?: number;
   /**
    * What clients may take of this node: connections, message size, prepared statements, rows
-   * buffered per query, idle time. Each has a default (NodeLimits; docs/cluster.md, "Limits").
+   * buffered per query, idle time. Each has a default (NodeLimits; docs/limits.md).
    */
   readonly limits?: NodeLimits;
   /**

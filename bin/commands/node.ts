@@ -9,8 +9,9 @@ export const NODE_USAGE = `dqlite-ts node --address HOST:PORT --data DIR [--join
                 [--limit NAME=VALUE ...] ${TLS_USAGE}
   Runs one node in the foreground. The first node of a new cluster starts without --join; the
   others join through any existing node. A restart with the same --data keeps the node's
-  identity and data (--join is then ignored). SIGTERM or SIGINT hands leadership over and exits.
-  --limit sets one of the node's limits (docs/cluster.md, "Limits"), e.g. --limit connectionsMax=1000
+  identity and data; given --join, it asks to be added again if it was removed meanwhile.
+  SIGTERM or SIGINT hands leadership over and exits.
+  --limit sets one of the node's limits (docs/limits.md), e.g. --limit connectionsMax=1000
   --limit idleTimeoutMs=0; names: ${Object.keys(NODE_LIMITS_DEFAULT).join(', ')}.
   --tls-* (PEM files, all three or none) make every connection, to other nodes and from clients,
   mutual TLS: each side needs a certificate from the CA in --tls-ca, which should sign only this

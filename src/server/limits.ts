@@ -1,5 +1,5 @@
 /**
- * What one node lets its clients take, each with a default (docs/cluster.md, "Limits"). A client
+ * What one node lets its clients take, each with a default (docs/limits.md). A client
  * that goes past one gets a clear answer (a FAILURE, or its connection closed); the node and its
  * other clients carry on.
  */

@@ -627,7 +627,7 @@ export class ReplicatedEngine {
   }
 
   #onEvent(event: RaftEvent): void {
-    // DQLITE_TS_DEBUG=1 prints every role and leader change (docs/cluster.md, "The command line").
+    // DQLITE_TS_DEBUG=1 prints every role and leader change (docs/cli.md).
     if (debugEvents)
       console.error(`${new Date().toISOString()} node ${this.id}: ${JSON.stringify(event)}`);
     if (event.type === 'role-changed' && event.role !== 'leader') {

@@ -1,4 +1,4 @@
-// The node's limits (createNode's `limits`, docs/cluster.md, "Limits"), each pushed past on a real
+// The node's limits (createNode's `limits`, docs/limits.md), each pushed past on a real
 // node: the client that went too far gets a clear answer or loses its connection; the node keeps
 // serving everyone else.
 import fs from 'node:fs';

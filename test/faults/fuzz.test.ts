@@ -6,7 +6,7 @@
 //
 // Peer fuzzing sends random bytes after a valid CONNECT, not mutated Raft messages: Raft trusts
 // its peers, and a well-formed message from a fake peer (say, AppendEntries with a higher term)
-// is an attack that mutual TLS between nodes (docs/cluster.md, "TLS") has to keep out, not input
+// is an attack that mutual TLS between nodes (docs/tls.md) has to keep out, not input
 // to survive.
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
