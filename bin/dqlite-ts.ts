@@ -26,8 +26,23 @@ ${CLIENT_USAGE}
 
 dqlite-ts help   print this text`;
 
+/** Each command's own usage, for `dqlite-ts <command> --help`. */
+const commandUsage: Record<string, string> = {
+  node: NODE_USAGE,
+  shell: SHELL_USAGE,
+  demo: DEMO_USAGE,
+  check: CHECK_USAGE,
+  ...Object.fromEntries(Object.keys(clientCommands).map((name) => [name, CLIENT_USAGE])),
+};
+
 async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
+  // `bench` has a longer help of its own; every other command prints its usage.
+  const usage = name === undefined ? undefined : commandUsage[name];
+  if (usage !== undefined && args.some((arg) => arg === '--help' || arg === '-h')) {
+    console.log(usage);
+    return 0;
+  }
   switch (name) {
     case 'node':
       return runNode(args);

@@ -160,7 +160,7 @@ export async function createNode(options: NodeOptions): Promise<DqliteNode> {
   const stop: { node?: () => Promise<void> } = {};
   const reportFatal =
     options.onFatal ??
-    ((error: Error) => console.error(`dqlite-ts node ${identity.id}: ${error.stack}`));
+    ((error: Error) => console.error(`dqlite-ts node ${identity.id.toString(16)}: ${error.stack}`));
   const engine = await ReplicatedEngine.start({
     id: identity.id,
     address: identity.address,
@@ -212,7 +212,7 @@ export async function createNode(options: NodeOptions): Promise<DqliteNode> {
     host: engine,
     intervalMs: options.contentCheckIntervalMs ?? 600_000,
     tls,
-    report: (line) => console.error(`dqlite-ts node ${identity.id}: ${line}`),
+    report: (line) => console.error(`dqlite-ts node ${identity.id.toString(16)}: ${line}`),
   });
   const roles = new RoleKeeper(
     engine,
@@ -242,7 +242,7 @@ export async function createNode(options: NodeOptions): Promise<DqliteNode> {
     // stops writing to a node once it removes it). Given peers to join, it asks the cluster and
     // rejoins if it is no longer a member; a cluster still restarting is tried again later.
     void joinCluster(join, identity, joinTimeoutMs, { onlyIfAbsent: true, tls }).catch(
-      (error: Error) => console.error(`dqlite-ts node ${identity.id}: ${error.message}`),
+      (error: Error) => console.error(`dqlite-ts node ${identity.id.toString(16)}: ${error.message}`),
     );
   }
   return embeddedNode(identity, engine, checks, stop.node);

@@ -36,7 +36,7 @@ export async function runDemo(argv: string[]): Promise<number> {
     const admin = await connect({ cluster: cluster.addresses, database: 'demo' });
     for (const node of await admin.cluster()) {
       const pid = cluster.node(node.address).pid;
-      say(`  node ${node.id} at ${node.address}: ${node.role} (pid ${pid})`);
+      say(`  node ${node.id.toString(16)} at ${node.address}: ${node.role} (pid ${pid})`);
     }
     const leader = await admin.leader();
     await admin.close();

@@ -108,7 +108,7 @@ export class ContentCheckMonitor {
       this.#report(`content check at index ${index}: the nodes differ and no majority agrees`);
     }
     for (const node of diverged) {
-      const reason = `node ${node.id} (${node.address}): ${node.difference}`;
+      const reason = `node ${node.id.toString(16)} (${node.address}): ${node.difference}`;
       this.#report(`content check at index ${index}: DIVERGED ${reason}`);
       await this.#tell(node, index, reason);
     }

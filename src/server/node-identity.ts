@@ -30,12 +30,14 @@ export function loadOrCreateIdentity(
     const identity = stored as NodeIdentity;
     if (identity.address !== address) {
       throw new Error(
-        `${dataDir} belongs to node ${identity.id} at ${identity.address}, not ${address}; ` +
+        `${dataDir} belongs to node ${identity.id.toString(16)} at ${identity.address}, not ${address}; ` +
           'start it with its own address or use an empty data directory',
       );
     }
     if (requestedId !== undefined && requestedId !== identity.id) {
-      throw new Error(`${dataDir} belongs to node ${identity.id}, not ${requestedId}`);
+      throw new Error(
+        `${dataDir} belongs to node ${identity.id.toString(16)}, not ${requestedId.toString(16)}`,
+      );
     }
     return { identity, created: false };
   }

@@ -184,7 +184,7 @@ export class PeerTransport implements RaftTransport {
     if (unknownPeers.length < this.#options.unknownPeerConnectionsMax) return undefined;
     return new RaftTransportError(
       'refused',
-      `node ${id} is not a configured peer and ${unknownPeers.length} such nodes are connected`,
+      `node ${id.toString(16)} is not a configured peer and ${unknownPeers.length} such nodes are connected`,
     );
   }
 

@@ -21,7 +21,8 @@ export async function startCliNode(args: readonly string[]): Promise<ChildProces
       let output = '';
       child.stdout?.on('data', (chunk: Buffer) => {
         output += chunk.toString();
-        if (output.includes('serving at')) resolve();
+        // Its id in hexadecimal, as every other command prints ids.
+        if (/dqlite-ts node [0-9a-f]+ serving at/.test(output)) resolve();
       });
       child.once('exit', (code) => reject(new Error(`node exited with ${code}: ${output}`)));
     });

@@ -124,6 +124,17 @@ function shellScript(args: readonly string[], input: string) {
   });
 }
 
+describe('dqlite-ts <command> --help', () => {
+  it("prints the command's usage and exits 0", async () => {
+    for (const command of ['node', 'shell', 'check', 'demo', 'query']) {
+      const { stdout } = await cli(command, '--help');
+      expect(stdout.startsWith(`dqlite-ts ${command === 'query' ? '<query|' : command}`)).toBe(
+        true,
+      );
+    }
+  }, 60_000);
+});
+
 describe('dqlite-ts node --limit', () => {
   it('refuses an unknown limit or a malformed setting, naming it', async () => {
     const failed = (await cli(
@@ -168,7 +179,8 @@ describe('dqlite-ts node --limit', () => {
       await new Promise((resolve) => socket.once('connect', resolve));
       socket.write(encodeHandshake());
       await new Promise((resolve) => socket.once('close', resolve));
-      expect(Date.now() - started).toBeLessThan(3000);
+      // The default is an hour: closing at all, well within a minute, shows the flag took.
+      expect(Date.now() - started).toBeLessThan(60_000);
     } finally {
       child.kill('SIGKILL');
       fs.rmSync(data, { recursive: true, force: true });
