@@ -4,9 +4,10 @@ import { TLS_ARGUMENTS, TLS_USAGE, tlsFromFiles } from './tls-files.js';
 import { UsageError } from './usage-error.js';
 
 export const CHECK_USAGE = `dqlite-ts check --cluster HOST:PORT[,...] ${TLS_USAGE} [DATABASE]
-  Checks that every node holds the same data: each hashes its databases at one Raft index, and
-  the command prints each node's answer. Exits 1 when a node's content differs from the
-  majority's or a node could not answer, 0 when all agree. dqlite-ts clusters only.`;
+  Checks that every node holds the same data: each voter and standby hashes its databases at one
+  Raft index (spares hold no data), and the command prints each node's answer. Exits 1 when a
+  node's content differs from the majority's or a node could not answer, 0 when all agree.
+  dqlite-ts clusters only.`;
 
 /** `dqlite-ts check`: a content check across the cluster (checkCluster). */
 export async function runCheck(argv: string[]): Promise<number> {
@@ -32,6 +33,10 @@ export function describeCheck(check: ClusterCheck): string[] {
   const lines = [`content check at index ${check.index}`];
   for (const node of check.nodes) {
     const who = `node ${node.id.toString(16)} ${node.address} (${node.role})`;
+    if (node.skipped !== undefined) {
+      lines.push(`${who}: not checked: ${node.skipped}`);
+      continue;
+    }
     if (node.error !== undefined) {
       lines.push(`${who}: no answer: ${node.error}`);
       continue;

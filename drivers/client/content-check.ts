@@ -20,6 +20,8 @@ export interface NodeCheck {
   /** Its databases at the checked index; undefined when it could not answer (`error`). */
   readonly databases?: readonly DatabaseDigest[];
   readonly error?: string;
+  /** Not asked, and why: a spare holds no log and no databases, so it has nothing to check. */
+  readonly skipped?: string;
   /** It answered, and its databases differ from the majority's. */
   readonly diverged: boolean;
 }
@@ -63,6 +65,7 @@ export async function checkCluster(
       .map((digest) => ({ name: digest.name, pages: Number(digest.pages), hash: digest.hash }));
   const answers = await Promise.all(
     servers.servers.map(async (server) => {
+      if (server.role === 'spare') return { server, skipped: 'a spare holds no data' };
       try {
         const node = await openConnection(server.address, resolved);
         try {
@@ -86,7 +89,11 @@ export async function checkCluster(
     id: answer.server.id,
     address: answer.server.address,
     role: answer.server.role ?? 'voter',
-    ...(answer.databases === undefined ? { error: answer.error } : { databases: answer.databases }),
+    ...('skipped' in answer
+      ? { skipped: answer.skipped }
+      : answer.databases === undefined
+        ? { error: answer.error }
+        : { databases: answer.databases }),
     diverged: answer.databases !== undefined && digestKey(answer.databases) !== majority,
   }));
   return { index: started.index, nodes, diverged: nodes.filter((node) => node.diverged) };

@@ -10,11 +10,11 @@ import { cli } from './cli-process.js';
 
 const DATABASE = 'checked';
 
-describe('content checks across a 3-node cluster of processes', () => {
+describe('content checks across a 4-node cluster of processes (3 voters and a spare)', () => {
   let cluster: LocalCluster;
 
   beforeAll(async () => {
-    cluster = await LocalCluster.start({ nodes: 3 });
+    cluster = await LocalCluster.start({ nodes: 4 });
     const pool = createPool({ cluster: cluster.addresses, database: DATABASE });
     await pool.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)');
     for (let i = 0; i < 50; i++) await pool.exec('INSERT INTO t (v) VALUES (randomblob(2000))');
@@ -25,16 +25,22 @@ describe('content checks across a 3-node cluster of processes', () => {
     await cluster?.stop();
   });
 
-  it('finds every node equal, and the command line says so', async () => {
+  it('finds every node equal, skips the spare, and the command line says so', async () => {
     const check = await checkCluster({ cluster: cluster.addresses });
-    expect(check.nodes).toHaveLength(3);
+    expect(check.nodes).toHaveLength(4);
     expect(check.diverged).toEqual([]);
     for (const node of check.nodes) {
       expect(node.error).toBeUndefined();
+      if (node.role === 'spare') {
+        expect(node.skipped).toBe('a spare holds no data');
+        continue;
+      }
       expect(node.databases?.map((digest) => digest.name)).toEqual([DATABASE]);
     }
+    expect(check.nodes.filter((node) => node.role === 'spare')).toHaveLength(1);
     const { stdout } = await cli('check', '--cluster', cluster.addresses.join(','), DATABASE);
     expect(stdout).toMatch(/content check at index \d+/);
+    expect(stdout).toMatch(/\(spare\): not checked: a spare holds no data/);
     expect(stdout).toContain('every node that answered holds the same data');
   }, 60_000);
 
