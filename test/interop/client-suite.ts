@@ -39,7 +39,8 @@ export function defineClientSuite(provider: ClusterProvider): void {
       });
 
     beforeAll(async () => {
-      cluster = await provider.start({ nodes: 3 });
+      // One standby kept: the node a test assigns that role keeps it while the test looks.
+      cluster = await provider.start({ nodes: 3, standbys: 1 });
       client = await open();
     }, 90_000);
 

@@ -23,6 +23,10 @@ export interface ClusterProvider {
   readonly queuesWriters?: boolean;
   /** null when available, else a sentence saying what is missing. */
   unavailableReason(): string | null;
-  /** Start an n-node cluster (default 3) and resolve once it has n voters and a leader. */
-  start(options?: { nodes?: number }): Promise<ClusterHandle>;
+  /**
+   * Start an n-node cluster (default 3) and resolve once it has n voters and a leader.
+   * `standbys` is how many standbys the nodes' role management keeps (dqlite-ts; default 0):
+   * with 0, a standby a test assigns is demoted again at the next role check.
+   */
+  start(options?: { nodes?: number; standbys?: number }): Promise<ClusterHandle>;
 }

@@ -11,8 +11,11 @@ export const dqliteTsProvider: ClusterProvider = {
   name: 'dqlite-ts',
   unavailableReason: () => null,
   queuesWriters: true,
-  async start(options?: { nodes?: number }): Promise<ClusterHandle> {
-    const cluster = await LocalCluster.start({ nodes: options?.nodes ?? 3 });
+  async start(options?: { nodes?: number; standbys?: number }): Promise<ClusterHandle> {
+    const cluster = await LocalCluster.start({
+      nodes: options?.nodes ?? 3,
+      nodeArgs: ['--standbys', String(options?.standbys ?? 0)],
+    });
     let stopping: Promise<void> | undefined;
     return {
       addresses: cluster.addresses,
