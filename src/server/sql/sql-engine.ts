@@ -29,7 +29,7 @@ export interface SqlEngineOptions {
    * Shared with the main thread: element 0 numbers the requests that began a statement able to
    * make data visible (each gets the next number, in `EngineReply.writer`). A point read on the
    * main thread is answered once the replies of every request numbered up to what it read here,
-   * after the read, were taken (ReplicatedEngine.pointRead).
+   * after the read, were taken (WritePath.answerPointRead).
    */
   readonly writers?: Int32Array;
   /**

@@ -154,8 +154,10 @@ export const mutants: readonly Mutant[] = [
     file: 'src/server/write-path.ts',
     replacements: [
       {
-        search: '      await applied.reached(leadership.lastProposedIndex);',
-        replace: '      if (!wrote) await applied.reached(leadership.lastProposedIndex);',
+        search:
+          "      if (!wrote && call.op !== 'more-rows') await confirmations.confirm();\n      await applied.reached(leadership.lastProposedIndex);",
+        replace:
+          "      if (!wrote && call.op !== 'more-rows') await confirmations.confirm();\n      if (!wrote) await applied.reached(leadership.lastProposedIndex);",
       },
     ],
   },
@@ -204,7 +206,7 @@ export const mutants: readonly Mutant[] = [
     description:
       'a point read on the main thread is answered without waiting for the replies of writes the engine already committed, so it can show a transaction that is then undone',
     mode: 'node',
-    file: 'src/server/replicated-engine.ts',
+    file: 'src/server/write-path.ts',
     replacements: [
       { search: '      if (writersTaken !== undefined) await writersTaken;', replace: '' },
     ],
