@@ -216,7 +216,7 @@ export const mutants: readonly Mutant[] = [
     description:
       'after leadership moves, the statements of a transaction it ended run on a fresh connection in autocommit, committing part of a transaction whose COMMIT then fails',
     mode: 'node',
-    file: 'src/server/sql/sql-engine.ts',
+    file: 'src/server/sql/session-statements.ts',
     replacements: [
       { search: '    if (session.transactionLost) throw transactionLost();\n', replace: '' },
     ],
