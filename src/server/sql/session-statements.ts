@@ -5,7 +5,8 @@
 // each request back to be finished.
 
 import type Database from 'better-sqlite3';
-import { databaseNameProblem, type DatabaseSet } from '../../fsm/database-set.js';
+import { databaseNameProblem } from '../../fsm/database-directory.js';
+import type { DatabaseSet } from '../../fsm/database-set.js';
 import { splitStatements } from '../../sql/sql-text.js';
 import { ErrorCode, ValueType, type WireValue } from '../../wire/index.js';
 import { EngineFailure, failureOutcome } from './engine-failure.js';

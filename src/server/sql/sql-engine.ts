@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { DatabaseSet, databaseNameProblem } from '../../fsm/database-set.js';
+import { databaseNameProblem } from '../../fsm/database-directory.js';
+import { DatabaseSet } from '../../fsm/database-set.js';
 import type { SnapshotReader } from '../../fsm/snapshot-format.js';
 import { ErrorCode } from '../../wire/index.js';
 import { assert } from '../../raft/assert.js';

@@ -179,7 +179,7 @@ export const mutants: readonly Mutant[] = [
     description:
       "the database's first connection turns WAL mode on but never reads, so it holds no lock, a closing session deletes the WAL and the capture reads a stale file (acknowledged writes never replicated)",
     mode: 'node',
-    file: 'src/fsm/database-set.ts',
+    file: 'src/fsm/leader-databases.ts',
     replacements: [
       {
         search: '      const knownDataVersion = dataVersion.get() as number;',
