@@ -135,13 +135,13 @@ export const mutants: readonly Mutant[] = [
     description:
       'a follower installs an incoming snapshot and answers the leader before the disk has made it durable (the fsync), so a crash can take back what it acknowledged',
     mode: 'raft',
-    file: 'src/raft/raft-driver.ts',
+    file: 'src/raft/driver-snapshots.ts',
     replacements: [
       {
         search:
-          '      storage.installSnapshot(\n        write.metadata,\n        { keepLogAfter: write.keepLogAfter, trailingEntries },\n        (installError) => {\n          if (this.#stopped) return;\n          if (installError !== undefined) return this.#fatal(installError);\n          this.#input(() => this.core.snapshotWritten(write));\n        },\n      );',
+          '      storage.installSnapshot(\n        write.metadata,\n        { keepLogAfter: write.keepLogAfter, trailingEntries },\n        (installError) => {\n          if (this.#host.stopped()) return;\n          if (installError !== undefined) return this.#host.fatal(installError);\n          this.#host.input(() => core.snapshotWritten(write));\n        },\n      );',
         replace:
-          '      storage.installSnapshot(\n        write.metadata,\n        { keepLogAfter: write.keepLogAfter, trailingEntries },\n        () => undefined,\n      );\n      this.#input(() => this.core.snapshotWritten(write));',
+          '      storage.installSnapshot(\n        write.metadata,\n        { keepLogAfter: write.keepLogAfter, trailingEntries },\n        () => undefined,\n      );\n      this.#host.input(() => core.snapshotWritten(write));',
       },
     ],
   },
