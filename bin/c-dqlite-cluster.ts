@@ -1,15 +1,13 @@
 // A local cluster of canonical's C dqlite 1.11 server, run through Debian's `dqlite-demo`
 // (go-dqlite's demo app: a dqlite node plus an HTTP API). Each node is a separate process on
-// loopback with its own temporary data directory. It lives in bin/ so that commands shipped in
-// dist can start one; the interop suites use it through test/interop/c-cluster.ts. Only processes
-// this module spawned are ever signalled, by the pid it holds.
+// loopback with its own temporary data directory (c-dqlite-node.ts); this file decides when they
+// start, join, restart and stop, and waits for them (c-dqlite-waits.ts). It lives in bin/ so that
+// commands shipped in dist can start one; the interop suites use it through
+// test/interop/c-cluster.ts. Processes left behind by a crashed run are killed by the hooks of
+// c-dqlite-orphans.ts.
 //
-// Facts about dqlite-demo 1.11.5 this file relies on (checked by running it):
-// * Flags: --api ADDR (HTTP API), --db ADDR (dqlite address), -D/--dir DIR (default
-//   /tmp/dqlite-demo), --join ADDR[,ADDR] (existing nodes), -v/--verbose. Nothing else.
-// * The node keeps its state in DIR/<db address>/ (info.yaml, cluster.yaml, raft segments), so
-//   a restart must reuse both the directory and the address.
-// * The demo database is called "demo" (the app opens it and its HTTP API uses table "model").
+// Facts about dqlite-demo 1.11.5 this file relies on (checked by running it; those about its
+// flags, directory and output are in c-dqlite-node.ts):
 // * Node 1 bootstraps a one-voter cluster with id 0x2dc171858c3155be; joiners enter as spares
 //   and the app promotes them to voters ~1-2 s later (3 voters ~2-3 s after spawning node 1).
 //   The go-dqlite app only keeps an odd number of voters, at most 3: with 2 nodes the second
@@ -26,33 +24,19 @@
 //   moot as the data directories are deleted anyway.
 // * While running, the leader's app re-balances roles every 30 s (promotes spares/standbys to
 //   reach 3 voters), so a role a caller assigns by hand may be undone later.
-// * Without --verbose it prints nothing; with it, a few DEBUG lines per minute, so we log verbose.
 
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { accessSync, constants as fsConstants, rmSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { connect } from '../drivers/client/index.js';
-import type { NodeInfo } from '../drivers/client/index.js';
-import { freePorts } from './local-cluster.js';
-
-/** Where Debian's go-dqlite package installs the demo app. */
-export const DEMO_BINARY = '/usr/bin/dqlite-demo';
-/** The database dqlite-demo opens; clients of this cluster can use it too. */
-export const DEMO_DATABASE = 'demo';
+import { execFileSync } from 'node:child_process';
+import { accessSync, constants as fsConstants } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { DEMO_BINARY, createNodes, type CDqliteNode, type DemoNode } from './c-dqlite-node.js';
+import { installExitHooks, releaseDirectory } from './c-dqlite-orphans.js';
+import { acceptsConnections, clusterMembers, hasVoters, waitUntil } from './c-dqlite-waits.js';
 
 /** Cluster sizes where dqlite-demo ends up with every node a voter (see the notes above). */
 const supportedSizes: readonly number[] = [1, 3];
-const logBytesMax = 64 * 1024;
 const startTimeoutMs = 30_000;
-const pollIntervalMs = 200;
 /** One CLUSTER probe must not eat the whole budget: leader discovery retries while there is none. */
 const probeTimeoutMs = 5_000;
-/** Loopback answers at once; these only keep a hung node from stretching a probe. */
-const probeConnectTimeoutMs = 1_000;
-const probeRequestTimeoutMs = 2_000;
 const listenTimeoutMs = 15_000;
 const listenProbeTimeoutMs = 1_000;
 const terminateGraceMs = 2_000;
@@ -60,257 +44,11 @@ const killWaitMs = 5_000;
 const helpTimeoutMs = 5_000;
 const installHint = 'install it with: apt-get update && apt-get install -y go-dqlite';
 
-/** One dqlite-demo node: fixed addresses and directory, a process that comes and goes. */
-export interface CDqliteNode {
-  /** Dqlite (wire protocol) address, "127.0.0.1:PORT". */
-  readonly address: string;
-  /** Address of the demo app's HTTP API. */
-  readonly apiAddress: string;
-  readonly dataDirectory: string;
-  /** pid of the current process, undefined while the node is down. */
-  readonly pid: number | undefined;
-  /** Every pid this node has had, oldest first (all gone after stop()). */
-  readonly pids: readonly number[];
-  /** The last 64 KiB of the node's output, with the launcher's own notes. */
-  logs(): string;
-}
-
 /** Options of `CDqliteCluster.start`. */
 export interface CDqliteClusterOptions {
   /** Nodes to start, 1 or 3 (the sizes where dqlite-demo makes every node a voter). Default 3. */
   readonly nodes?: number;
 }
-
-// --- orphan protection ------------------------------------------------------------------------
-
-/** Children still running; the hooks below SIGKILL them so a crashed run leaves no orphans. */
-const runningChildren = new Set<ChildProcess>();
-/** Data directories of clusters not yet stopped; the hooks remove them too. */
-const liveDirectories = new Set<string>();
-let exitHooksInstalled = false;
-/** Vitest ends its fork workers with SIGTERM, which skips 'exit' handlers; Ctrl-C sends SIGINT. */
-const terminatingSignals: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
-
-function cleanUpSynchronously(): void {
-  // Synchronous, as 'exit' handlers must be. Only children we spawned are in the set.
-  for (const child of runningChildren) child.kill('SIGKILL');
-  for (const directory of liveDirectories) {
-    try {
-      // Retries cover a dying node still closing its files; a leftover dir is not worth a throw.
-      rmSync(directory, { recursive: true, force: true, maxRetries: 3 });
-    } catch {
-      // Best effort while the process is going down.
-    }
-  }
-}
-
-function onTerminatingSignal(signal: NodeJS.Signals): void {
-  cleanUpSynchronously();
-  for (const each of terminatingSignals) process.off(each, onTerminatingSignal);
-  // Listening replaced Node's default "die on signal"; restore it unless someone else handles it.
-  if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-}
-
-function installExitHooks(): void {
-  if (exitHooksInstalled) return;
-  exitHooksInstalled = true;
-  process.on('exit', cleanUpSynchronously);
-  for (const signal of terminatingSignals) process.on(signal, onTerminatingSignal);
-  // Not covered: a runner that is itself SIGKILLed; nothing in-process can react to that.
-}
-
-function isRunning(child: ChildProcess): boolean {
-  return child.exitCode === null && child.signalCode === null;
-}
-
-/** Resolves true once the child has exited (and been reaped), false after timeoutMs. */
-function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
-  if (!isRunning(child)) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(!isRunning(child)), timeoutMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
-}
-
-// --- waiting ------------------------------------------------------------------------------------
-
-interface WaitOptions {
-  readonly timeoutMs: number;
-  readonly description: string;
-  /** Throws to end the wait at once (a node died); called before every attempt. */
-  readonly assertHopeful: () => void;
-  /** Says what the probe saw last, for the timeout error. */
-  readonly lastState?: () => string;
-}
-
-/**
- * Calls `probe` every pollIntervalMs until it resolves true, bounded by a deadline and by an
- * attempt count (in case the clock jumps). The probe gets the time left to bound its own work. A
- * probe that throws counts as "not yet"; its last error ends up in the timeout error.
- */
-async function waitUntil(
-  probe: (remainingMs: number) => Promise<boolean>,
-  options: WaitOptions,
-): Promise<void> {
-  const deadline = Date.now() + options.timeoutMs;
-  const attemptsMax = Math.ceil(options.timeoutMs / pollIntervalMs) + 1;
-  let lastError = '';
-  for (let attempt = 0; attempt < attemptsMax && Date.now() < deadline; attempt += 1) {
-    options.assertHopeful();
-    try {
-      if (await probe(Math.max(1, deadline - Date.now()))) return;
-      lastError = '';
-    } catch (error) {
-      lastError = error instanceof Error ? error.message : String(error);
-    }
-    const pauseMs = Math.min(pollIntervalMs, Math.max(0, deadline - Date.now()));
-    await new Promise((resolve) => setTimeout(resolve, pauseMs));
-  }
-  const seen = [lastError, options.lastState?.() ?? ''].filter((text) => text !== '').join('\n');
-  throw new Error(
-    `timed out after ${options.timeoutMs} ms waiting for ${options.description}` +
-      (seen === '' ? '' : `; last seen:\n${seen}`),
-  );
-}
-
-/** True when something accepts TCP connections at the address (connect, then close at once). */
-function acceptsConnections(address: string, timeoutMs: number): Promise<boolean> {
-  const colon = address.lastIndexOf(':');
-  const target = { host: address.slice(0, colon), port: Number(address.slice(colon + 1)) };
-  return new Promise((resolve) => {
-    const socket = net.connect(target);
-    const finish = (accepted: boolean): void => {
-      socket.destroy();
-      resolve(accepted);
-    };
-    socket.setTimeout(timeoutMs, () => finish(false));
-    socket.once('connect', () => finish(true));
-    socket.once('error', () => finish(false));
-  });
-}
-
-/** The members, reached through a node that names itself leader (the connector checks that). */
-async function clusterMembers(
-  addresses: readonly string[],
-  timeoutMs: number,
-): Promise<NodeInfo[]> {
-  const client = await connect({
-    cluster: addresses,
-    database: DEMO_DATABASE,
-    connectTimeoutMs: Math.min(probeConnectTimeoutMs, timeoutMs),
-    leaderTimeoutMs: timeoutMs,
-    requestTimeoutMs: Math.min(probeRequestTimeoutMs, timeoutMs),
-  });
-  try {
-    return await client.cluster();
-  } finally {
-    await client.close();
-  }
-}
-
-/** True when the members are exactly `addresses` and `voters` of them are voters. */
-function hasVoters(
-  members: readonly NodeInfo[],
-  addresses: readonly string[],
-  voters: number,
-): boolean {
-  const memberAddresses = members.map((member) => member.address).sort();
-  const voterCount = members.filter((member) => member.role === 'voter').length;
-  return memberAddresses.join() === [...addresses].sort().join() && voterCount === voters;
-}
-
-// --- one node -----------------------------------------------------------------------------------
-
-class DemoNode implements CDqliteNode {
-  #child: ChildProcess | undefined;
-  /** Set when we signalled the current process, so its exit is expected, not a failure. */
-  #signalled = false;
-  /** Invariant: at most logBytesMax bytes, the newest output. */
-  #log = Buffer.alloc(0);
-  readonly pids: number[] = [];
-
-  constructor(
-    readonly index: number,
-    readonly address: string,
-    readonly apiAddress: string,
-    readonly dataDirectory: string,
-  ) {}
-
-  get pid(): number | undefined {
-    return this.#child !== undefined && isRunning(this.#child) ? this.#child.pid : undefined;
-  }
-
-  logs(): string {
-    return this.#log.toString('utf8');
-  }
-
-  #append(chunk: Buffer | string): void {
-    this.#log = Buffer.concat([this.#log, Buffer.from(chunk)]).subarray(-logBytesMax);
-  }
-
-  /** Spawns dqlite-demo; `join` lists existing nodes and is only used on first start. */
-  spawn(join: readonly string[]): void {
-    const flags = ['--api', this.apiAddress, '--db', this.address, '--dir', this.dataDirectory];
-    const joinFlags = join.length > 0 ? ['--join', join.join(',')] : [];
-    const child = spawn(DEMO_BINARY, [...flags, ...joinFlags, '--verbose'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.#child = child;
-    this.#signalled = false;
-    if (child.pid !== undefined) this.pids.push(child.pid);
-    runningChildren.add(child);
-    this.#append(
-      `[launcher] spawned pid ${child.pid} with ${[...flags, ...joinFlags].join(' ')}\n`,
-    );
-    child.stdout?.on('data', (chunk: Buffer) => this.#append(chunk));
-    child.stderr?.on('data', (chunk: Buffer) => this.#append(chunk));
-    child.on('error', (error) => this.#append(`[launcher] spawn error: ${error.message}\n`));
-    child.on('exit', (code, signal) => {
-      runningChildren.delete(child);
-      this.#append(`[launcher] pid ${child.pid} exited, code ${code}, signal ${signal}\n`);
-    });
-    // A caller that forgets stop() must not keep its process alive; the exit hook reaps these.
-    child.unref();
-  }
-
-  /** Sends `signal` to our own child (never anything else) and waits up to timeoutMs. */
-  async signalAndWait(signal: NodeJS.Signals, timeoutMs: number): Promise<boolean> {
-    const child = this.#child;
-    if (child === undefined || !isRunning(child)) return true;
-    this.#signalled = true;
-    child.kill(signal);
-    return waitForExit(child, timeoutMs);
-  }
-
-  /** Fails fast when the process died without being signalled, instead of waiting for a timeout. */
-  assertAlive(): void {
-    if (this.#child !== undefined && !isRunning(this.#child) && !this.#signalled)
-      throw new Error(`node ${this.index} (${this.address}) exited unexpectedly`);
-  }
-
-  describe(): string {
-    const state = this.pid === undefined ? 'not running' : `pid ${this.pid}`;
-    return `--- node ${this.index} ${this.address} (${state}, dir ${this.dataDirectory}) ---\n${this.logs()}`;
-  }
-}
-
-async function createNodes(count: number): Promise<DemoNode[]> {
-  const ports = await freePorts(count * 2);
-  const nodes: DemoNode[] = [];
-  for (let index = 0; index < count; index += 1) {
-    const directory = await mkdtemp(path.join(os.tmpdir(), `dqlite-ts-c-node${index + 1}-`));
-    liveDirectories.add(directory);
-    const address = `127.0.0.1:${ports[index * 2]}`;
-    const apiAddress = `127.0.0.1:${ports[index * 2 + 1]}`;
-    nodes.push(new DemoNode(index + 1, address, apiAddress, directory));
-  }
-  return nodes;
-}
-
-// --- the cluster --------------------------------------------------------------------------------
 
 /**
  * Null when dqlite-demo is installed and runs, else a sentence saying what is missing and how to
@@ -490,7 +228,7 @@ export class CDqliteCluster {
     await Promise.all(
       this.#nodes.map(async (node) => {
         await rm(node.dataDirectory, { recursive: true, force: true });
-        liveDirectories.delete(node.dataDirectory);
+        releaseDirectory(node.dataDirectory);
       }),
     );
     if (killed.includes(false)) throw this.#failure(new Error('some nodes survived SIGKILL'));

@@ -17,6 +17,7 @@ import { RaftState } from './raft-state.js';
 import { acceptTerm, followLeaderOf } from './term-rules.js';
 import type { RaftInitialState } from './raft-storage.js';
 import type { PersistToken, RaftRole, Ready, SnapshotRead, SnapshotWrite } from './ready.js';
+import { ReadyBatches } from './ready-batches.js';
 import {
   handleAppendEntriesResult,
   handleInstallSnapshotResult,
@@ -27,7 +28,6 @@ import {
   EntryType,
   unreachable,
   type Configuration,
-  type HardState,
   type Message,
   type NodeId,
   type SnapshotMetadata,
@@ -65,11 +65,8 @@ export interface RaftStatus {
  */
 export class RaftCore {
   readonly #state: RaftState;
-  /** Persists handed out and not completed, with the highest index each may mark durable. */
-  readonly #persists = new Map<PersistToken, { capIndex: number }>();
-  #handedHardState: HardState;
-  /** The term of the last hard state known durable. */
-  #durableTerm: number;
+  /** The output side: each Ready, and the persists handed out until durable. */
+  readonly #batches: ReadyBatches;
   /** Why this node must not campaign (holdCampaigns), or undefined. */
   #campaignHold: string | undefined;
 
@@ -95,13 +92,7 @@ export class RaftCore {
       { random: options.random, now },
       options.initialState,
     );
-    this.#handedHardState = options.initialState.hardState;
-    this.#durableTerm = options.initialState.hardState.term;
-    this.#state.log.onTruncate = (index) => {
-      for (const record of this.#persists.values()) {
-        record.capIndex = Math.min(record.capIndex, index - 1);
-      }
-    };
+    this.#batches = new ReadyBatches(this.#state, options.initialState.hardState);
     this.#state.resetElectionTimer();
   }
 
@@ -242,104 +233,17 @@ export class RaftCore {
 
   /** Whether `ready(options)` would return any work. Pass the same options. */
   hasReady(options: { persist?: boolean } = {}): boolean {
-    const state = this.#state;
-    const log = state.log;
-    const persist = options.persist ?? true;
-    const persistWork =
-      state.messagesAfterPersist.length > 0 ||
-      log.unstableIndex <= log.lastIndex() ||
-      this.#hardStateChanged();
-    return (
-      (persist && persistWork) ||
-      state.messages.length > 0 ||
-      state.snapshotWrites.length > 0 ||
-      state.snapshotReads.length > 0 ||
-      state.readStates.length > 0 ||
-      state.events.length > 0 ||
-      state.restoreSnapshot !== undefined ||
-      Math.min(log.commitIndex, log.durableIndex) > log.appliedIndex
-    );
+    return this.#batches.hasWork(options.persist ?? true);
   }
 
-  #hardStateChanged(): boolean {
-    return (
-      this.#handedHardState.term !== this.#state.term ||
-      this.#handedHardState.vote !== this.#state.vote
-    );
-  }
-
-  /** Takes the next batch of work. See `Ready` for the order a host must follow. */
+  /** Takes the next batch of work (ReadyBatches). See `Ready` for the order a host must follow. */
   ready(options: { persist?: boolean } = {}): Ready {
-    const state = this.#state;
-    const persist = options.persist ?? true;
-    this.#holdLeaderMessages();
-    const hardState =
-      persist && this.#hardStateChanged() ? { term: state.term, vote: state.vote } : undefined;
-    const entries = persist ? state.log.takeUnstable() : [];
-    const messagesAfterPersist = persist ? state.messagesAfterPersist : [];
-    if (persist) state.messagesAfterPersist = [];
-    let persistToken: PersistToken | undefined;
-    if (hardState !== undefined || entries.length > 0 || messagesAfterPersist.length > 0) {
-      this.#handedHardState = { term: state.term, vote: state.vote };
-      const last = entries.at(-1);
-      persistToken = {
-        lastIndex: last?.index ?? 0,
-        lastTerm: last?.term ?? 0,
-        hardState: this.#handedHardState,
-      };
-      this.#persists.set(persistToken, { capIndex: last?.index ?? 0 });
-    }
-    const restoreSnapshot = state.restoreSnapshot;
-    state.restoreSnapshot = undefined;
-    const committedEntries = state.log.takeApplicable();
-    if (committedEntries.length > 0) state.pruneConfigurations();
-    const ready: Ready = {
-      hardState,
-      entries,
-      persistToken,
-      messages: state.messages,
-      messagesAfterPersist,
-      snapshotWrites: state.snapshotWrites,
-      snapshotReads: state.snapshotReads,
-      restoreSnapshot,
-      committedEntries,
-      readStates: state.readStates,
-      events: state.events,
-    };
-    state.messages = [];
-    state.snapshotWrites = [];
-    state.snapshotReads = [];
-    state.readStates = [];
-    state.events = [];
-    return ready;
-  }
-
-  /**
-   * A leader must not act in a term that is not durable: after a crash it could forget the term,
-   * vote for another candidate in it and let two leaders write the same index (§5.1 persists
-   * currentTerm before responding). This only bites when a node wins without asking anyone (a
-   * single voter); elsewhere the RequestVotes already waited for the persist.
-   */
-  #holdLeaderMessages(): void {
-    const state = this.#state;
-    if (state.messages.every((message) => message.term <= this.#durableTerm)) return;
-    const sendable: Message[] = [];
-    for (const message of state.messages) {
-      const preVote =
-        (message.type === 'RequestVote' || message.type === 'RequestVoteResult') && message.preVote;
-      if (message.term <= this.#durableTerm || preVote) sendable.push(message);
-      else state.messagesAfterPersist.push(message);
-    }
-    state.messages = sendable;
+    return this.#batches.take(options.persist ?? true);
   }
 
   /** A persist from `ready()` is durable. Persists complete in the order they were handed out. */
   persisted(token: PersistToken): void {
-    const record = this.#persists.get(token);
-    assert(record !== undefined, 'persisted() called with a token ready() handed out');
-    this.#persists.delete(token);
-    this.#durableTerm = Math.max(this.#durableTerm, token.hardState.term);
-    if (record.capIndex > 0) this.#state.log.markDurable(record.capIndex);
+    this.#batches.persisted(token);
     this.#afterInput();
   }
 

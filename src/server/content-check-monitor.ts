@@ -3,7 +3,7 @@ import type { NodeId, Server } from '../raft/index.js';
 import type { NodeTls } from '../transport/index.js';
 import type { Response } from '../wire/index.js';
 import { requestOnce } from './cluster-client.js';
-import type { ContentCheckOutcome } from './replicated-engine.js';
+import type { ContentCheckOutcome } from './local-content-checks.js';
 
 /** Longest the leader waits for one node's answer to a content check. */
 const answerWaitMs = 15_000;

@@ -24,9 +24,10 @@ export function isDiskFailureCode(code: number): boolean {
  * A leader whose disk is full or read-only fails every write (and, having just been elected,
  * every read: SQLite cannot create its WAL files), while a follower with a healthy disk could
  * serve them all. So on such a failure the leader hands leadership over, at most once per
- * `intervalMs`. A node whose own disk is failing it refuses to take over (ReplicatedEngine drops
- * its TimeoutNow), so when every disk is full (one shared disk) the transfer times out and the
- * leader leads on: reads are served, and writes fail with SQLITE_FULL until space returns.
+ * `intervalMs`. A node whose own disk is failing it refuses to take over (it drops its
+ * TimeoutNow: LeadFitness.refusesTakeOver), so when every disk is full (one shared disk) the
+ * transfer times out and the leader leads on: reads are served, and writes fail with SQLITE_FULL
+ * until space returns.
  */
 export class DiskHandover {
   readonly #handOver: () => Promise<void>;

@@ -39,7 +39,7 @@ interface OpenDatabase {
  * `timeBudgetMs` several times in a row goes (and from then on stays) with the engine, which keeps
  * long queries off the thread that runs Raft. The caller decides whether a read may run here at all (the session has
  * no transaction open, and no write is on its way back from the engine) and holds the answer as
- * it holds every read's (ReplicatedEngine.pointRead).
+ * it holds every read's (SessionRequests.pointRead, WritePath.answerPointRead).
  *
  * Connections are opened only while leading and closed (`closeAll`) before the engine undoes or
  * replaces anything in the files.

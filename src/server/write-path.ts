@@ -10,7 +10,7 @@ import type { EngineCall, EngineOutcome, EngineReply } from './sql/engine-messag
 /** What the write path needs of the node; each piece has its own owner (ReplicatedEngine). */
 export interface WritePathParts {
   readonly leadership: Leadership;
-  readonly link: Pick<EngineLink, 'tookWriter' | 'post'>;
+  readonly link: Pick<EngineLink, 'tookWriter' | 'post' | 'writersStarted' | 'writersTaken'>;
   readonly propose: (data: Uint8Array) => ProposeResult;
   readonly confirmations: Pick<LeadershipConfirmations, 'confirm'>;
   readonly applied: Pick<AppliedIndex, 'reached'>;
@@ -21,13 +21,16 @@ export interface WritePathParts {
 }
 
 /**
- * What a leader answers for a request the SQL engine ran: the one place that decides.
+ * What a leader answers for a request the SQL engine ran, or for a point read it ran on this
+ * thread: the one place that decides.
  *
  * Invariant, "no OK without a commit": `answer` returns OK only when every transaction the
  * request committed was proposed in the current leadership and is applied, and, when it
  * committed none, the engine proved it changed nothing (DatabaseSet.settle, which the engine runs
  * for every request before it replies) and this node was confirmed leader after it ran. A reply
- * the engine could not prove is never answered OK: the node stops, and rebuilds from Raft.
+ * the engine could not prove is never answered OK: the node stops, and rebuilds from Raft. A
+ * point read (`answerPointRead`) is held as a read the engine ran is, and also until every write
+ * it could have seen has its proposal made.
  */
 export class WritePath {
   readonly #parts: WritePathParts;
@@ -71,6 +74,28 @@ export class WritePath {
     // It ran in an older leadership whose uncommitted writes were undone since.
     if (reply.epoch !== leadership.epoch) return leadershipLost('leadership changed');
     return reply.outcome;
+  }
+
+  /**
+   * The answer to a point read that ran on this thread in leadership `epoch` and found `rows`.
+   * Call it at once after the read ran: it counts the writers the engine had begun by then.
+   */
+  async answerPointRead(epoch: number, rows: Buffer): Promise<EngineOutcome> {
+    const { link, confirmations, applied, leadership } = this.#parts;
+    // A transaction the engine committed may be in what the read saw while its reply (with its
+    // proposal) is still on the way; the answer must wait for that proposal too. A write the
+    // engine began after this count was read cannot have been visible to the read.
+    const writersTaken = link.writersTaken(link.writersStarted);
+    try {
+      if (writersTaken !== undefined) await writersTaken;
+      await confirmations.confirm();
+      await applied.reached(leadership.lastProposedIndex);
+    } catch (error) {
+      if (error instanceof LeadershipLost) return leadershipLost(error.message);
+      throw error;
+    }
+    if (leadership.epoch !== epoch) return leadershipLost('leadership changed');
+    return { ok: true, value: { rows, done: true } };
   }
 
   /** Proposes a reply's transactions in commit order; an outcome when they cannot be. */

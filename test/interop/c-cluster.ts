@@ -1,17 +1,18 @@
 // Cluster provider backed by the C dqlite 1.11 server, run through Debian's `dqlite-demo`. The
 // launcher itself, with the facts about dqlite-demo it relies on, lives in
-// bin/c-dqlite-cluster.ts so that commands shipped in dist can start a C cluster too; this file
-// adapts it to the suites' ClusterProvider contract. The suites also observe the cluster through
-// the go-dqlite shell, so the provider is only available when that is installed as well.
+// bin/c-dqlite-cluster.ts and bin/c-dqlite-node.ts so that commands shipped in dist can start a
+// C cluster too; this file adapts it to the suites' ClusterProvider contract. The suites also
+// observe the cluster through the go-dqlite shell, so the provider is only available when that
+// is installed as well.
 
 import { accessSync, constants as fsConstants } from 'node:fs';
 import { CDqliteCluster, cDqliteUnavailableReason } from '../../bin/c-dqlite-cluster.js';
-import type { CDqliteNode } from '../../bin/c-dqlite-cluster.js';
+import type { CDqliteNode } from '../../bin/c-dqlite-node.js';
 import type { ClusterHandle, ClusterProvider } from './cluster-provider.js';
 import { GO_SHELL_BINARY } from './go-shell.js';
 
-export { DEMO_BINARY, DEMO_DATABASE } from '../../bin/c-dqlite-cluster.js';
-export type { CDqliteNode } from '../../bin/c-dqlite-cluster.js';
+export { DEMO_BINARY, DEMO_DATABASE } from '../../bin/c-dqlite-node.js';
+export type { CDqliteNode } from '../../bin/c-dqlite-node.js';
 
 export interface CDqliteClusterHandle extends ClusterHandle {
   readonly nodes: readonly CDqliteNode[];

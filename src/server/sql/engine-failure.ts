@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { ErrorCode } from '../../wire/index.js';
+import type { EngineOutcome } from './engine-messages.js';
 import { sqliteCodeNumber } from './sqlite-codes.js';
 
 /**
@@ -27,6 +28,12 @@ export function failureOf(error: unknown): EngineFailure {
     return new EngineFailure(ErrorCode.SQLITE_ERROR, error.message);
   }
   throw error;
+}
+
+/** The FAILURE outcome a request gets for `error` (failureOf). */
+export function failureOutcome(error: unknown): EngineOutcome {
+  const failure = failureOf(error);
+  return { ok: false, code: failure.code, message: failure.message };
 }
 
 /**

@@ -87,6 +87,11 @@ export type EngineOutcome =
   | { readonly ok: true; readonly value: EngineValue }
   | { readonly ok: false; readonly code: number; readonly message: string };
 
+/** The outcome of a request that succeeded with `value`. */
+export function okOutcome(value: EngineValue): EngineOutcome {
+  return { ok: true, value };
+}
+
 /** The id of a posted request: the engine answers it only when it fails (fatally). */
 export const unansweredId = 0;
 

@@ -135,13 +135,13 @@ export const mutants: readonly Mutant[] = [
     description:
       'a follower installs an incoming snapshot and answers the leader before the disk has made it durable (the fsync), so a crash can take back what it acknowledged',
     mode: 'raft',
-    file: 'src/raft/raft-driver.ts',
+    file: 'src/raft/driver-snapshots.ts',
     replacements: [
       {
         search:
-          '      storage.installSnapshot(\n        write.metadata,\n        { keepLogAfter: write.keepLogAfter, trailingEntries },\n        (installError) => {\n          if (this.#stopped) return;\n          if (installError !== undefined) return this.#fatal(installError);\n          this.#input(() => this.core.snapshotWritten(write));\n        },\n      );',
+          '      storage.installSnapshot(\n        write.metadata,\n        { keepLogAfter: write.keepLogAfter, trailingEntries },\n        (installError) => {\n          if (this.#host.stopped()) return;\n          if (installError !== undefined) return this.#host.fatal(installError);\n          this.#host.input(() => core.snapshotWritten(write));\n        },\n      );',
         replace:
-          '      storage.installSnapshot(\n        write.metadata,\n        { keepLogAfter: write.keepLogAfter, trailingEntries },\n        () => undefined,\n      );\n      this.#input(() => this.core.snapshotWritten(write));',
+          '      storage.installSnapshot(\n        write.metadata,\n        { keepLogAfter: write.keepLogAfter, trailingEntries },\n        () => undefined,\n      );\n      this.#host.input(() => core.snapshotWritten(write));',
       },
     ],
   },
@@ -154,8 +154,10 @@ export const mutants: readonly Mutant[] = [
     file: 'src/server/write-path.ts',
     replacements: [
       {
-        search: '      await applied.reached(leadership.lastProposedIndex);',
-        replace: '      if (!wrote) await applied.reached(leadership.lastProposedIndex);',
+        search:
+          "      if (!wrote && call.op !== 'more-rows') await confirmations.confirm();\n      await applied.reached(leadership.lastProposedIndex);",
+        replace:
+          "      if (!wrote && call.op !== 'more-rows') await confirmations.confirm();\n      if (!wrote) await applied.reached(leadership.lastProposedIndex);",
       },
     ],
   },
@@ -177,7 +179,7 @@ export const mutants: readonly Mutant[] = [
     description:
       "the database's first connection turns WAL mode on but never reads, so it holds no lock, a closing session deletes the WAL and the capture reads a stale file (acknowledged writes never replicated)",
     mode: 'node',
-    file: 'src/fsm/database-set.ts',
+    file: 'src/fsm/leader-databases.ts',
     replacements: [
       {
         search: '      const knownDataVersion = dataVersion.get() as number;',
@@ -204,7 +206,7 @@ export const mutants: readonly Mutant[] = [
     description:
       'a point read on the main thread is answered without waiting for the replies of writes the engine already committed, so it can show a transaction that is then undone',
     mode: 'node',
-    file: 'src/server/replicated-engine.ts',
+    file: 'src/server/write-path.ts',
     replacements: [
       { search: '      if (writersTaken !== undefined) await writersTaken;', replace: '' },
     ],
@@ -214,7 +216,7 @@ export const mutants: readonly Mutant[] = [
     description:
       'after leadership moves, the statements of a transaction it ended run on a fresh connection in autocommit, committing part of a transaction whose COMMIT then fails',
     mode: 'node',
-    file: 'src/server/sql/sql-engine.ts',
+    file: 'src/server/sql/session-statements.ts',
     replacements: [
       { search: '    if (session.transactionLost) throw transactionLost();\n', replace: '' },
     ],

@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import type { Message, NodeId, RaftInitialState } from '../../../src/raft/index.js';
-import {
-  ReplicatedEngine,
-  type NodeEnvironment,
-  type NodeStorage,
-  type NodeTransport,
-} from '../../../src/server/replicated-engine.js';
+import type {
+  NodeEnvironment,
+  NodeStorage,
+  NodeTransport,
+} from '../../../src/server/node-environment.js';
+import { ReplicatedEngine } from '../../../src/server/replicated-engine.js';
 import { EngineLink, engineShared } from '../../../src/server/sql/engine-link.js';
 import { decodeRaftMessage, encodeRaftMessage } from '../../../src/transport/raft-message-codec.js';
 import { MemoryStorage } from '../memory-storage.js';

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { databaseNameProblem } from '../../../src/fsm/database-set.js';
+import { databaseNameProblem } from '../../../src/fsm/database-directory.js';
 import { SnapshotReader, writeSnapshotBlob } from '../../../src/fsm/snapshot-format.js';
 
 const roots: string[] = [];
