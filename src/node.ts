@@ -242,7 +242,8 @@ export async function createNode(options: NodeOptions): Promise<DqliteNode> {
     // stops writing to a node once it removes it). Given peers to join, it asks the cluster and
     // rejoins if it is no longer a member; a cluster still restarting is tried again later.
     void joinCluster(join, identity, joinTimeoutMs, { onlyIfAbsent: true, tls }).catch(
-      (error: Error) => console.error(`dqlite-ts node ${identity.id.toString(16)}: ${error.message}`),
+      (error: Error) =>
+        console.error(`dqlite-ts node ${identity.id.toString(16)}: ${error.message}`),
     );
   }
   return embeddedNode(identity, engine, checks, stop.node);

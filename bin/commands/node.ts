@@ -58,13 +58,17 @@ export async function runNode(argv: string[]): Promise<number> {
       stop();
     },
   });
-  console.log(`dqlite-ts node ${node.id.toString(16)} serving at ${node.address} (data in ${values.data})`);
+  console.log(
+    `dqlite-ts node ${node.id.toString(16)} serving at ${node.address} (data in ${values.data})`,
+  );
   const onSignal = () => stop();
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   await stopped;
   if (fatal !== undefined) {
-    console.error(`dqlite-ts node ${node.id.toString(16)} stopped: ${fatal.stack ?? fatal.message}`);
+    console.error(
+      `dqlite-ts node ${node.id.toString(16)} stopped: ${fatal.stack ?? fatal.message}`,
+    );
     return 1;
   }
   await node.close();
