@@ -43,10 +43,19 @@ export class SessionRequests {
     this.#parts = parts;
   }
 
-  /** Requests any node answers from its own state (OPEN, FINALIZE, INTERRUPT, close, DUMP). */
+  /**
+   * Requests any node answers from its own state (OPEN, FINALIZE, INTERRUPT, close, DUMP). A
+   * follower's files hold only what it applied, which is committed; a leader's may hold a
+   * transaction whose proposal is not committed yet, so a leader's DUMP is held like a read's
+   * answer (WritePath.answer), and fails if the leadership it ran in ends first.
+   */
   async local(call: EngineCall): Promise<EngineReply> {
+    const servingAsLeader = this.#parts.leadership.epoch !== undefined;
     const reply = await this.#parts.link.call(call);
     if (call.op === 'close') this.#parts.leadership.setInTransaction(call.session, false);
+    if (call.op === 'dump' && servingAsLeader && reply.outcome.ok) {
+      return { ...reply, outcome: await this.#parts.writePath.answer(call, reply, 'commit') };
+    }
     return reply;
   }
 
