@@ -47,8 +47,14 @@ describe('content checks across a 4-node cluster of processes (3 voters and a sp
   it('names a follower whose database file changed behind Raft, and exits 1', async () => {
     const client = await connect({ cluster: cluster.addresses, database: DATABASE });
     const leader = client.address;
+    // A voter that follows (the spare, wherever it is, holds no database file).
+    const voters = (await client.cluster())
+      .filter((member) => member.role === 'voter')
+      .map((member) => member.address);
     await client.close();
-    const follower = cluster.nodes.find((node) => node.address !== leader);
+    const follower = cluster.nodes.find(
+      (node) => node.address !== leader && voters.includes(node.address),
+    );
     if (follower === undefined) throw new Error('no follower');
     // A change no entry made: a few bytes inside the table's second page.
     const file = path.join(follower.dataDir, 'db', DATABASE);
