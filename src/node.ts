@@ -1,3 +1,4 @@
+import { NodeMonitoring, checkHttpOptions, type HttpOptions } from './http/node-http.js';
 import type { RaftConfig } from './raft/index.js';
 import { Role } from './raft/index.js';
 import { backoffCeilingMs, type Backoff } from './retry/backoff.js';
@@ -5,6 +6,7 @@ import { ContentCheckMonitor, type ContentCheckReport } from './server/content-c
 import { requestLeader } from './server/cluster-client.js';
 import { loadOrCreateIdentity } from './server/node-identity.js';
 import { resolveNodeLimits, type NodeLimits } from './server/limits.js';
+import { productionEnvironment } from './server/node-environment.js';
 import { NodeListener } from './server/node-listener.js';
 import { ReplicatedEngine } from './server/replicated-engine.js';
 import { RoleKeeper } from './server/role-keeper.js';
@@ -82,6 +84,16 @@ export interface NodeOptions {
    * invariant) and stopped. Default: print it to stderr.
    */
   readonly onFatal?: (error: Error) => void;
+  /**
+   * Serve an HTTP endpoint for operators at `address` ("host:port"; port 0 picks one): Prometheus
+   * metrics at /metrics, Kubernetes probes at /healthz and /readyz, and a status page at /
+   * (docs/operations.md, "Monitoring"). /readyz says 503 while the applied index trails the known
+   * commit index by more than `readyLagEntriesMax` (default 1000). Default: no endpoint.
+   *
+   * @example
+   * http: { address: '0.0.0.0:9100' }
+   */
+  readonly http?: HttpOptions;
 }
 
 /**
@@ -98,6 +110,8 @@ export interface ClusterMember {
 export interface DqliteNode {
   readonly id: number;
   readonly address: string;
+  /** Where the HTTP endpoint listens ("host:port", the port resolved), or undefined without one. */
+  readonly httpAddress: string | undefined;
   /** This node is the leader and serves SQL. */
   isLeader(): boolean;
   /** The leader this node knows, or undefined during an election. */
@@ -141,6 +155,7 @@ const knownOptions = new Set([
   'tls',
   'contentCheckIntervalMs',
   'onFatal',
+  'http',
 ]);
 
 /**
@@ -158,35 +173,39 @@ export async function createNode(options: NodeOptions): Promise<DqliteNode> {
   const join = (options.join ?? []).filter((address) => address !== options.address);
   const { identity } = loadOrCreateIdentity(options.dataDir, options.address, options.id);
   const stop: { node?: () => Promise<void> } = {};
+  const monitoring = options.http === undefined ? undefined : new NodeMonitoring(options.http);
   const reportFatal =
     options.onFatal ??
     ((error: Error) => console.error(`dqlite-ts node ${identity.id.toString(16)}: ${error.stack}`));
-  const engine = await ReplicatedEngine.start({
-    id: identity.id,
-    address: identity.address,
-    dataDir: options.dataDir,
-    raft: options.raft,
-    busyTimeoutMs: options.busyTimeoutMs ?? 5000,
-    sqlLimits: {
-      statementsPerConnectionMax: limits.statementsPerConnectionMax,
-      queryBufferBytes: limits.queryBufferBytes,
+  const engine = await ReplicatedEngine.start(
+    {
+      id: identity.id,
+      address: identity.address,
+      dataDir: options.dataDir,
+      raft: options.raft,
+      busyTimeoutMs: options.busyTimeoutMs ?? 5000,
+      sqlLimits: {
+        statementsPerConnectionMax: limits.statementsPerConnectionMax,
+        queryBufferBytes: limits.queryBufferBytes,
+      },
+      leaseReads: options.leaseReads ?? true,
+      tls,
+      snapshotThresholdEntries: options.snapshotThresholdEntries,
+      onFatal: (error) => {
+        void stop.node?.();
+        reportFatal(error);
+      },
+      // Only a brand-new node without anyone to join starts a cluster; a restart ignores this.
+      ...(join.length === 0
+        ? {
+            bootstrap: {
+              servers: [{ id: identity.id, address: identity.address, role: Role.voter }],
+            },
+          }
+        : {}),
     },
-    leaseReads: options.leaseReads ?? true,
-    tls,
-    snapshotThresholdEntries: options.snapshotThresholdEntries,
-    onFatal: (error) => {
-      void stop.node?.();
-      reportFatal(error);
-    },
-    // Only a brand-new node without anyone to join starts a cluster; a restart ignores this.
-    ...(join.length === 0
-      ? {
-          bootstrap: {
-            servers: [{ id: identity.id, address: identity.address, role: Role.voter }],
-          },
-        }
-      : {}),
-  });
+    monitoring?.environment(productionEnvironment),
+  );
   const listener = await NodeListener.start({
     engine,
     listen: options.listen ?? identity.address,
@@ -203,6 +222,7 @@ export async function createNode(options: NodeOptions): Promise<DqliteNode> {
       messageBytesMax: limits.messageBytesMax,
       queuedRequestsMax: limits.pipelinedRequestsMax,
       idleTimeoutMs: limits.idleTimeoutMs,
+      observer: monitoring?.requests,
     },
   }).catch(async (error: unknown) => {
     await engine.close({ handover: false });
@@ -227,9 +247,17 @@ export async function createNode(options: NodeOptions): Promise<DqliteNode> {
       checks.stop();
       await engine.close();
       await listener.close();
+      // Last: until here /healthz and /readyz answer that the node is closing.
+      await monitoring?.close();
     })();
     return closing;
   };
+  await monitoring
+    ?.start({ engine, listener, checks, closing: () => closing !== undefined })
+    .catch(async (error: unknown) => {
+      await stop.node?.();
+      throw error;
+    });
   const isMember = engine.configuration().servers.some((server) => server.id === identity.id);
   const joinTimeoutMs = options.joinTimeoutMs ?? 30_000;
   if (!isMember && join.length > 0) {
@@ -246,7 +274,7 @@ export async function createNode(options: NodeOptions): Promise<DqliteNode> {
         console.error(`dqlite-ts node ${identity.id.toString(16)}: ${error.message}`),
     );
   }
-  return embeddedNode(identity, engine, checks, stop.node);
+  return embeddedNode(identity, engine, checks, stop.node, monitoring?.address);
 }
 
 function embeddedNode(
@@ -254,6 +282,7 @@ function embeddedNode(
   engine: ReplicatedEngine,
   checks: ContentCheckMonitor,
   close: () => Promise<void>,
+  httpAddress?: string,
 ): DqliteNode {
   const info = (server: { id: number; address: string; role: Role }): ClusterMember => ({
     id: server.id,
@@ -263,6 +292,7 @@ function embeddedNode(
   return {
     id: identity.id,
     address: identity.address,
+    httpAddress,
     isLeader: () => engine.isServing(),
     leader: () => {
       const leader = engine.leader();
@@ -354,4 +384,5 @@ function checkOptions(options: NodeOptions): void {
   if (options.leaseReads !== undefined && typeof options.leaseReads !== 'boolean') {
     throw new TypeError('createNode: leaseReads must be a boolean');
   }
+  if (options.http !== undefined) checkHttpOptions(options.http, 'createNode: http');
 }

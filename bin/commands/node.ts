@@ -6,13 +6,15 @@ import { UsageError } from './usage-error.js';
 export const NODE_USAGE = `dqlite-ts node --address HOST:PORT --data DIR [--join HOST:PORT,...]
                 [--voters N] [--standbys N] [--listen HOST:PORT|PATH]
                 [--busy-timeout MS] [--snapshot-entries N] [--no-lease-reads]
-                [--limit NAME=VALUE ...] ${TLS_USAGE}
+                [--limit NAME=VALUE ...] [--http HOST:PORT] ${TLS_USAGE}
   Runs one node in the foreground. The first node of a new cluster starts without --join; the
   others join through any existing node. A restart with the same --data keeps the node's
   identity and data; given --join, it asks to be added again if it was removed meanwhile.
   SIGTERM or SIGINT hands leadership over and exits.
   --limit sets one of the node's limits (docs/limits.md), e.g. --limit connectionsMax=1000
   --limit idleTimeoutMs=0; names: ${Object.keys(NODE_LIMITS_DEFAULT).join(', ')}.
+  --http serves Prometheus metrics (/metrics), probes (/healthz, /readyz) and a status page (/)
+  on HOST:PORT (docs/operations.md, "Monitoring").
   --tls-* (PEM files, all three or none) make every connection, to other nodes and from clients,
   mutual TLS: each side needs a certificate from the CA in --tls-ca, which should sign only this
   cluster's certificates (host names are not checked).`;
@@ -32,6 +34,7 @@ export async function runNode(argv: string[]): Promise<number> {
       'snapshot-entries': { type: 'string' },
       'no-lease-reads': { type: 'boolean', default: false },
       limit: { type: 'string', multiple: true },
+      http: { type: 'string' },
       ...TLS_ARGUMENTS,
     },
   });
@@ -53,6 +56,7 @@ export async function runNode(argv: string[]): Promise<number> {
     leaseReads: values['no-lease-reads'] !== true,
     limits: limitsOption(values.limit ?? []),
     tls,
+    http: values.http === undefined ? undefined : { address: values.http },
     onFatal: (error) => {
       fatal = error;
       stop();
@@ -61,6 +65,9 @@ export async function runNode(argv: string[]): Promise<number> {
   console.log(
     `dqlite-ts node ${node.id.toString(16)} serving at ${node.address} (data in ${values.data})`,
   );
+  if (node.httpAddress !== undefined) {
+    console.log(`dqlite-ts node ${node.id.toString(16)} monitoring at http://${node.httpAddress}/`);
+  }
   const onSignal = () => stop();
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);

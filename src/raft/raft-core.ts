@@ -292,6 +292,20 @@ export class RaftCore {
     state.log.compactTo(Math.max(0, metadata.index - this.trailingEntriesAt(metadata.index)));
   }
 
+  /**
+   * A leader's match index for each other server (§5.3: the highest entry known to be
+   * replicated there), for monitoring; empty on any other role. A copy: changing it changes
+   * nothing.
+   */
+  matchIndexes(): Map<NodeId, number> {
+    const matches = new Map<NodeId, number>();
+    if (this.#state.role !== 'leader') return matches;
+    for (const [id, progress] of this.#state.progress) {
+      if (id !== this.#state.id) matches.set(id, progress.matchIndex);
+    }
+    return matches;
+  }
+
   status(): RaftStatus {
     const state = this.#state;
     const log = state.log;

@@ -19,6 +19,7 @@ import {
   failureResponse,
   type GatewayContext,
 } from './session-gateway.js';
+import type { RequestObserver } from './request-observer.js';
 import type { EngineOutcome, RowsValue } from './sql/engine-messages.js';
 
 export interface ClientSessionContext extends GatewayContext {
@@ -32,6 +33,8 @@ export interface ClientSessionContext extends GatewayContext {
    * 0: never.
    */
   readonly idleTimeoutMs: number;
+  /** Told of each request answered and each FAILURE sent (the node's metrics); default none. */
+  readonly observer?: RequestObserver;
 }
 
 /**
@@ -144,15 +147,21 @@ export class ClientSession {
       this.#fail(ErrorCode.DQLITE_PARSE, message, false);
       return;
     }
+    const observer = this.#context.observer;
+    const startedMs = observer === undefined ? 0 : performance.now();
     const answer = await this.#gateway.answer(request, this.#legacy);
     switch (answer.kind) {
       case 'response':
-        return this.#write(answer.response);
+        this.#write(answer.response);
+        break;
       case 'rows':
-        return this.#streamRows(answer.first);
+        await this.#streamRows(answer.first);
+        break;
       case 'close':
-        return this.#fail(answer.code, answer.message, true);
+        this.#fail(answer.code, answer.message, true);
+        break;
     }
+    observer?.answered(frame.type, (performance.now() - startedMs) / 1000);
   }
 
   /**
@@ -223,6 +232,7 @@ export class ClientSession {
 
   #write(response: Response): void {
     if (this.#closed) return;
+    if (response.type === 'FAILURE') this.#context.observer?.failed(response.code);
     this.#socket.write(encodeResponse(response));
   }
 

@@ -29,6 +29,20 @@ export interface ContentCheckReport {
   readonly undecided: boolean;
 }
 
+/** How a content check this monitor ran ended. */
+export type ContentCheckVerdict = 'agreed' | 'diverged' | 'undecided' | 'failed';
+
+/** The last content check this monitor ran, for monitoring. */
+export interface ContentCheckSummary {
+  readonly verdict: ContentCheckVerdict;
+  /** When it ended, in milliseconds since the epoch. */
+  readonly atMs: number;
+  /** The Raft index it checked; undefined when it failed before choosing one. */
+  readonly index?: number;
+  /** The diverged nodes' reasons, or why the check failed. */
+  readonly details: readonly string[];
+}
+
 /** What the monitor needs of the node (ReplicatedEngine). */
 export interface ContentCheckHost {
   readonly id: NodeId;
@@ -50,6 +64,14 @@ export class ContentCheckMonitor {
   readonly #report: (line: string) => void;
   readonly #timer: NodeJS.Timeout | undefined;
   #running: Promise<ContentCheckReport> | undefined;
+  #last: ContentCheckSummary | undefined;
+  /** Checks run by this monitor, by verdict. Invariant: each only grows. */
+  readonly #verdicts: Record<ContentCheckVerdict, number> = {
+    agreed: 0,
+    diverged: 0,
+    undecided: 0,
+    failed: 0,
+  };
 
   constructor(options: {
     readonly host: ContentCheckHost;
@@ -69,8 +91,34 @@ export class ContentCheckMonitor {
 
   /** Runs a content check now (one at a time: a call during a run gets that run's report). */
   run(): Promise<ContentCheckReport> {
-    this.#running ??= this.#check().finally(() => (this.#running = undefined));
+    this.#running ??= this.#check()
+      .then(
+        (report) => {
+          this.#record(verdictOf(report), report.index, report.diverged.map(describeNode));
+          return report;
+        },
+        (error: Error) => {
+          this.#record('failed', undefined, [error.message]);
+          throw error;
+        },
+      )
+      .finally(() => (this.#running = undefined));
     return this.#running;
+  }
+
+  /** The last check this monitor ran (this node led it), or undefined. */
+  get last(): ContentCheckSummary | undefined {
+    return this.#last;
+  }
+
+  /** How many checks this monitor ran, by verdict. */
+  get verdicts(): Readonly<Record<ContentCheckVerdict, number>> {
+    return this.#verdicts;
+  }
+
+  #record(verdict: ContentCheckVerdict, index: number | undefined, details: string[]): void {
+    this.#verdicts[verdict] += 1;
+    this.#last = { verdict, atMs: Date.now(), details, ...(index === undefined ? {} : { index }) };
   }
 
   stop(): void {
@@ -148,6 +196,15 @@ export class ContentCheckMonitor {
       this.#report(`could not tell ${node.address} it diverged: ${(error as Error).message}`);
     }
   }
+}
+
+function verdictOf(report: ContentCheckReport): ContentCheckVerdict {
+  if (report.diverged.length > 0) return 'diverged';
+  return report.undecided ? 'undecided' : 'agreed';
+}
+
+function describeNode(node: NodeContentCheck): string {
+  return `node ${node.id.toString(16)} (${node.address}): ${node.difference ?? 'differs'}`;
 }
 
 function checkOf(answer: Response, index: number): { check: ContentCheck } | { error: string } {

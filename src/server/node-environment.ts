@@ -5,7 +5,7 @@
 
 import type net from 'node:net';
 import type { RaftStorage, RaftTransport } from '../raft/index.js';
-import { FileStorage, type StorageStall } from '../storage/index.js';
+import { FileStorage, type LogFiles, type StorageStall } from '../storage/index.js';
 import { PeerTransport, type PeerAddress, type PeerTransportOptions } from '../transport/index.js';
 import { systemClock, type Clock } from './clock.js';
 import { diskFiles, type SnapshotFiles } from './engine-state-machine.js';
@@ -15,6 +15,8 @@ import { EngineLink, type EngineLinkOptions } from './sql/engine-link.js';
 export interface NodeStorage extends RaftStorage {
   /** Why writes stall now (no space, no write access), or undefined. */
   readonly stall: StorageStall | undefined;
+  /** The log's files, for monitoring; absent where storage has none (the simulator's). */
+  logFiles?(): LogFiles;
   close(): Promise<void>;
 }
 

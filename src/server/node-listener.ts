@@ -37,6 +37,8 @@ export class NodeListener {
   readonly #server: net.Server;
   readonly #sockets = new Set<net.Socket>();
   #nextSessionId = 1;
+  /** Client sessions open now (peers' connections are not counted). */
+  #clientSessions = 0;
 
   private constructor(options: NodeListenerOptions) {
     this.#options = options;
@@ -111,6 +113,8 @@ export class NodeListener {
       } else if (handshake.kind === 'malformed') {
         socket.destroy();
       } else {
+        this.#clientSessions += 1;
+        socket.once('close', () => (this.#clientSessions -= 1));
         new ClientSession(socket, buffered, {
           ...this.#options.session,
           engine: this.#options.engine,
@@ -119,6 +123,11 @@ export class NodeListener {
       }
     };
     socket.on('data', onData);
+  }
+
+  /** Client connections open now (sessions, not peers and not connections still identifying). */
+  get clientConnections(): number {
+    return this.#clientSessions;
   }
 
   /** Stops accepting and closes every connection it accepted. */

@@ -111,6 +111,11 @@ export class NodeRaft {
     return this.status().configuration;
   }
 
+  /** A leader's match index per other server; empty on other roles (RaftCore.matchIndexes). */
+  matchIndexes(): Map<NodeId, number> {
+    return this.#driver.core.matchIndexes();
+  }
+
   /** Raft leader, and not stopped. */
   isLeader(): boolean {
     return !this.#stopped && this.status().role === 'leader';

@@ -12,6 +12,7 @@ import {
   type RaftStatus,
   type Server,
 } from '../raft/index.js';
+import type { LogFiles } from '../storage/index.js';
 import type { NodeTls, PeerAddress } from '../transport/index.js';
 import type { WireValue } from '../wire/index.js';
 import { AppliedIndex } from './applied-index.js';
@@ -208,6 +209,21 @@ export class ReplicatedEngine {
 
   configuration(): Configuration {
     return this.#raft.configuration();
+  }
+
+  /** A leader's match index per other server, for monitoring; empty on other roles. */
+  matchIndexes(): Map<NodeId, number> {
+    return this.#raft.matchIndexes();
+  }
+
+  /** The Raft log's files, for monitoring, when storage reports them. */
+  logFiles(): LogFiles | undefined {
+    return this.#storage.logFiles?.();
+  }
+
+  /** What the state machine applied; may trail Raft's applied index while the worker works. */
+  get appliedIndex(): number {
+    return this.#applied.index;
   }
 
   /** Raft leader (it may still be getting ready to serve SQL). */

@@ -19,6 +19,13 @@ import { recoverSnapshot } from './snapshot-recovery.js';
 import { SnapshotStore } from './snapshot-store.js';
 import { parseStorageFileName } from './storage-file.js';
 
+/** What `FileStorage.logFiles` reports. */
+export interface LogFiles {
+  readonly segments: number;
+  readonly bytes: number;
+  readonly entries: number;
+}
+
 interface Loaded {
   readonly log: SegmentLog;
   readonly hardState: HardStateFile;
@@ -65,6 +72,16 @@ export class FileStorage implements RaftStorage {
   /** What the storage is waiting out (no space, no write access), or undefined. */
   get stall(): StorageStall | undefined {
     return this.#queue.stall;
+  }
+
+  /**
+   * The log's segment files (count and bytes, preallocated zeros included) and the entries they
+   * hold, as planned by the operations queued so far; all zero before `load`. For monitoring.
+   */
+  logFiles(): LogFiles {
+    const log = this.#loaded?.log;
+    if (log === undefined) return { segments: 0, bytes: 0, entries: 0 };
+    return { ...log.files(), entries: log.lastIndex - log.firstIndex + 1 };
   }
 
   /**

@@ -120,6 +120,13 @@ export class SegmentLog {
     return this.#lastIndex < this.#firstIndex;
   }
 
+  /** How many segment files hold the log, and their bytes once every queued write has run. */
+  files(): { readonly segments: number; readonly bytes: number } {
+    let bytes = 0;
+    for (const segment of this.#segments) bytes += segment.allocated ?? segment.bytes;
+    return { segments: this.#segments.length, bytes };
+  }
+
   termAt(index: number): number {
     assert(index >= this.#firstIndex && index <= this.#lastIndex, `entry ${index} is stored`);
     return this.#terms.termAt(index);
