@@ -60,8 +60,8 @@ export async function runRestore(argv: string[]): Promise<number> {
 }
 
 function describeProgress(progress: CopyProgress): string {
-  const table = `table ${progress.table} (${progress.tablesDone + 1}/${progress.tablesTotal})`;
-  return `${table}: ${progress.tableRows} rows; ${progress.rows + progress.tableRows} in all`;
+  const all = progress.rows + progress.tableRows;
+  return `table ${progress.table}: ${progress.tableRows} rows; ${all} in all; ${progress.tablesDone}/${progress.tablesTotal} tables done`;
 }
 
 function parseCopyArgs(argv: string[], extra: { replace?: { type: 'boolean'; default: false } }) {
