@@ -35,7 +35,7 @@ export class RestoreRefusedError extends Error {
  */
 export class BackupRefusedError extends Error {
   override readonly name = 'BackupRefusedError';
-  readonly reason: 'unsupported' = 'unsupported';
+  readonly reason = 'unsupported' as const;
 }
 
 /**

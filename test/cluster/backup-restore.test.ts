@@ -214,7 +214,19 @@ describe('backup and restore on a dqlite-ts cluster', () => {
       (await client.query("SELECT count(*) FROM sqlite_master WHERE name = 'theirs'")).rows,
     ).toEqual([[0]]);
 
+    // One page over the limit is refused; the limit itself passes below.
+    const sourceBytes = fs.statSync(source).size;
+    await expect(
+      restore({
+        cluster: cluster.addresses,
+        database: 'refused',
+        file: source,
+        bytesMax: sourceBytes - 1,
+      }),
+    ).rejects.toMatchObject({ name: 'RestoreRefusedError', reason: 'too-large' });
+
     const replaced = await restore({
+      bytesMax: sourceBytes,
       cluster: cluster.addresses,
       database: 'occupied',
       file: source,
