@@ -1,6 +1,6 @@
 /**
  * dqlite-ts: Dqlite in TypeScript. The package root, kept outside src/ because it gathers every
- * layer. It re-exports the protocol client, the pool and the embedded node (`createNode`, with
+ * layer. It re-exports the protocol client, the pool, backup and restore, and the embedded node (`createNode`, with
  * its limits and content-check types); the ORM adapters have their own subpaths
  * (`dqlite-ts/knex`, `dqlite-ts/drizzle`, `dqlite-ts/kysely`).
  *
@@ -10,6 +10,7 @@
  */
 export * from './drivers/client/index.js';
 export * from './drivers/pool/index.js';
+export * from './drivers/backup/index.js';
 export { createNode } from './src/node.js';
 export type { ClusterMember, DqliteNode, NodeOptions } from './src/node.js';
 export type { ContentCheckReport, NodeContentCheck } from './src/server/content-check-monitor.js';

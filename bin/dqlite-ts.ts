@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // The dqlite-ts command line: run a node, a local demo cluster, an SQL shell, the benchmark
-// against C dqlite, or one client command against any Dqlite cluster (dqlite-ts or the C server).
+// against C dqlite, a backup or restore, or one client command against any Dqlite cluster
+// (dqlite-ts or the C server).
 
+import { BACKUP_USAGE, runBackup, runRestore } from './commands/backup.js';
 import { BENCH_USAGE, runBench } from './commands/bench.js';
 import { CHECK_USAGE, runCheck } from './commands/check.js';
 import { CLIENT_USAGE, clientCommands, runClientCommand } from './commands/client.js';
@@ -24,6 +26,8 @@ ${CHECK_USAGE}
 
 ${CLIENT_USAGE}
 
+${BACKUP_USAGE}
+
 dqlite-ts help   print this text`;
 
 /** Each command's own usage, for `dqlite-ts <command> --help`. */
@@ -32,6 +36,8 @@ const commandUsage: Record<string, string> = {
   shell: SHELL_USAGE,
   demo: DEMO_USAGE,
   check: CHECK_USAGE,
+  backup: BACKUP_USAGE,
+  restore: BACKUP_USAGE,
   ...Object.fromEntries(Object.keys(clientCommands).map((name) => [name, CLIENT_USAGE])),
 };
 
@@ -54,6 +60,10 @@ async function main(argv: string[]): Promise<number> {
       return runBench(args);
     case 'check':
       return runCheck(args);
+    case 'backup':
+      return runBackup(args);
+    case 'restore':
+      return runRestore(args);
     case undefined:
     case 'help':
     case '--help':

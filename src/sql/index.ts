@@ -4,3 +4,4 @@ export { leadingTokens, parameterSlots, splitStatements } from './sql-text.js';
 export type { ParameterSlot, StatementText } from './sql-text.js';
 export { classifyStatement, transactionControl } from './statement-class.js';
 export type { StatementClass, StatementShape, TransactionControl } from './statement-class.js';
+export { APPLIED_INDEX_FUNCTION } from './applied-index.js';

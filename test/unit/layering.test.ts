@@ -38,6 +38,7 @@ const importsAllowed: Readonly<Record<string, readonly string[]>> = {
   'src/node.ts': ['src/server/', 'src/raft/', 'src/transport/', 'src/retry/', 'src/http/'],
   'drivers/client/': ['src/wire/', 'src/retry/'],
   'drivers/pool/': ['drivers/client/', 'src/sql/', 'src/retry/'],
+  'drivers/backup/': ['drivers/pool/', 'drivers/client/', 'src/sql/'],
   'adapters/knex/': ['drivers/pool/', 'drivers/client/', 'src/retry/'],
   'adapters/drizzle/': ['drivers/pool/', 'drivers/client/', 'src/retry/'],
   'adapters/kysely/': ['drivers/pool/', 'drivers/client/', 'src/retry/'],

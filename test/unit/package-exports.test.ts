@@ -38,15 +38,18 @@ describe('package exports', () => {
     expect(existsSync(packageJson.bin['dqlite-ts']!)).toBe(true);
   });
 
-  it('resolves dqlite-ts, dqlite-ts/client, dqlite-ts/pool and dqlite-ts/wire by name', async () => {
+  it('resolves dqlite-ts, dqlite-ts/client, dqlite-ts/pool, dqlite-ts/wire and dqlite-ts/backup by name', async () => {
     const script = `
       const root = await import('dqlite-ts');
       const client = await import('dqlite-ts/client');
       const wire = await import('dqlite-ts/wire');
       const pool = await import('dqlite-ts/pool');
-      console.log([typeof root.connect, typeof root.createPool, typeof client.connect, typeof client.NotLeaderError, typeof wire.FrameDecoder, typeof pool.createPool].join(' '));`;
+      const backup = await import('dqlite-ts/backup');
+      console.log([typeof root.connect, typeof root.createPool, typeof client.connect, typeof client.NotLeaderError, typeof wire.FrameDecoder, typeof pool.createPool, typeof backup.backup, typeof backup.restore, typeof root.restore].join(' '));`;
     const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', script]);
-    expect(stdout.trim()).toBe('function function function function function function');
+    expect(stdout.trim()).toBe(
+      'function function function function function function function function function',
+    );
   });
 
   it('loads from CommonJS through require, and type-checks there under module node16', async () => {

@@ -8,6 +8,7 @@ import type Database from 'better-sqlite3';
 import { databaseNameProblem } from '../../fsm/database-directory.js';
 import type { DatabaseSet } from '../../fsm/database-set.js';
 import { splitStatements } from '../../sql/sql-text.js';
+import { APPLIED_INDEX_FUNCTION } from '../../sql/applied-index.js';
 import { ErrorCode, ValueType, type WireValue } from '../../wire/index.js';
 import { EngineFailure, failureOutcome } from './engine-failure.js';
 import {
@@ -40,7 +41,10 @@ export interface Job {
 }
 
 export interface SessionStatementsOptions {
-  readonly databases: Pick<DatabaseSet, 'openSessionConnection' | 'closeSessionConnection'>;
+  readonly databases: Pick<
+    DatabaseSet,
+    'openSessionConnection' | 'closeSessionConnection' | 'appliedIndex'
+  >;
   /** The engine's leadership, which SqlEngine owns: its epoch, and whether it leads now. */
   readonly leadership: { readonly epoch: number; readonly leading: boolean };
   /** Every request ends here (SqlEngine's finish): exactly once per job. */
@@ -244,7 +248,12 @@ export class SessionStatements {
       return session.connection;
     }
     session.dropConnection();
-    session.connection = this.#options.databases.openSessionConnection(session.database);
+    const connection = this.#options.databases.openSessionConnection(session.database);
+    const databases = this.#options.databases;
+    connection.function(APPLIED_INDEX_FUNCTION, { deterministic: false }, () =>
+      BigInt(databases.appliedIndex),
+    );
+    session.connection = connection;
     session.epoch = leadership.epoch;
     return session.connection;
   }
