@@ -1,3 +1,4 @@
+import { pino } from 'pino';
 import type { RaftConfig } from './raft/index.js';
 import { Role } from './raft/index.js';
 import { backoffCeilingMs, type Backoff } from './retry/backoff.js';
@@ -6,6 +7,7 @@ import { requestLeader } from './server/cluster-client.js';
 import { loadOrCreateIdentity } from './server/node-identity.js';
 import { resolveNodeLimits, type NodeLimits } from './server/limits.js';
 import { NodeListener } from './server/node-listener.js';
+import { nodeBindings, type NodeLogger } from './server/node-logger.js';
 import { ReplicatedEngine } from './server/replicated-engine.js';
 import { RoleKeeper } from './server/role-keeper.js';
 import { createNodeTls, type NodeTls, type TlsOptions } from './transport/index.js';
@@ -79,9 +81,21 @@ export interface NodeOptions {
   readonly contentCheckIntervalMs?: number;
   /**
    * The node hit an error it cannot survive safely (its disk failed, or its SQL engine broke an
-   * invariant) and stopped. Default: print it to stderr.
+   * invariant) and stopped. It is logged at level fatal either way. Default: nothing more.
    */
   readonly onFatal?: (error: Error) => void;
+  /**
+   * Where the node logs: role changes, membership changes, snapshots, divergence, disk problems
+   * and fatal errors, one line each, and nothing per request at level info. A pino logger, or
+   * any object with pino's six level methods and `child`; every line carries the node's id
+   * (hexadecimal, as the CLI prints it) and address. Default: pino at level 'info', JSON lines
+   * on stderr.
+   *
+   * @example
+   * import { pino } from 'pino';
+   * logger: pino({ level: 'debug' }, pino.destination({ dest: 2, sync: true }))
+   */
+  readonly logger?: NodeLogger;
 }
 
 /**
@@ -141,6 +155,7 @@ const knownOptions = new Set([
   'tls',
   'contentCheckIntervalMs',
   'onFatal',
+  'logger',
 ]);
 
 /**
@@ -158,9 +173,9 @@ export async function createNode(options: NodeOptions): Promise<DqliteNode> {
   const join = (options.join ?? []).filter((address) => address !== options.address);
   const { identity } = loadOrCreateIdentity(options.dataDir, options.address, options.id);
   const stop: { node?: () => Promise<void> } = {};
-  const reportFatal =
-    options.onFatal ??
-    ((error: Error) => console.error(`dqlite-ts node ${identity.id.toString(16)}: ${error.stack}`));
+  const log = (options.logger ?? defaultLogger()).child(
+    nodeBindings(identity.id, identity.address),
+  );
   const engine = await ReplicatedEngine.start({
     id: identity.id,
     address: identity.address,
@@ -176,8 +191,10 @@ export async function createNode(options: NodeOptions): Promise<DqliteNode> {
     snapshotThresholdEntries: options.snapshotThresholdEntries,
     onFatal: (error) => {
       void stop.node?.();
-      reportFatal(error);
+      log.fatal({ err: error }, `fatal: ${error.message}; the node stopped`);
+      options.onFatal?.(error);
     },
+    logger: log,
     // Only a brand-new node without anyone to join starts a cluster; a restart ignores this.
     ...(join.length === 0
       ? {
@@ -212,7 +229,7 @@ export async function createNode(options: NodeOptions): Promise<DqliteNode> {
     host: engine,
     intervalMs: options.contentCheckIntervalMs ?? 600_000,
     tls,
-    report: (line) => console.error(`dqlite-ts node ${identity.id.toString(16)}: ${line}`),
+    logger: log,
   });
   const roles = new RoleKeeper(
     engine,
@@ -242,8 +259,7 @@ export async function createNode(options: NodeOptions): Promise<DqliteNode> {
     // stops writing to a node once it removes it). Given peers to join, it asks the cluster and
     // rejoins if it is no longer a member; a cluster still restarting is tried again later.
     void joinCluster(join, identity, joinTimeoutMs, { onlyIfAbsent: true, tls }).catch(
-      (error: Error) =>
-        console.error(`dqlite-ts node ${identity.id.toString(16)}: ${error.message}`),
+      (error: Error) => log.warn({ problem: error.message }, 'could not rejoin the cluster'),
     );
   }
   return embeddedNode(identity, engine, checks, stop.node);
@@ -273,6 +289,11 @@ function embeddedNode(
     diverged: () => engine.diverged,
     close,
   };
+}
+
+/** pino at level 'info', JSON lines on stderr, written synchronously so a fatal line is not lost. */
+function defaultLogger(): NodeLogger {
+  return pino({ level: 'info' }, pino.destination({ dest: 2, sync: true }));
 }
 
 /** Pauses between the join requests of a node that is not yet a member. */
@@ -353,5 +374,9 @@ function checkOptions(options: NodeOptions): void {
   }
   if (options.leaseReads !== undefined && typeof options.leaseReads !== 'boolean') {
     throw new TypeError('createNode: leaseReads must be a boolean');
+  }
+  const logger = options.logger as Partial<NodeLogger> | undefined;
+  if (logger !== undefined && (typeof logger !== 'object' || typeof logger.child !== 'function')) {
+    throw new TypeError('createNode: logger must be a pino-compatible logger (with child())');
   }
 }
