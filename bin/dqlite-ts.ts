@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // The dqlite-ts command line: run a node, a local demo cluster, an SQL shell, the benchmark
-// against C dqlite, or one client command against any Dqlite cluster (dqlite-ts or the C server).
+// against C dqlite, a stopped node's disaster recovery, or one client command against any Dqlite
+// cluster (dqlite-ts or the C server).
 
 import { BENCH_USAGE, runBench } from './commands/bench.js';
 import { CHECK_USAGE, runCheck } from './commands/check.js';
 import { CLIENT_USAGE, clientCommands, runClientCommand } from './commands/client.js';
 import { DEMO_USAGE, runDemo } from './commands/demo.js';
 import { NODE_USAGE, runNode } from './commands/node.js';
+import { RECOVER_USAGE, runRecover } from './commands/recover.js';
 import { SHELL_USAGE, runShell } from './commands/shell.js';
 import { UsageError } from './commands/usage-error.js';
 
@@ -22,6 +24,8 @@ ${BENCH_USAGE}
 
 ${CHECK_USAGE}
 
+${RECOVER_USAGE}
+
 ${CLIENT_USAGE}
 
 dqlite-ts help   print this text`;
@@ -32,6 +36,7 @@ const commandUsage: Record<string, string> = {
   shell: SHELL_USAGE,
   demo: DEMO_USAGE,
   check: CHECK_USAGE,
+  recover: RECOVER_USAGE,
   ...Object.fromEntries(Object.keys(clientCommands).map((name) => [name, CLIENT_USAGE])),
 };
 
@@ -54,6 +59,8 @@ async function main(argv: string[]): Promise<number> {
       return runBench(args);
     case 'check':
       return runCheck(args);
+    case 'recover':
+      return runRecover(args);
     case undefined:
     case 'help':
     case '--help':
