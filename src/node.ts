@@ -4,6 +4,7 @@ import { Role } from './raft/index.js';
 import { backoffCeilingMs, type Backoff } from './retry/backoff.js';
 import { ContentCheckMonitor, type ContentCheckReport } from './server/content-check-monitor.js';
 import { requestLeader } from './server/cluster-client.js';
+import { openDataDirectory } from './server/data-format.js';
 import { loadOrCreateIdentity } from './server/node-identity.js';
 import { resolveNodeLimits, type NodeLimits } from './server/limits.js';
 import { NodeListener } from './server/node-listener.js';
@@ -171,6 +172,7 @@ export async function createNode(options: NodeOptions): Promise<DqliteNode> {
   const limits = resolveNodeLimits(options.limits);
   const tls = options.tls === undefined ? undefined : createNodeTls(options.tls, 'createNode: tls');
   const join = (options.join ?? []).filter((address) => address !== options.address);
+  openDataDirectory(options.dataDir);
   const { identity } = loadOrCreateIdentity(options.dataDir, options.address, options.id);
   const stop: { node?: () => Promise<void> } = {};
   const log = (options.logger ?? defaultLogger()).child(

@@ -14,6 +14,7 @@ import {
 } from '../raft/index.js';
 import { FileStorage } from '../storage/index.js';
 import { parsePeerAddress } from '../transport/index.js';
+import { checkDataFormat } from './data-format.js';
 import { readIdentity } from './node-identity.js';
 
 /** How long the check that the node is stopped waits for its address to answer. */
@@ -67,6 +68,7 @@ export interface RecoveryReport {
  */
 export async function recoverNode(options: RecoverOptions): Promise<RecoveryReport> {
   checkRecoverOptions(options);
+  checkDataFormat(options.dataDir);
   const identity = readIdentity(options.dataDir);
   if (await answers(identity.address)) {
     throw new Error(
