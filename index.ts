@@ -15,3 +15,10 @@ export { createNode } from './src/node.js';
 export type { ClusterMember, DqliteNode, NodeOptions } from './src/node.js';
 export type { ContentCheckReport, NodeContentCheck } from './src/server/content-check-monitor.js';
 export { NODE_LIMITS_DEFAULT, type NodeLimits } from './src/server/limits.js';
+export type { LogCall, NodeLogger } from './src/server/node-logger.js';
+export {
+  recoverNode,
+  type RecoverOptions,
+  type RecoveryMember,
+  type RecoveryReport,
+} from './src/server/offline-recovery.js';

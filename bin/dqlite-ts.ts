@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The dqlite-ts command line: run a node, a local demo cluster, an SQL shell, the benchmark
-// against C dqlite, a backup or restore, or one client command against any Dqlite cluster
-// (dqlite-ts or the C server).
+// against C dqlite, a backup or restore, a stopped node's disaster recovery, or one client
+// command against any Dqlite cluster (dqlite-ts or the C server).
 
 import { BACKUP_USAGE, runBackup, runRestore } from './commands/backup.js';
 import { BENCH_USAGE, runBench } from './commands/bench.js';
@@ -9,6 +9,7 @@ import { CHECK_USAGE, runCheck } from './commands/check.js';
 import { CLIENT_USAGE, clientCommands, runClientCommand } from './commands/client.js';
 import { DEMO_USAGE, runDemo } from './commands/demo.js';
 import { NODE_USAGE, runNode } from './commands/node.js';
+import { RECOVER_USAGE, runRecover } from './commands/recover.js';
 import { SHELL_USAGE, runShell } from './commands/shell.js';
 import { UsageError } from './commands/usage-error.js';
 
@@ -24,6 +25,8 @@ ${BENCH_USAGE}
 
 ${CHECK_USAGE}
 
+${RECOVER_USAGE}
+
 ${CLIENT_USAGE}
 
 ${BACKUP_USAGE}
@@ -38,6 +41,7 @@ const commandUsage: Record<string, string> = {
   check: CHECK_USAGE,
   backup: BACKUP_USAGE,
   restore: BACKUP_USAGE,
+  recover: RECOVER_USAGE,
   ...Object.fromEntries(Object.keys(clientCommands).map((name) => [name, CLIENT_USAGE])),
 };
 
@@ -64,6 +68,8 @@ async function main(argv: string[]): Promise<number> {
       return runBackup(args);
     case 'restore':
       return runRestore(args);
+    case 'recover':
+      return runRecover(args);
     case undefined:
     case 'help':
     case '--help':

@@ -1,13 +1,16 @@
 import { NodeMonitoring, checkHttpOptions, type HttpOptions } from './http/node-http.js';
+import { pino } from 'pino';
 import type { RaftConfig } from './raft/index.js';
 import { Role } from './raft/index.js';
 import { backoffCeilingMs, type Backoff } from './retry/backoff.js';
 import { ContentCheckMonitor, type ContentCheckReport } from './server/content-check-monitor.js';
 import { requestLeader } from './server/cluster-client.js';
+import { openDataDirectory } from './server/data-format.js';
 import { loadOrCreateIdentity } from './server/node-identity.js';
 import { resolveNodeLimits, type NodeLimits } from './server/limits.js';
 import { productionEnvironment } from './server/node-environment.js';
 import { NodeListener } from './server/node-listener.js';
+import { nodeBindings, type NodeLogger } from './server/node-logger.js';
 import { ReplicatedEngine } from './server/replicated-engine.js';
 import { RoleKeeper } from './server/role-keeper.js';
 import { createNodeTls, type NodeTls, type TlsOptions } from './transport/index.js';
@@ -81,7 +84,7 @@ export interface NodeOptions {
   readonly contentCheckIntervalMs?: number;
   /**
    * The node hit an error it cannot survive safely (its disk failed, or its SQL engine broke an
-   * invariant) and stopped. Default: print it to stderr.
+   * invariant) and stopped. It is logged at level fatal either way. Default: nothing more.
    */
   readonly onFatal?: (error: Error) => void;
   /**
@@ -94,6 +97,18 @@ export interface NodeOptions {
    * http: { address: '0.0.0.0:9100' }
    */
   readonly http?: HttpOptions;
+  /**
+   * Where the node logs: role changes, membership changes, snapshots, divergence, disk problems
+   * and fatal errors, one line each, and nothing per request at level info. A pino logger, or
+   * any object with pino's six level methods and `child`; every line carries the node's id
+   * (hexadecimal, as the CLI prints it) and address. Default: pino at level 'info', JSON lines
+   * on stderr.
+   *
+   * @example
+   * import { pino } from 'pino';
+   * logger: pino({ level: 'debug' }, pino.destination({ dest: 2, sync: true }))
+   */
+  readonly logger?: NodeLogger;
 }
 
 /**
@@ -156,6 +171,7 @@ const knownOptions = new Set([
   'contentCheckIntervalMs',
   'onFatal',
   'http',
+  'logger',
 ]);
 
 /**
@@ -171,12 +187,13 @@ export async function createNode(options: NodeOptions): Promise<DqliteNode> {
   const limits = resolveNodeLimits(options.limits);
   const tls = options.tls === undefined ? undefined : createNodeTls(options.tls, 'createNode: tls');
   const join = (options.join ?? []).filter((address) => address !== options.address);
+  openDataDirectory(options.dataDir);
   const { identity } = loadOrCreateIdentity(options.dataDir, options.address, options.id);
   const stop: { node?: () => Promise<void> } = {};
+  const log = (options.logger ?? defaultLogger()).child(
+    nodeBindings(identity.id, identity.address),
+  );
   const monitoring = options.http === undefined ? undefined : new NodeMonitoring(options.http);
-  const reportFatal =
-    options.onFatal ??
-    ((error: Error) => console.error(`dqlite-ts node ${identity.id.toString(16)}: ${error.stack}`));
   const engine = await ReplicatedEngine.start(
     {
       id: identity.id,
@@ -193,8 +210,10 @@ export async function createNode(options: NodeOptions): Promise<DqliteNode> {
       snapshotThresholdEntries: options.snapshotThresholdEntries,
       onFatal: (error) => {
         void stop.node?.();
-        reportFatal(error);
+        log.fatal({ err: error }, `fatal: ${error.message}; the node stopped`);
+        options.onFatal?.(error);
       },
+      logger: log,
       // Only a brand-new node without anyone to join starts a cluster; a restart ignores this.
       ...(join.length === 0
         ? {
@@ -232,7 +251,7 @@ export async function createNode(options: NodeOptions): Promise<DqliteNode> {
     host: engine,
     intervalMs: options.contentCheckIntervalMs ?? 600_000,
     tls,
-    report: (line) => console.error(`dqlite-ts node ${identity.id.toString(16)}: ${line}`),
+    logger: log,
   });
   const roles = new RoleKeeper(
     engine,
@@ -270,8 +289,7 @@ export async function createNode(options: NodeOptions): Promise<DqliteNode> {
     // stops writing to a node once it removes it). Given peers to join, it asks the cluster and
     // rejoins if it is no longer a member; a cluster still restarting is tried again later.
     void joinCluster(join, identity, joinTimeoutMs, { onlyIfAbsent: true, tls }).catch(
-      (error: Error) =>
-        console.error(`dqlite-ts node ${identity.id.toString(16)}: ${error.message}`),
+      (error: Error) => log.warn({ problem: error.message }, 'could not rejoin the cluster'),
     );
   }
   return embeddedNode(identity, engine, checks, stop.node, monitoring?.address);
@@ -303,6 +321,11 @@ function embeddedNode(
     diverged: () => engine.diverged,
     close,
   };
+}
+
+/** pino at level 'info', JSON lines on stderr, written synchronously so a fatal line is not lost. */
+function defaultLogger(): NodeLogger {
+  return pino({ level: 'info' }, pino.destination({ dest: 2, sync: true }));
 }
 
 /** Pauses between the join requests of a node that is not yet a member. */
@@ -385,4 +408,8 @@ function checkOptions(options: NodeOptions): void {
     throw new TypeError('createNode: leaseReads must be a boolean');
   }
   if (options.http !== undefined) checkHttpOptions(options.http, 'createNode: http');
+  const logger = options.logger as Partial<NodeLogger> | undefined;
+  if (logger !== undefined && (typeof logger !== 'object' || typeof logger.child !== 'function')) {
+    throw new TypeError('createNode: logger must be a pino-compatible logger (with child())');
+  }
 }

@@ -1,12 +1,13 @@
 import { parseArgs } from 'node:util';
 import { NODE_LIMITS_DEFAULT, createNode, type NodeLimits } from '../../index.js';
+import { logLevels, nodeLogger, parseLogLevel } from './node-log.js';
 import { TLS_ARGUMENTS, TLS_USAGE, tlsFromFiles } from './tls-files.js';
 import { UsageError } from './usage-error.js';
 
 export const NODE_USAGE = `dqlite-ts node --address HOST:PORT --data DIR [--join HOST:PORT,...]
                 [--voters N] [--standbys N] [--listen HOST:PORT|PATH]
                 [--busy-timeout MS] [--snapshot-entries N] [--no-lease-reads]
-                [--limit NAME=VALUE ...] [--http HOST:PORT] ${TLS_USAGE}
+                [--limit NAME=VALUE ...] [--http HOST:PORT] [--log-level LEVEL] ${TLS_USAGE}
   Runs one node in the foreground. The first node of a new cluster starts without --join; the
   others join through any existing node. A restart with the same --data keeps the node's
   identity and data; given --join, it asks to be added again if it was removed meanwhile.
@@ -15,6 +16,8 @@ export const NODE_USAGE = `dqlite-ts node --address HOST:PORT --data DIR [--join
   --limit idleTimeoutMs=0; names: ${Object.keys(NODE_LIMITS_DEFAULT).join(', ')}.
   --http serves Prometheus metrics (/metrics), probes (/healthz, /readyz) and a status page (/)
   on HOST:PORT (docs/operations.md, "Monitoring").
+  --log-level is one of ${logLevels.join(', ')} (default info). The node logs on stderr: JSON
+  lines, or short lines when stderr is a terminal.
   --tls-* (PEM files, all three or none) make every connection, to other nodes and from clients,
   mutual TLS: each side needs a certificate from the CA in --tls-ca, which should sign only this
   cluster's certificates (host names are not checked).`;
@@ -35,12 +38,14 @@ export async function runNode(argv: string[]): Promise<number> {
       'no-lease-reads': { type: 'boolean', default: false },
       limit: { type: 'string', multiple: true },
       http: { type: 'string' },
+      'log-level': { type: 'string' },
       ...TLS_ARGUMENTS,
     },
   });
   if (values.address === undefined) throw new UsageError('missing --address');
   if (values.data === undefined) throw new UsageError('missing --data');
   const tls = tlsFromFiles(values);
+  const logger = nodeLogger(parseLogLevel(values['log-level']));
   let fatal: Error | undefined;
   let stop: () => void = () => {};
   const stopped = new Promise<void>((resolve) => (stop = resolve));
@@ -57,6 +62,7 @@ export async function runNode(argv: string[]): Promise<number> {
     limits: limitsOption(values.limit ?? []),
     tls,
     http: values.http === undefined ? undefined : { address: values.http },
+    logger,
     onFatal: (error) => {
       fatal = error;
       stop();
@@ -73,9 +79,8 @@ export async function runNode(argv: string[]): Promise<number> {
   process.once('SIGINT', onSignal);
   await stopped;
   if (fatal !== undefined) {
-    console.error(
-      `dqlite-ts node ${node.id.toString(16)} stopped: ${fatal.stack ?? fatal.message}`,
-    );
+    // The node logged the error with its stack; this line says the process ends because of it.
+    console.error(`dqlite-ts node ${node.id.toString(16)} stopped: ${fatal.message}`);
     return 1;
   }
   await node.close();

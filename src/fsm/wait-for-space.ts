@@ -19,28 +19,25 @@ export function onSpaceWait(onWait: (waiting: string | undefined) => void): void
  * sleeping between tries; any other error is thrown. For the SQL engine's own thread, where a
  * follower's apply must happen, in order, before anything after it: the thread waits, Raft on the
  * main thread carries on, and a closing node ends the thread. `write` must be idempotent (page
- * images written at their offsets are). Says on stderr when it starts and stops waiting.
+ * images written at their offsets are). Tells the `onSpaceWait` listener when it starts and stops
+ * waiting; the node logs both.
  */
 export function retryWhileNoSpace<T>(
   what: string,
   write: () => T,
   isWaitable: (error: unknown) => boolean = isWaitableStorageError,
 ): T {
-  let stalledAt: number | undefined;
+  let waiting = false;
   for (let attempt = 1; ; attempt++) {
     try {
       const result = write();
-      if (stalledAt !== undefined) {
-        console.error(`dqlite-ts: ${what} succeeded after ${Date.now() - stalledAt} ms of waiting`);
-        listener?.(undefined);
-      }
+      if (waiting) listener?.(undefined);
       return result;
     } catch (error) {
       if (!isWaitable(error)) throw error;
       const message = error instanceof Error ? error.message : String(error);
-      if (stalledAt === undefined) {
-        stalledAt = Date.now();
-        console.error(`dqlite-ts: ${what}: ${message}; waiting for space, trying again`);
+      if (!waiting) {
+        waiting = true;
         listener?.(`${what}: ${message}`);
       }
       Atomics.wait(sleeper, 0, 0, backoffCeilingMs(retryBackoff, attempt));

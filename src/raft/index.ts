@@ -3,6 +3,7 @@ export { AssertionError } from './assert.js';
 export { defaultRaftConfig, resolveRaftConfig, type RaftConfig } from './config.js';
 export {
   applyMembershipChange,
+  configurationProblem,
   decodeConfiguration,
   encodeConfiguration,
   type MembershipChange,

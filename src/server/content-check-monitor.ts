@@ -3,6 +3,7 @@ import type { NodeId, Server } from '../raft/index.js';
 import type { NodeTls } from '../transport/index.js';
 import type { Response } from '../wire/index.js';
 import { requestOnce } from './cluster-client.js';
+import type { NodeLogger } from './node-logger.js';
 import type { ContentCheckOutcome } from './local-content-checks.js';
 
 /** Longest the leader waits for one node's answer to a content check. */
@@ -61,7 +62,7 @@ export interface ContentCheckHost {
 export class ContentCheckMonitor {
   readonly #host: ContentCheckHost;
   readonly #tls: NodeTls | undefined;
-  readonly #report: (line: string) => void;
+  readonly #log: NodeLogger;
   readonly #timer: NodeJS.Timeout | undefined;
   #running: Promise<ContentCheckReport> | undefined;
   #last: ContentCheckSummary | undefined;
@@ -78,11 +79,11 @@ export class ContentCheckMonitor {
     /** 0: no periodic check (`run` still works). */
     readonly intervalMs: number;
     readonly tls?: NodeTls;
-    readonly report: (line: string) => void;
+    readonly logger: NodeLogger;
   }) {
     this.#host = options.host;
     this.#tls = options.tls;
-    this.#report = options.report;
+    this.#log = options.logger;
     if (options.intervalMs > 0) {
       this.#timer = setInterval(() => this.#periodic(), options.intervalMs);
       this.#timer.unref();
@@ -127,7 +128,9 @@ export class ContentCheckMonitor {
 
   #periodic(): void {
     if (!this.#host.isServing()) return;
-    this.run().catch((error: Error) => this.#report(`content check failed: ${error.message}`));
+    this.run().catch((error: Error) => {
+      this.#log.warn({ problem: error.message }, 'content check failed');
+    });
   }
 
   async #check(): Promise<ContentCheckReport> {
@@ -153,11 +156,14 @@ export class ContentCheckMonitor {
     const distinct = new Set(answers.flatMap((a) => (a.check ? [keyOf(a.check)] : [])));
     const undecided = majority === undefined && distinct.size > 1;
     if (undecided) {
-      this.#report(`content check at index ${index}: the nodes differ and no majority agrees`);
+      this.#log.error({ index }, 'content check: the nodes differ and no majority agrees');
     }
     for (const node of diverged) {
       const reason = `node ${node.id.toString(16)} (${node.address}): ${node.difference}`;
-      this.#report(`content check at index ${index}: DIVERGED ${reason}`);
+      // This node's own divergence is logged once, where it is recorded (markDiverged).
+      if (node.id !== this.#host.id) {
+        this.#log.error({ index, reason }, `divergence found: DIVERGED ${reason}`);
+      }
       await this.#tell(node, index, reason);
     }
     return { index, nodes, diverged, undecided };
@@ -193,7 +199,8 @@ export class ContentCheckMonitor {
         this.#tls,
       );
     } catch (error) {
-      this.#report(`could not tell ${node.address} it diverged: ${(error as Error).message}`);
+      const problem = (error as Error).message;
+      this.#log.warn({ problem }, `could not tell ${node.address} it diverged`);
     }
   }
 }

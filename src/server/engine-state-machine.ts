@@ -3,11 +3,22 @@ import {
   snapshotReadBytesMax,
   type Entry,
   type ReadChunk,
+  type SnapshotMetadata,
   type SnapshotSource,
   type StateMachine,
 } from '../raft/index.js';
 import { valueOf, type EngineLink } from './sql/engine-link.js';
 import type { EngineReply } from './sql/engine-messages.js';
+
+/** What the engine hears of the state machine's work; `now` (ms) times snapshots for the log. */
+export interface StateMachineHooks {
+  now(): number;
+  applied(entry: Entry): void;
+  /** The engine took a snapshot (written to a file the driver now copies into storage). */
+  taken(snapshot: { readonly index: number; readonly bytes: number }, ms: number): void;
+  /** The databases now hold `metadata`'s snapshot (the leader's, or this node's own at start). */
+  restored(metadata: SnapshotMetadata, ms: number): void;
+}
 
 /**
  * Raft's view of the SQL engine in its worker. Applies are posted in order; snapshots go through
@@ -17,7 +28,7 @@ import type { EngineReply } from './sql/engine-messages.js';
  */
 export function engineStateMachine(
   link: EngineLink,
-  hooks: { applied(entry: Entry): void; restored(index: number): void },
+  hooks: StateMachineHooks,
   files: SnapshotFiles = diskFiles,
 ): StateMachine {
   return {
@@ -27,10 +38,18 @@ export function engineStateMachine(
     },
     // The link keeps the order of requests, so the engine takes the snapshot after every apply
     // posted before this call and before any posted after it: its index is the applied index.
-    snapshot: (done) => complete(takeSnapshot(link, files), done),
+    snapshot: (done) => {
+      const startedMs = hooks.now();
+      const taken = takeSnapshot(link, files).then((source) => {
+        if (source !== undefined) hooks.taken(source, hooks.now() - startedMs);
+        return source;
+      });
+      complete(taken, done);
+    },
     restore: (metadata, read, done) => {
+      const startedMs = hooks.now();
       const restored = restoreInChunks(link, metadata, read).then(() =>
-        hooks.restored(metadata.index),
+        hooks.restored(metadata, hooks.now() - startedMs),
       );
       complete(restored, done);
     },

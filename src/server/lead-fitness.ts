@@ -9,6 +9,7 @@ import type { Clock } from './clock.js';
 import { DiskHandover, isDiskFailureCode } from './disk-handover.js';
 import { divergenceAdvice, recordDivergence } from './divergence-marker.js';
 import type { NodeStorage } from './node-environment.js';
+import type { NodeLogger } from './node-logger.js';
 import type { EngineOutcome } from './sql/engine-messages.js';
 
 /** What the fitness checks need of the node; each piece has its own owner (ReplicatedEngine). */
@@ -25,6 +26,7 @@ export interface LeadFitnessParts {
   readonly closed: () => boolean;
   /** Hands leadership to the best other voter (ReplicatedEngine.transferLeadership). */
   readonly transferLeadership: () => Promise<void>;
+  readonly logger: NodeLogger;
 }
 
 /**
@@ -42,7 +44,7 @@ export class LeadFitness {
     this.#parts = parts;
     this.#diskHandover = new DiskHandover({
       handOver: () => parts.transferLeadership(),
-      report: (message) => this.#report(message),
+      report: (message) => parts.logger.warn({ disk: 'sqlite' }, message),
       now: () => parts.clock.now(),
     });
   }
@@ -70,6 +72,14 @@ export class LeadFitness {
 
   /** The SQL engine waits for disk space to apply what Raft committed: it cannot serve. */
   engineWaits(waiting: string | undefined): void {
+    if (waiting !== undefined && this.#engineWaiting === undefined) {
+      this.#parts.logger.warn(
+        { disk: 'sqlite', problem: waiting },
+        'disk problem: the SQL engine waits for space or write access',
+      );
+    } else if (waiting === undefined && this.#engineWaiting !== undefined) {
+      this.#parts.logger.info({ disk: 'sqlite' }, 'disk problem cleared');
+    }
     this.#engineWaiting = waiting;
     if (waiting !== undefined && this.#parts.isLeader() && this.#parts.otherVoters() > 0) {
       this.#diskHandover.cannotServe(waiting);
@@ -85,10 +95,10 @@ export class LeadFitness {
     if (this.diverged !== undefined || parts.closed()) return;
     recordDivergence(parts.dataDir, reason);
     parts.core.holdCampaigns(reason);
-    this.#report(divergenceAdvice(reason));
+    parts.logger.error({ reason }, `divergence found: ${divergenceAdvice(reason)}`);
     if (parts.isLeader() && parts.otherVoters() > 0) {
       await parts.transferLeadership().catch((error: Error) => {
-        this.#report(`could not hand leadership over: ${error.message}`);
+        parts.logger.warn({ problem: error.message }, 'could not hand leadership over');
       });
     }
   }
@@ -96,9 +106,5 @@ export class LeadFitness {
   /** Why this node's disk is failing it now (Raft log or SQL engine), or undefined. */
   #diskTrouble(): string | undefined {
     return this.#parts.storage.stall?.error.message ?? this.#engineWaiting;
-  }
-
-  #report(message: string): void {
-    console.error(`dqlite-ts node ${this.#parts.id}: ${message}`);
   }
 }

@@ -23,11 +23,7 @@ export function loadOrCreateIdentity(
   fs.mkdirSync(dataDir, { recursive: true });
   const file = path.join(dataDir, identityFile);
   if (fs.existsSync(file)) {
-    const stored = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<NodeIdentity>;
-    if (!Number.isSafeInteger(stored.id) || typeof stored.address !== 'string') {
-      throw new Error(`${file} is damaged: expected {"id": <integer>, "address": "<host:port>"}`);
-    }
-    const identity = stored as NodeIdentity;
+    const identity = readIdentity(dataDir);
     if (identity.address !== address) {
       throw new Error(
         `${dataDir} belongs to node ${identity.id.toString(16)} at ${identity.address}, not ${address}; ` +
@@ -46,4 +42,15 @@ export function loadOrCreateIdentity(
   const identity = { id, address };
   writeFileDurablySync(file, Buffer.from(`${JSON.stringify(identity)}\n`));
   return { identity, created: true };
+}
+
+/** The identity stored in `dataDir`; throws when there is none or it is damaged. */
+export function readIdentity(dataDir: string): NodeIdentity {
+  const file = path.join(dataDir, identityFile);
+  if (!fs.existsSync(file)) throw new Error(`${dataDir} holds no node (no ${identityFile})`);
+  const stored = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<NodeIdentity>;
+  if (!Number.isSafeInteger(stored.id) || typeof stored.address !== 'string') {
+    throw new Error(`${file} is damaged: expected {"id": <integer>, "address": "<host:port>"}`);
+  }
+  return stored as NodeIdentity;
 }

@@ -11,9 +11,11 @@ import {
   type Configuration,
   type NodeId,
   type RaftConfig,
+  type RaftInitialState,
 } from '../raft/index.js';
 import { divergenceAdvice, readDivergence } from './divergence-marker.js';
 import type { NodeEnvironment, NodeStorage } from './node-environment.js';
+import type { NodeLogger } from './node-logger.js';
 
 /** What opening Raft reads of the node's options (ReplicatedEngineOptions documents them). */
 export interface RaftOpening {
@@ -22,24 +24,36 @@ export interface RaftOpening {
   readonly bootstrap?: Configuration;
   readonly raft?: Partial<RaftConfig>;
   readonly leaseReads?: boolean;
+  readonly logger: NodeLogger;
+}
+
+/** What opening found: the storage, the core, and what the disk held before any bootstrap. */
+export interface OpenedRaft {
+  readonly storage: NodeStorage;
+  readonly core: RaftCore;
+  /** The state loaded from disk (a brand-new node's is empty even when it bootstraps). */
+  readonly loaded: RaftInitialState;
 }
 
 /** Opens the node's Raft log under `<dataDir>/raft` and builds its core from what it holds. */
 export async function openRaft(
   node: RaftOpening,
   environment: NodeEnvironment,
-): Promise<{ storage: NodeStorage; core: RaftCore }> {
+): Promise<OpenedRaft> {
   const raftDirectory = path.join(node.dataDir, 'raft');
   fs.mkdirSync(raftDirectory, { recursive: true });
+  const logger = node.logger;
   const storage = environment.openStorage(raftDirectory, (stall) => {
-    console.error(
-      stall === undefined
-        ? `dqlite-ts node ${node.id}: the Raft log is written again`
-        : `dqlite-ts node ${node.id}: cannot write the Raft log (${stall.error.message}); ` +
-            'waiting for space or write access, Raft carries on without this disk',
-    );
+    if (stall === undefined) logger.info({ disk: 'raft-log' }, 'disk problem cleared');
+    else {
+      logger.warn(
+        { disk: 'raft-log', problem: stall.error.message },
+        'disk problem: cannot write the Raft log; waiting for space or write access',
+      );
+    }
   });
-  let initial = storage.load();
+  const loaded = storage.load();
+  let initial = loaded;
   const fresh = initial.entries.length === 0 && initial.snapshot === undefined;
   if (fresh && node.bootstrap !== undefined) {
     const boot = bootstrapState(node.bootstrap);
@@ -65,7 +79,7 @@ export async function openRaft(
   const diverged = readDivergence(node.dataDir);
   if (diverged !== undefined) {
     core.holdCampaigns(diverged);
-    console.error(`dqlite-ts node ${node.id}: ${divergenceAdvice(diverged)}`);
+    logger.error({ reason: diverged }, divergenceAdvice(diverged));
   }
-  return { storage, core };
+  return { storage, core, loaded };
 }

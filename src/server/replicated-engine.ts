@@ -9,6 +9,7 @@ import {
   type RaftConfig,
   type RaftCore,
   type RaftEvent,
+  type RaftInitialState,
   type RaftStatus,
   type Server,
 } from '../raft/index.js';
@@ -16,6 +17,7 @@ import type { LogFiles } from '../storage/index.js';
 import type { NodeTls, PeerAddress } from '../transport/index.js';
 import type { WireValue } from '../wire/index.js';
 import { AppliedIndex } from './applied-index.js';
+import { EngineLog } from './engine-log.js';
 import { engineStateMachine } from './engine-state-machine.js';
 import { LeadFitness } from './lead-fitness.js';
 import { Leadership } from './leadership.js';
@@ -27,6 +29,7 @@ import {
   type NodeEnvironment,
   type NodeStorage,
 } from './node-environment.js';
+import { silentLogger, type NodeLogger } from './node-logger.js';
 import { NodeRaft } from './node-raft.js';
 import { openRaft } from './open-raft.js';
 import { LeadershipLost } from './outcomes.js';
@@ -57,12 +60,15 @@ export interface ReplicatedEngineOptions {
   readonly tls?: NodeTls;
   /** The node cannot go on safely (storage or engine failure); the host must stop it. */
   readonly onFatal: (error: Error) => void;
+  /**
+   * Where the node logs role and membership changes, snapshots, divergence and disk problems,
+   * bound to this node (nodeBindings). Default: nothing is logged.
+   */
+  readonly logger?: NodeLogger;
 }
 
 /** Longest a closing leader waits for its handover. */
 const closeHandoverWaitMs = 1000;
-
-const debugEvents = process.env.DQLITE_TS_DEBUG !== undefined && process.env.DQLITE_TS_DEBUG !== '';
 
 /**
  * The SQL engine behind Raft, on the node's main thread: Raft runs here (NodeRaft), SQL runs in
@@ -91,16 +97,19 @@ export class ReplicatedEngine {
   readonly #requests: SessionRequests;
   readonly #contentChecks: LocalContentChecks;
   readonly #fitness: LeadFitness;
+  readonly #log: EngineLog;
   #closed = false;
 
   private constructor(
     options: ReplicatedEngineOptions,
     environment: NodeEnvironment,
-    storage: NodeStorage,
-    core: RaftCore,
+    opened: { storage: NodeStorage; core: RaftCore; loaded: RaftInitialState },
     link: EngineLink,
   ) {
+    const { storage, core, loaded } = opened;
     const clock = environment.clock;
+    const logger = options.logger ?? silentLogger;
+    this.#log = new EngineLog(logger, loaded);
     this.id = options.id;
     this.address = options.address;
     this.#options = options;
@@ -120,6 +129,7 @@ export class ReplicatedEngine {
       otherVoters: () => this.#raft.otherVoters(),
       closed: () => this.#closed,
       transferLeadership: () => this.transferLeadership(),
+      logger,
     });
     this.#confirmations = new LeadershipConfirmations((requestId) => {
       const started = this.#raft.readIndex(requestId);
@@ -163,9 +173,12 @@ export class ReplicatedEngine {
       stateMachine: engineStateMachine(
         link,
         {
+          now: () => clock.now(),
           applied: (entry) => this.#afterApply(entry),
-          restored: (index) => {
-            this.#applied.advance(index);
+          taken: (snapshot, ms) => this.#log.taken(snapshot, ms),
+          restored: (metadata, ms) => {
+            this.#log.restored(metadata, ms);
+            this.#applied.advance(metadata.index);
           },
         },
         environment.snapshotFiles,
@@ -186,7 +199,10 @@ export class ReplicatedEngine {
   ): Promise<ReplicatedEngine> {
     // The link reports to the engine, which exists only once the link does.
     const created: { engine?: ReplicatedEngine } = {};
-    const { storage, core } = await openRaft(options, environment);
+    const opened = await openRaft(
+      { ...options, logger: options.logger ?? silentLogger },
+      environment,
+    );
     const link = environment.startEngine({
       directory: path.join(options.dataDir, 'db'),
       busyTimeoutMs: options.busyTimeoutMs,
@@ -199,7 +215,7 @@ export class ReplicatedEngine {
         if (created.engine !== undefined) created.engine.#fitness.engineWaits(waiting);
       },
     });
-    created.engine = new ReplicatedEngine(options, environment, storage, core, link);
+    created.engine = new ReplicatedEngine(options, environment, opened, link);
     return created.engine;
   }
 
@@ -359,13 +375,12 @@ export class ReplicatedEngine {
       this.#link.post({ op: 'lead', epoch: this.#leadership.begin(entry.index) });
       this.#requests.wake();
     }
+    this.#log.applied(entry);
     this.#applied.advance(entry.index);
   }
 
   #onEvent(event: RaftEvent): void {
-    // DQLITE_TS_DEBUG=1 prints every role and leader change (docs/cli.md).
-    if (debugEvents)
-      console.error(`${new Date().toISOString()} node ${this.id}: ${JSON.stringify(event)}`);
+    this.#log.event(event);
     if (event.type === 'role-changed' && event.role !== 'leader') {
       this.#stepDownEngine(`this node became ${event.role} in term ${event.term}`);
     }
