@@ -30,7 +30,18 @@ describe('dqlite-ts bench --quick', () => {
     const json = path.join(directory, 'bench.json');
     const { stdout } = await execFileAsync(
       'node_modules/.bin/tsx',
-      ['bin/dqlite-ts.ts', 'bench', '--quick', '--json', json],
+      // Shorter than --quick alone: this checks that everything runs and reports, not speed.
+      [
+        'bin/dqlite-ts.ts',
+        'bench',
+        '--quick',
+        '--seconds',
+        '0.5',
+        '--rows',
+        '2000',
+        '--json',
+        json,
+      ],
       { timeout: 170_000 },
     );
     expect(stdout).toContain('| workload | dqlite-ts ops/s | C dqlite ops/s | ratio |');

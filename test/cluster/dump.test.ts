@@ -40,7 +40,7 @@ describe('DUMP on a leader', () => {
     // A long election timeout: the leader that lost its followers keeps leading (and keeps its
     // uncommitted write in its files) for seconds, not for 300 ms.
     cluster = await startEmbeddedCluster('dump', {
-      raft: { electionTimeoutTicks: 100, heartbeatTicks: 2 },
+      raft: { electionTimeoutTicks: 50, heartbeatTicks: 2 },
     });
     const client = await connect({ cluster: [...cluster.addresses], database: 'dumped' });
     await client.exec('CREATE TABLE t (name TEXT)');
