@@ -21,6 +21,7 @@ import {
 } from '../../index.js';
 import { cli } from './cli-process.js';
 import { checkAndStop, converged, expectContentCheckAgrees } from './node-content.js';
+import { startCounterWriter } from './counter-writer.js';
 
 const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'backup-restore-'));
 afterAll(() => fs.rmSync(directory, { recursive: true, force: true }));
@@ -77,20 +78,10 @@ describe('backup and restore on a dqlite-ts cluster', () => {
     );
     await client.exec("INSERT INTO kv VALUES ('k', x'00ff')");
     const pool = createPool({ cluster: cluster.addresses, database: 'app' });
-    let written = 0;
-    let stop = false;
-    const writer = (async () => {
-      while (!stop) {
-        await pool.exec('INSERT INTO counter (n) VALUES (?)', [written + 1]);
-        written++;
-      }
-    })();
-    const waitForWrites = async (count: number) => {
-      while (written < count) await new Promise((resolve) => setTimeout(resolve, 20));
-    };
+    const writer = startCounterWriter(pool);
     try {
-      await waitForWrites(50);
-      const before = written;
+      await writer.waitFor(50);
+      const before = writer.written;
       let writtenDuringBackup = 0;
       const progress: string[] = [];
       const file = path.join(directory, 'app.db');
@@ -102,14 +93,13 @@ describe('backup and restore on a dqlite-ts cluster', () => {
           progress.push(`${report.table} ${report.tableRows}`);
           if (report.table === 'bulk' && report.tableRows === 10_000) {
             // The snapshot is open: the cluster keeps taking writes, and the file holds none of them.
-            const mark = written;
-            await waitForWrites(mark + 20);
-            writtenDuringBackup = written - mark;
+            const mark = writer.written;
+            await writer.waitFor(mark + 20);
+            writtenDuringBackup = writer.written - mark;
           }
         },
       });
-      stop = true;
-      await writer;
+      await writer.stop();
       expect(writtenDuringBackup).toBeGreaterThanOrEqual(20);
       expect(progress).toContain('bulk 10000');
       expect(progress).toContain('bulk 30000');
@@ -124,7 +114,7 @@ describe('backup and restore on a dqlite-ts cluster', () => {
       const count = content.counter.length;
       expect(content.counter).toEqual(Array.from({ length: count }, (_, i) => i + 1));
       expect(count).toBeGreaterThanOrEqual(before);
-      expect(count).toBeLessThan(written - writtenDuringBackup + 1);
+      expect(count).toBeLessThan(writer.written - writtenDuringBackup + 1);
       const clusterSchema = await client.query(
         "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name",
       );
@@ -141,8 +131,7 @@ describe('backup and restore on a dqlite-ts cluster', () => {
       const later = await backup({ cluster: cluster.addresses, database: 'app', file });
       expect(later.appliedIndex).toBeGreaterThan(result.appliedIndex!);
     } finally {
-      stop = true;
-      await writer.catch(() => undefined);
+      await writer.stop().catch(() => undefined);
       await pool.close();
       await client.close();
     }

@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backup, connect, createPool } from '../../index.js';
 import { cDqliteProvider, DEMO_DATABASE, type CDqliteClusterHandle } from './c-cluster.js';
+import { startCounterWriter } from '../cluster/counter-writer.js';
 
 const unavailable = cDqliteProvider.unavailableReason();
 
@@ -30,25 +31,17 @@ describe.skipIf(unavailable !== null)('backup against C dqlite', () => {
       "WITH RECURSIVE i(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM i WHERE n < 20000) INSERT INTO bulk (v) SELECT 'row ' || n FROM i",
     );
     const pool = createPool({ cluster: [...cluster.addresses], database: DEMO_DATABASE });
-    let written = 0;
-    let stop = false;
-    const writer = (async () => {
-      while (!stop) {
-        await pool.exec('INSERT INTO counter (n) VALUES (?)', [written + 1]);
-        written++;
-      }
-    })();
+    const writer = startCounterWriter(pool);
     try {
-      while (written < 20) await new Promise((resolve) => setTimeout(resolve, 20));
-      const before = written;
+      await writer.waitFor(20);
+      const before = writer.written;
       const file = path.join(directory, 'demo.db');
       const result = await backup({
         cluster: [...cluster.addresses],
         database: DEMO_DATABASE,
         file,
       });
-      stop = true;
-      await writer;
+      await writer.stop();
       expect(result.appliedIndex).toBeUndefined();
       expect(result.rows).toBeGreaterThanOrEqual(20_000 + before);
       const db = new Database(file, { readonly: true });
@@ -62,8 +55,7 @@ describe.skipIf(unavailable !== null)('backup against C dqlite', () => {
         db.close();
       }
     } finally {
-      stop = true;
-      await writer.catch(() => undefined);
+      await writer.stop().catch(() => undefined);
       await pool.close();
       await client.close();
     }
