@@ -204,6 +204,7 @@ export async function createNode(options: NodeOptions): Promise<DqliteNode> {
       sqlLimits: {
         statementsPerConnectionMax: limits.statementsPerConnectionMax,
         queryBufferBytes: limits.queryBufferBytes,
+        diskReserveBytes: limits.diskReserveBytes,
       },
       leaseReads: options.leaseReads ?? true,
       tls,

@@ -1,8 +1,9 @@
 // Whether this node is fit to lead, and what it does when it is not: its own disk failing it (the
-// Raft log stalled, the SQL engine waiting for space, SQLite failing requests for the disk) or
-// its databases having diverged from the cluster's. Kept apart from ReplicatedEngine because
-// these are policies about giving leadership away and refusing to take it, decided from facts the
-// engine only reports; the engine's job is running Raft and the SQL engine.
+// Raft log stalled, the SQL engine waiting for space, SQLite failing requests for the disk, less
+// free space than the reserve) or its databases having diverged from the cluster's. Kept apart
+// from ReplicatedEngine because these are policies about giving leadership away and refusing to
+// take it, decided from facts the engine only reports; the engine's job is running Raft and the
+// SQL engine.
 
 import type { NodeId, RaftCore } from '../raft/index.js';
 import type { Clock } from './clock.js';
@@ -26,6 +27,8 @@ export interface LeadFitnessParts {
   readonly closed: () => boolean;
   /** Hands leadership to the best other voter (ReplicatedEngine.transferLeadership). */
   readonly transferLeadership: () => Promise<void>;
+  /** Why this node's disk has less free space than it keeps in reserve, or undefined. */
+  readonly diskShortfall: () => string | undefined;
   readonly logger: NodeLogger;
 }
 
@@ -103,8 +106,12 @@ export class LeadFitness {
     }
   }
 
-  /** Why this node's disk is failing it now (Raft log or SQL engine), or undefined. */
+  /**
+   * Why this node's disk is failing it now (Raft log, SQL engine, or less free space than the
+   * reserve, so it would refuse every write), or undefined.
+   */
   #diskTrouble(): string | undefined {
-    return this.#parts.storage.stall?.error.message ?? this.#engineWaiting;
+    const parts = this.#parts;
+    return parts.storage.stall?.error.message ?? this.#engineWaiting ?? parts.diskShortfall();
   }
 }

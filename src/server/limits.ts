@@ -23,6 +23,12 @@ export interface NodeLimits {
    * connections long before (its `idleTimeoutMs`, 30 s).
    */
   readonly idleTimeoutMs?: number;
+  /**
+   * Bytes the leader keeps free on the file system holding its data directory, for the Raft log,
+   * checkpoints and snapshots: with less free, a write fails at once with SQLITE_FULL instead of
+   * reaching a log that cannot grow. 0 turns it off. Default 64 MiB.
+   */
+  readonly diskReserveBytes?: number;
 }
 
 export type ResolvedNodeLimits = Required<NodeLimits>;
@@ -34,6 +40,7 @@ export const NODE_LIMITS_DEFAULT: ResolvedNodeLimits = Object.freeze({
   statementsPerConnectionMax: 4096,
   queryBufferBytes: 64 * 1024,
   idleTimeoutMs: 3_600_000,
+  diskReserveBytes: 64 * 1024 * 1024,
 });
 
 /** Smallest and largest value each limit takes: below the floor the node could not work. */
@@ -45,6 +52,7 @@ const ranges: Record<keyof NodeLimits, readonly [number, number]> = {
   statementsPerConnectionMax: [1, 1_000_000],
   queryBufferBytes: [1024, 1024 * 1024 * 1024],
   idleTimeoutMs: [0, 2 ** 31 - 1],
+  diskReserveBytes: [0, Number.MAX_SAFE_INTEGER],
 };
 
 /** Fills in defaults; an unknown limit or a value out of range throws, naming it. */

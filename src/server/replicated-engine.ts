@@ -19,6 +19,7 @@ import type { WireValue } from '../wire/index.js';
 import { AppliedIndex } from './applied-index.js';
 import { EngineLog } from './engine-log.js';
 import { engineStateMachine } from './engine-state-machine.js';
+import { reserveShortfall } from './disk-reserve.js';
 import { LeadFitness } from './lead-fitness.js';
 import { Leadership } from './leadership.js';
 import { LeadershipConfirmations } from './leadership-confirmations.js';
@@ -48,7 +49,10 @@ export interface ReplicatedEngineOptions {
   readonly raft?: Partial<RaftConfig>;
   readonly busyTimeoutMs: number;
   /** What the SQL engine lets one connection hold (NodeLimits); defaults as there. */
-  readonly sqlLimits?: Pick<NodeLimits, 'statementsPerConnectionMax' | 'queryBufferBytes'>;
+  readonly sqlLimits?: Pick<
+    NodeLimits,
+    'statementsPerConnectionMax' | 'queryBufferBytes' | 'diskReserveBytes'
+  >;
   readonly snapshotThresholdEntries?: number;
   /**
    * Answer reads from a leader lease (the Raft core's, read-index.ts) instead of a heartbeat round
@@ -129,6 +133,8 @@ export class ReplicatedEngine {
       otherVoters: () => this.#raft.otherVoters(),
       closed: () => this.#closed,
       transferLeadership: () => this.transferLeadership(),
+      diskShortfall: () =>
+        reserveShortfall(options.dataDir, options.sqlLimits?.diskReserveBytes ?? 0),
       logger,
     });
     this.#confirmations = new LeadershipConfirmations((requestId) => {

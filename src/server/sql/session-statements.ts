@@ -21,6 +21,7 @@ import {
 import { EngineSession, type PreparedStatement } from './engine-session.js';
 import { IteratorRowSource, encodeRowBatches } from './row-batches.js';
 import { compileStatement, executeStatement, startQuery } from './statement-execution.js';
+import { reserveShortfall } from '../disk-reserve.js';
 import { WriteLock, type StartTimer } from './write-lock.js';
 
 /** What one request is doing: the proposals it made so far and how it answers. */
@@ -54,6 +55,8 @@ export interface SessionStatementsOptions {
   readonly writers?: Int32Array;
   readonly statementsPerConnectionMax?: number;
   readonly queryBufferBytes?: number;
+  /** A write fails with SQLITE_FULL while `directory`'s file system has less than `bytes` free. */
+  readonly diskReserve?: { readonly directory: string; readonly bytes: number };
   /** Times busy waits (WriteLock); setTimeout by default. */
   readonly startTimer?: StartTimer;
 }
@@ -321,6 +324,13 @@ export class SessionStatements {
         if (!granted) return;
       }
       const values = i === 0 ? parameters : [];
+      if (!prepared.statement.readonly) {
+        // Before it runs: refused here, a write leaves nothing to undo and nothing to propose.
+        const shortfall = this.#diskShortfall();
+        if (shortfall !== undefined) {
+          return finish(job, failureOutcome(new EngineFailure(ErrorCode.SQLITE_FULL, shortfall)));
+        }
+      }
       // A write, or anything inside a write transaction (COMMIT counts as read-only to SQLite),
       // may make data visible before this request's reply carries its proposal.
       if (!prepared.statement.readonly || this.#holdsLock(session)) {
@@ -378,5 +388,11 @@ export class SessionStatements {
   #countWriter(job: Job): void {
     if (job.writer !== 0 || this.#options.writers === undefined) return;
     job.writer = Atomics.add(this.#options.writers, 0, 1) + 1;
+  }
+
+  /** Why a write may not start for lack of disk space (disk-reserve.ts), or undefined. */
+  #diskShortfall(): string | undefined {
+    const reserve = this.#options.diskReserve;
+    return reserve === undefined ? undefined : reserveShortfall(reserve.directory, reserve.bytes);
   }
 }

@@ -39,6 +39,8 @@ export interface SqlEngineOptions {
   readonly statementsPerConnectionMax?: number;
   /** Bytes of rows encoded per reply for a streamed query (NodeLimits). Default 64 KiB. */
   readonly queryBufferBytes?: number;
+  /** Free bytes below which a write fails with SQLITE_FULL (NodeLimits). Default 0: never. */
+  readonly diskReserveBytes?: number;
 }
 
 /**
@@ -83,6 +85,7 @@ export class SqlEngine {
       writers: options.writers,
       statementsPerConnectionMax: options.statementsPerConnectionMax,
       queryBufferBytes: options.queryBufferBytes,
+      diskReserve: { directory: options.directory, bytes: options.diskReserveBytes ?? 0 },
       startTimer,
     });
   }

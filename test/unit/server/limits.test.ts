@@ -12,6 +12,7 @@ describe('resolveNodeLimits', () => {
       statementsPerConnectionMax: 4096,
       queryBufferBytes: 64 * 1024,
       idleTimeoutMs: 3_600_000,
+      diskReserveBytes: 64 * 1024 * 1024,
     });
     expect(resolveNodeLimits({ connectionsMax: 10, idleTimeoutMs: 0 })).toEqual({
       ...NODE_LIMITS_DEFAULT,
@@ -33,6 +34,7 @@ describe('resolveNodeLimits', () => {
     );
     expect(() => resolveNodeLimits({ messageBytesMax: 100 })).toThrow(RangeError);
     expect(() => resolveNodeLimits({ idleTimeoutMs: -1 })).toThrow(RangeError);
+    expect(() => resolveNodeLimits({ diskReserveBytes: -1 })).toThrow(RangeError);
     expect(() => resolveNodeLimits(7 as never)).toThrow(TypeError);
   });
 });

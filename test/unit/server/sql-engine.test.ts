@@ -18,10 +18,15 @@ afterEach(() => {
 });
 
 /** An engine on this thread, with a helper that sends one request and waits for its reply. */
-function startEngine(busyTimeoutMs = 200, writers?: Int32Array, leading?: Int32Array) {
+function startEngine(
+  busyTimeoutMs = 200,
+  writers?: Int32Array,
+  leading?: Int32Array,
+  diskReserveBytes?: number,
+) {
   const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'engine-'));
   directories.push(directory);
-  const engine = new SqlEngine({ directory, busyTimeoutMs, writers, leading });
+  const engine = new SqlEngine({ directory, busyTimeoutMs, writers, leading, diskReserveBytes });
   let id = 0;
   const send = (request: EngineCall): Promise<EngineReply> =>
     new Promise((resolve) => engine.handle({ ...request, id: ++id } as EngineRequest, resolve));
@@ -143,6 +148,45 @@ describe('SqlEngine', () => {
         more: false,
       },
     ]);
+  });
+
+  it('fails a write with SQLITE_FULL before it runs when the disk has less free than the reserve, and serves reads', async () => {
+    // A reserve no disk has: every write is refused; one byte: none is.
+    for (const [reserve, refused] of [
+      [Number.MAX_SAFE_INTEGER, true],
+      [1, false],
+    ] as const) {
+      const { send } = startEngine(200, undefined, undefined, reserve);
+      await send({ op: 'lead', epoch: 1 });
+      await send({ op: 'open', session: 1, database: 'app' });
+      const exec = (sql: string) => send({ op: 'exec-sql', session: 1, sql, parameters: [] });
+      const created = await exec('CREATE TABLE t (x)');
+      const read = await send({ op: 'query-sql', session: 1, sql: 'SELECT 1', parameters: [] });
+      expect(rowsOf(read)[0]).toMatchObject({ rows: [[{ value: 1n }]] });
+      if (!refused) {
+        expect(created.outcome.ok).toBe(true);
+        expect(created.proposals).toHaveLength(1);
+        continue;
+      }
+      expect(created.outcome).toMatchObject({ ok: false, code: 13 });
+      expect(created.outcome.ok ? '' : created.outcome.message).toMatch(
+        /^database or disk is full: .* less than the .* MiB this node keeps .*diskReserveBytes/,
+      );
+      expect(created.proposals).toHaveLength(0);
+      // Refused before it ran: a transaction goes on reading, and nothing of it was written.
+      expect((await exec('BEGIN')).outcome.ok).toBe(true);
+      expect((await exec('CREATE TABLE u (y)')).outcome).toMatchObject({ code: 13 });
+      const tables = await send({
+        op: 'query-sql',
+        session: 1,
+        sql: 'SELECT count(*) FROM sqlite_master',
+        parameters: [],
+      });
+      expect(rowsOf(tables)[0]).toMatchObject({ rows: [[{ value: 0n }]] });
+      const committed = await exec('COMMIT');
+      expect(committed.outcome.ok).toBe(true);
+      expect(committed.proposals).toHaveLength(0);
+    }
   });
 
   it('makes a second writer wait for the first transaction, then fails it after the busy timeout', async () => {
