@@ -3,7 +3,7 @@
 // whether the ones after it pass.) The summary also names every failed test, with the first line
 // of its error, so that the end of a long CI log says what broke.
 
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -17,17 +17,43 @@ interface Pass {
 
 const npx = (...args: string[]): readonly string[] => ['npx', ...args];
 
-const PASSES: readonly Pass[] = [
-  { name: 'typecheck', command: npx('tsc', '-p', 'tsconfig.json', '--noEmit') },
-  { name: 'lint', command: npx('eslint', '.') },
-  { name: 'format', command: npx('prettier', '--check', '.') },
-  { name: 'build', command: ['npm', 'run', 'build'] },
-  { name: 'tests (newest peer releases)', command: npx('vitest', 'run'), vitest: true },
-  {
-    name: 'tests (oldest peer releases)',
-    command: npx('vitest', 'run', '--config', 'vitest.lowest-peers.config.ts'),
-    vitest: true,
-  },
+/** Tests that start no process and bind no fixed port: their files may run two at a time. */
+const IN_PROCESS_TESTS = ['test/unit', 'test/sim'];
+
+/**
+ * Stages run one after another; the passes of a stage run at once (their output is printed as
+ * each ends). The static checks are independent of one another; the tests need the build (the
+ * package's exports are tested against dist/). Tests that start clusters run one file at a
+ * time, alone (vitest.config.ts): in parallel they would only take each other's CPU.
+ */
+const STAGES: readonly (readonly Pass[])[] = [
+  [
+    { name: 'typecheck', command: npx('tsc', '-p', 'tsconfig.json', '--noEmit') },
+    { name: 'lint', command: npx('eslint', '.') },
+    { name: 'format', command: npx('prettier', '--check', '.') },
+    { name: 'build', command: ['npm', 'run', 'build'] },
+  ],
+  [
+    {
+      name: 'unit and simulation tests',
+      command: npx('vitest', 'run', ...IN_PROCESS_TESTS, '--fileParallelism', '--maxWorkers=2'),
+      vitest: true,
+    },
+  ],
+  [
+    {
+      name: 'cluster, interop and fault tests (newest peer releases)',
+      command: npx('vitest', 'run', ...IN_PROCESS_TESTS.map((dir) => `--exclude=${dir}/**`)),
+      vitest: true,
+    },
+  ],
+  [
+    {
+      name: 'tests (oldest peer releases)',
+      command: npx('vitest', 'run', '--config', 'vitest.lowest-peers.config.ts'),
+      vitest: true,
+    },
+  ],
 ];
 
 /** The parts of Vitest's JSON report the summary reads. */
@@ -70,29 +96,72 @@ function failuresIn(reportPath: string): string[] {
 
 const reportDirectory = mkdtempSync(join(tmpdir(), 'dqlite-ts-test-report-'));
 
-const results = PASSES.map((pass, index) => {
-  const reportPath = join(reportDirectory, `pass-${index}.json`);
+interface PassResult {
+  readonly failed: boolean;
+  readonly lines: readonly string[];
+}
+
+let passNumber = 0;
+
+/** Runs one pass; alone in its stage it prints as it goes, beside others once it ends. */
+function runPass(pass: Pass, alone: boolean): Promise<PassResult> {
+  const reportPath = join(reportDirectory, `pass-${passNumber++}.json`);
   const command = pass.vitest
     ? [...pass.command, '--reporter=default', '--reporter=json', `--outputFile.json=${reportPath}`]
     : pass.command;
-  process.stdout.write(`\n=== ${pass.name}: ${pass.command.join(' ')}\n`);
+  const heading = `\n=== ${pass.name}: ${pass.command.join(' ')}\n`;
+  if (alone) process.stdout.write(heading);
   const started = Date.now();
   const [program, ...args] = command as [string, ...string[]];
-  const run = spawnSync(program, args, { stdio: 'inherit' });
-  const seconds = Math.round((Date.now() - started) / 1000);
-  const failed = run.status !== 0;
-  const why = run.error ? run.error.message : `exit ${run.status ?? run.signal}`;
-  const failures = failed && pass.vitest ? failuresIn(reportPath) : [];
-  return {
-    name: pass.name,
-    failed,
-    lines: [
-      `${failed ? 'FAILED' : 'passed'}  ${seconds} s  ${pass.name}${failed ? ` (${why})` : ''}`,
-      ...failures,
-    ],
-  };
-});
+  const child = spawn(program, args, {
+    stdio: alone ? 'inherit' : ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...environment },
+  });
+  const output: Buffer[] = [];
+  child.stdout?.on('data', (chunk: Buffer) => output.push(chunk));
+  child.stderr?.on('data', (chunk: Buffer) => output.push(chunk));
+  return new Promise((resolve) => {
+    let finished = false;
+    const finish = (status: number | null, why: string) => {
+      if (finished) return; // 'error' may come before 'close'
+      finished = true;
+      if (!alone) process.stdout.write(heading + Buffer.concat(output).toString());
+      const seconds = Math.round((Date.now() - started) / 1000);
+      const failed = status !== 0;
+      const failures = failed && pass.vitest ? failuresIn(reportPath) : [];
+      resolve({
+        failed,
+        lines: [
+          `${failed ? 'FAILED' : 'passed'}  ${seconds} s  ${pass.name}${failed ? ` (${why})` : ''}`,
+          ...failures,
+        ],
+      });
+    };
+    child.once('error', (error) => finish(null, error.message));
+    child.once('close', (status, signal) => finish(status, `exit ${status ?? signal}`));
+  });
+}
+
+/**
+ * What the passes after the build see: once it succeeded, the tests' nodes and CLI commands run
+ * the compiled CLI (bin/local-cluster.ts, cliCommand), which is what the package ships.
+ */
+const environment: Record<string, string> = {};
+
+const started = Date.now();
+const results: PassResult[] = [];
+for (const stage of STAGES) {
+  const stageResults = await Promise.all(stage.map((pass) => runPass(pass, stage.length === 1)));
+  results.push(...stageResults);
+  const build = stage.findIndex((pass) => pass.name === 'build');
+  if (build >= 0 && stageResults[build]?.failed === false) {
+    environment.DQLITE_TS_CLI = join('dist', 'bin', 'dqlite-ts.js');
+  }
+}
 rmSync(reportDirectory, { recursive: true, force: true });
 
-process.stdout.write(`\n=== npm test\n${results.flatMap((result) => result.lines).join('\n')}\n`);
+const minutes = ((Date.now() - started) / 60_000).toFixed(1);
+process.stdout.write(
+  `\n=== npm test (${minutes} min)\n${results.flatMap((result) => result.lines).join('\n')}\n`,
+);
 process.exitCode = results.some((result) => result.failed) ? 1 : 0;

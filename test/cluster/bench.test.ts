@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cliCommand } from '../../bin/local-cluster.js';
 
 const execFileAsync = promisify(execFile);
 const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'dqlite-ts-bench-test-'));
@@ -29,19 +30,9 @@ describe('dqlite-ts bench --quick', () => {
   it('runs every workload on both clusters and loses no acknowledged write', async () => {
     const json = path.join(directory, 'bench.json');
     const { stdout } = await execFileAsync(
-      'node_modules/.bin/tsx',
+      process.execPath,
       // Shorter than --quick alone: this checks that everything runs and reports, not speed.
-      [
-        'bin/dqlite-ts.ts',
-        'bench',
-        '--quick',
-        '--seconds',
-        '0.5',
-        '--rows',
-        '2000',
-        '--json',
-        json,
-      ],
+      [...cliCommand(), 'bench', '--quick', '--seconds', '0.5', '--rows', '2000', '--json', json],
       { timeout: 170_000 },
     );
     expect(stdout).toContain('| workload | dqlite-ts ops/s | C dqlite ops/s | ratio |');

@@ -1,19 +1,20 @@
 // The CLI as a user runs it, for tests: one-shot commands, and `dqlite-ts node` in its own process.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
+import { cliCommand } from '../../bin/local-cluster.js';
 
 const execFileAsync = promisify(execFile);
 
 /** Runs `dqlite-ts ...args` to the end; rejects (with code and stderr) when it fails. */
 export const cli = (...args: string[]) =>
-  execFileAsync('node_modules/.bin/tsx', ['bin/dqlite-ts.ts', ...args], { timeout: 90_000 });
+  execFileAsync(process.execPath, [...cliCommand(), ...args], { timeout: 90_000 });
 
 /**
  * Starts `dqlite-ts node ...args` and resolves once it says it serves. One process, no tsx
  * wrapper, so the caller's `kill` reaches the node itself; the caller kills it.
  */
 export async function startCliNode(args: readonly string[]): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/dqlite-ts.ts', 'node', ...args], {
+  const child = spawn(process.execPath, [...cliCommand(), 'node', ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   try {

@@ -6,7 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalCluster, freePorts } from '../../bin/local-cluster.js';
+import { LocalCluster, cliCommand, freePorts } from '../../bin/local-cluster.js';
 import { encodeHandshake } from '../../src/wire/index.js';
 import { cli, startCliNode } from './cli-process.js';
 import { checkAndStop } from './node-content.js';
@@ -111,7 +111,7 @@ describe('dqlite-ts shell', () => {
 /** `dqlite-ts shell ...args` reading `input` as its standard input (a script, as from a pipe). */
 function shellScript(args: readonly string[], input: string) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn('node_modules/.bin/tsx', ['bin/dqlite-ts.ts', 'shell', ...args], {
+    const child = spawn(process.execPath, [...cliCommand(), 'shell', ...args], {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

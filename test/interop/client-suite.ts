@@ -15,6 +15,7 @@ import {
   TimeoutError,
   connect,
 } from '../../drivers/client/index.js';
+import { cliCommand } from '../../bin/local-cluster.js';
 import type { ClientOptions, DqliteClient } from '../../drivers/client/index.js';
 import { openConnection } from '../../drivers/client/connection.js';
 import { PROTOCOL_VERSION_LEGACY } from '../../src/wire/index.js';
@@ -389,8 +390,8 @@ export function defineClientSuite(provider: ClusterProvider): void {
     it('serves the dqlite-ts command line', async () => {
       const cli = (...args: string[]) =>
         execFileAsync(
-          'node_modules/.bin/tsx',
-          ['bin/dqlite-ts.ts', ...args, '--cluster', cluster.addresses.join(',')],
+          process.execPath,
+          [...cliCommand(), ...args, '--cluster', cluster.addresses.join(',')],
           {
             timeout: 30_000,
           },
