@@ -35,6 +35,11 @@ export interface LocalNode {
   readonly dataDir: string;
   /** The current process's pid; undefined while the node is down. */
   readonly pid: number | undefined;
+  /**
+   * Where the current process serves its HTTP endpoint (`--http`), as it printed it (a port 0 is
+   * resolved); undefined without one, or before it printed it.
+   */
+  readonly httpAddress: string | undefined;
   /** Recent output of the node's processes (for failure messages). */
   logs(): string;
 }
@@ -49,6 +54,7 @@ const terminateGraceMs = 3000;
 class NodeProcess implements LocalNode {
   #child: ChildProcess | undefined;
   #log = '';
+  #httpAddress: string | undefined;
   constructor(
     readonly address: string,
     readonly dataDir: string,
@@ -72,6 +78,10 @@ class NodeProcess implements LocalNode {
     return this.#log;
   }
 
+  get httpAddress(): string | undefined {
+    return this.pid === undefined ? undefined : this.#httpAddress;
+  }
+
   #append(text: string): void {
     this.#log = (this.#log + text).slice(-logBytesMax);
   }
@@ -90,10 +100,19 @@ class NodeProcess implements LocalNode {
     child.on('exit', () => liveChildren.delete(child));
     this.#append(`[local-cluster] pid ${child.pid}: dqlite-ts ${args.join(' ')}\n`);
     child.stderr?.on('data', (chunk: Buffer) => this.#append(chunk.toString()));
+    this.#httpAddress = undefined;
+    const wantsHttp = args.includes('--http');
+    let printed = ''; // this process's first lines, until it says where it serves HTTP
     return new Promise((resolve, reject) => {
       child.stdout?.on('data', (chunk: Buffer) => {
         this.#append(chunk.toString());
-        if (this.#log.includes(`serving at ${this.address}`)) resolve();
+        if (this.#httpAddress === undefined && printed.length < logBytesMax) {
+          printed += chunk.toString();
+          this.#httpAddress = /monitoring at http:\/\/(\S+)\//.exec(printed)?.[1];
+        }
+        // With --http, it is started once it has also said where (httpAddress).
+        const serving = this.#log.includes(`serving at ${this.address}`);
+        if (serving && (!wantsHttp || this.#httpAddress !== undefined)) resolve();
       });
       child.once('exit', (code, signal) => {
         this.#append(`[local-cluster] pid ${child.pid} exited (code ${code}, signal ${signal})\n`);

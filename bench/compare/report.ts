@@ -1,5 +1,6 @@
 // Turns the measurements into the Markdown tables the command prints and the JSON it writes.
-// Every ratio is dqlite-ts ÷ C dqlite, so above 1 is better for rates and worse for latencies.
+// Every ratio in the main table is dqlite-ts ÷ C dqlite, so above 1 is better for rates and worse
+// for latencies; the monitoring table's are dqlite-ts with metrics ÷ without.
 
 import type { ContentCheckCost } from './content-check.js';
 import type { ClusterName } from './clusters.js';
@@ -118,6 +119,7 @@ export function renderMarkdown(results: BenchResults, workloads: readonly Worklo
         `${latencies(theirs)} | ${errors} | ${cpu} | ${floorOf(workload, results.floors)} |`,
     );
   }
+  lines.push(...monitoringLines(results, workloads));
   const failoverLines = (['dqlite-ts', 'c-dqlite'] as const).flatMap((name) => {
     const runs = results.failover[name];
     if (runs === undefined || runs.length === 0) return [];
@@ -156,7 +158,7 @@ export function renderMarkdown(results: BenchResults, workloads: readonly Worklo
         `in one process: ${ms(check.hashFloorMs)} ms; ratio ${(check.checkMs / check.hashFloorMs).toFixed(1)}×.`,
     );
   }
-  const nodeLines = (['dqlite-ts', 'c-dqlite'] as const).flatMap((name) =>
+  const nodeLines = results.clusters.flatMap((name) =>
     (results.nodes[name] ?? []).map(
       (node) =>
         `| ${name} | ${node.address} | ${integer.format(node.peakRssMiB)} | ${node.cpuSeconds.toFixed(1)} |`,
@@ -179,6 +181,37 @@ export function renderMarkdown(results: BenchResults, workloads: readonly Worklo
       `fdatasync/s (4 KiB) in the data directory; ${integer.format(floors.loopbackRoundTripsPerSecond)} loopback TCP round trips/s.`,
   );
   return lines.join('\n');
+}
+
+/**
+ * What the HTTP endpoint costs, when the run had dqlite-ts both with it (scraped once a second)
+ * and without: each workload's rate and CPU per operation, on ÷ off.
+ */
+function monitoringLines(results: BenchResults, workloads: readonly WorkloadName[]): string[] {
+  const off = results.runs['dqlite-ts'];
+  const on = results.runs['dqlite-ts+metrics'];
+  if (off === undefined || on === undefined) return [];
+  const rows = workloads.flatMap((workload) => {
+    const without = off[workload] === undefined ? undefined : summarize(off[workload]);
+    const withMetrics = on[workload] === undefined ? undefined : summarize(on[workload]);
+    if (without === undefined || withMetrics === undefined) return [];
+    const cpu = (summary: WorkloadSummary) => integer.format(summary.clusterCpuMicrosPerOp);
+    return [
+      `| ${workload} | ${rate(withMetrics.opsPerSecond)} | ` +
+        `${ratio(withMetrics.opsPerSecond.median, without.opsPerSecond.median)} | ` +
+        `${ms(withMetrics.p99Ms)} / ${ms(without.p99Ms)} | ${cpu(withMetrics)} / ${cpu(without)} | ` +
+        `${ratio(withMetrics.clusterCpuMicrosPerOp, without.clusterCpuMicrosPerOp)} |`,
+    ];
+  });
+  return [
+    '',
+    "monitoring: dqlite-ts with every node's HTTP endpoint on and /metrics scraped once a second " +
+      '(dqlite-ts+metrics), against dqlite-ts without it, same run; ratios are on ÷ off.',
+    '',
+    '| workload | ops/s with metrics | ratio | p99 ms (on / off) | cluster CPU µs/op (on / off) | CPU ratio |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...rows,
+  ];
 }
 
 /** The JSON form: the raw rounds plus the same summaries the tables show. */

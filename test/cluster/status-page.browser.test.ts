@@ -23,16 +23,6 @@ function requireChromium(): boolean {
   return false;
 }
 
-/** Where a `dqlite-ts node --http HOST:0` serves: the port it picked, as it prints it. */
-async function httpAddressOf(node: LocalNode): Promise<string> {
-  let address: string | undefined;
-  await waitUntil(() => {
-    address = /monitoring at http:\/\/(\S+)\//.exec(node.logs())?.[1];
-    return address !== undefined;
-  }, `${node.address} prints its monitoring address`);
-  return address as string;
-}
-
 describe.skipIf(!requireChromium())('the status page in a browser', () => {
   let cluster: LocalCluster | undefined;
   let browser: Browser;
@@ -49,8 +39,7 @@ describe.skipIf(!requireChromium())('the status page in a browser', () => {
 
   it("shows a follower's view of the leader, and the new leader once the old one is killed", async () => {
     const nodes = (cluster as LocalCluster).nodes;
-    const http = new Map<string, string>();
-    for (const node of nodes) http.set(node.address, await httpAddressOf(node));
+    const http = new Map(nodes.map((node) => [node.address, node.httpAddress as string]));
     const client = await connect({ cluster: nodes.map((node) => node.address), database: 'page' });
     await client.exec('CREATE TABLE IF NOT EXISTS t (x)');
     await client.exec('INSERT INTO t VALUES (1)');
