@@ -3,7 +3,11 @@
 // log files, connections) is read when Prometheus scrapes, through collect callbacks, so the node
 // pays nothing between scrapes; only events with no state to read (a request answered, a persist
 // made durable, a snapshot installed) are counted as they happen, through child handles created
-// once, so the request path allocates no label objects.
+// once, so the request path allocates no label objects. The process metrics (memory, CPU, event
+// loop delay, garbage collection) describe the process, not a node: they are collected once per
+// process, in a registry of their own that every node's scrape adds, because prom-client's
+// collectors (an event loop monitor, a GC observer) can never be stopped, and one set per node
+// would pile up as nodes open and close.
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RaftRole } from '../raft/index.js';
@@ -26,6 +30,17 @@ const persistBuckets = [
   0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
 ];
 const snapshotBuckets = [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60];
+
+let processRegistry: Registry | undefined;
+
+/** The process metrics, collected from the first node's metrics on, and shared by all. */
+function processMetrics(): Registry {
+  if (processRegistry === undefined) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry, prefix: metricPrefix });
+  }
+  return processRegistry;
+}
 
 /** Request type codes are one byte: the array of child handles has one slot per code. */
 const requestTypeCodes = 256;
@@ -51,7 +66,7 @@ export class NodeMetrics {
 
   constructor() {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry, prefix: metricPrefix });
+    processMetrics(); // started with the first node, so the event loop's delay is measured from then
     const durations = new Histogram({
       name: `${metricPrefix}request_duration_seconds`,
       help: 'Client requests answered, by wire request type: from decoded to answered (a query: to its last rows written). _count is the number of requests.',
@@ -127,7 +142,9 @@ export class NodeMetrics {
 
   /** Text in Prometheus' exposition format, and its content type. */
   async scrape(): Promise<{ readonly text: string; readonly contentType: string }> {
-    return { text: await this.registry.metrics(), contentType: this.registry.contentType };
+    const own = await this.registry.metrics();
+    const shared = await processMetrics().metrics();
+    return { text: `${own}\n${shared}`, contentType: this.registry.contentType };
   }
 
   /** Gauges read from the node at scrape time. */
