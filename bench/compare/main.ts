@@ -33,7 +33,7 @@ const BENCH_USAGE = `dqlite-ts bench [--quick] [--json PATH] [--rounds N] [--sec
   Benchmarks a 3-node dqlite-ts cluster against a 3-node C dqlite cluster (Debian's go-dqlite,
   dqlite-demo) on this machine, with the same load generator; dqlite-ts+metrics is dqlite-ts
   with every node's HTTP endpoint (--http) scraped once a second, to show what monitoring costs. Defaults: 3 rounds, 5 s per
-  workload, 100,000 rows. --quick: 1 round of 1.5 s on 10,000 rows, under a minute.
+  workload, 100,000 rows. --quick: 1 round of 1.5 s on 10,000 rows, about a minute.
   Workloads: ${WORKLOAD_NAMES.join(', ')}, failover.`;
 
 interface BenchOptions {
