@@ -54,13 +54,22 @@ export class RaftFieldReader {
     return high * UINT32_RANGE + low;
   }
 
-  /** A copy of the next `byteLength` bytes, so decoded data never pins a socket chunk. */
+  /**
+   * The next `byteLength` bytes. A view when the frame owns its whole buffer (the reassembler
+   * built it from several chunks): the view pins only this frame, which is mostly these bytes,
+   * and an entry of many megabytes is not copied again on a follower's event loop. A copy when
+   * the frame is a view of a socket chunk, so decoded data never pins the rest of that chunk.
+   */
   bytes(byteLength: number, field: string): Uint8Array {
     this.#need(byteLength, field);
-    const value = new Uint8Array(byteLength);
-    value.set(this.#frame.subarray(this.#offset, this.#offset + byteLength));
+    const frame = this.#frame;
+    const start = this.#offset;
     this.#offset += byteLength;
-    return value;
+    const ownsBuffer = frame.byteOffset === 0 && frame.byteLength === frame.buffer.byteLength;
+    if (ownsBuffer) return new Uint8Array(frame.buffer, start, byteLength);
+    const copy = new Uint8Array(byteLength);
+    copy.set(frame.subarray(start, start + byteLength));
+    return copy;
   }
 
   /** The frame must be fully consumed: anything left is a malformed message. */

@@ -5,7 +5,7 @@ import {
   decodeRaftMessage,
   encodeRaftMessage,
 } from '../../../src/transport/index.js';
-import type { Message } from '../../../src/raft/types.js';
+import { EntryType, type Message } from '../../../src/raft/types.js';
 import { message, sampleMessages } from './message-arbitraries.js';
 
 /**
@@ -80,5 +80,42 @@ describe('Raft message codec', () => {
     const decoded = decodeRaftMessage(frame);
     frame.fill(0);
     expect(decoded).toEqual(append);
+  });
+
+  it("hands a big entry out as a view of the frame it came in, and a small frame's as a copy", () => {
+    const entry = (bytes: number) => ({
+      index: 7,
+      term: 2,
+      type: EntryType.command,
+      data: new Uint8Array(bytes).fill(9),
+    });
+    const append = (bytes: number): Message => ({
+      type: 'AppendEntries',
+      from: 1,
+      to: 2,
+      term: 2,
+      prevLogIndex: 6,
+      prevLogTerm: 2,
+      entries: [entry(bytes)],
+      leaderCommit: 6,
+      heartbeatSequence: 3,
+    });
+    const dataOf = (message: Message | undefined) =>
+      (message as unknown as { entries: { data: Uint8Array }[] }).entries[0]!.data;
+    // Arrived in pieces: the reassembler copied it into a buffer of its own; no second copy.
+    const big = encodeRaftMessage(append(1 << 20));
+    const decoder = new RaftFrameDecoder();
+    for (let at = 0; at < big.length; at += 64 * 1024)
+      decoder.push(big.subarray(at, at + 64 * 1024));
+    const bigData = dataOf(decoder.next());
+    expect(bigData.byteLength).toBe(1 << 20);
+    expect(bigData.buffer.byteLength).toBe(big.length); // the frame's own buffer
+    expect(bigData.every((byte) => byte === 9)).toBe(true);
+    // Inside one socket chunk with other bytes: copied, so the chunk is not kept alive.
+    const small = encodeRaftMessage(append(100));
+    const chunk = Buffer.concat([small, Buffer.alloc(1000)]);
+    const smallData = dataOf(decodeRaftMessage(chunk.subarray(0, small.length)));
+    expect(smallData.buffer).not.toBe(chunk.buffer);
+    expect(smallData.buffer.byteLength).toBe(100);
   });
 });
