@@ -307,19 +307,71 @@ export class LocalCluster {
   }
 }
 
-/** Distinct free loopback ports, all held open until every one is known. */
+/**
+ * Lowest port handed out; below it are well-known and registered services' ports.
+ */
+const portFloor = 10_000;
+/** Ports this process handed out already: a node may not be listening on one yet. */
+const handedOut = new Set<number>();
+
+/**
+ * Where the kernel takes ports for outgoing connections and `listen(0)` (Linux:
+ * /proc/sys/net/ipv4/ip_local_port_range), or undefined when it cannot be read.
+ */
+function ephemeralPortsFrom(): number | undefined {
+  try {
+    const [low] = fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').split(/\s+/);
+    const value = Number(low);
+    return Number.isSafeInteger(value) && value > 0 ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Listens on `port` (0: any) of 127.0.0.1; resolves undefined when it is taken. */
+function tryListen(port: number): Promise<net.Server | undefined> {
+  const server = net.createServer();
+  return new Promise((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE' || error.code === 'EACCES') resolve(undefined);
+      else reject(error);
+    });
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+
+/**
+ * Distinct loopback ports free now, for nodes to listen on a moment later; all held open until
+ * every one is known. They are taken below the kernel's ephemeral range when there is one: in
+ * that range any outgoing connection or `listen(0)` may take a port between this check and the
+ * node's listen, and a cluster's own peer connections did (a node's first start failed with
+ * EADDRINUSE). No port is handed out twice by one process.
+ */
 export async function freePorts(count: number): Promise<number[]> {
+  const ephemeral = ephemeralPortsFrom();
+  const span = ephemeral === undefined ? 0 : ephemeral - portFloor;
   const servers: net.Server[] = [];
   try {
-    for (let i = 0; i < count; i++) {
-      const server = net.createServer();
-      servers.push(server);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', resolve);
-      });
+    if (span < 1000) {
+      // Where the ephemeral range is unknown (or leaves no room below it), the kernel picks.
+      while (servers.length < count) {
+        const server = await tryListen(0);
+        if (server === undefined) throw new Error('freePorts: no free port');
+        servers.push(server);
+      }
+    } else {
+      const start = Math.floor(Math.random() * span);
+      for (let step = 0; step < span && servers.length < count; step++) {
+        const port = portFloor + ((start + step) % span);
+        if (handedOut.has(port)) continue;
+        const server = await tryListen(port);
+        if (server !== undefined) servers.push(server);
+      }
+      if (servers.length < count) throw new Error(`freePorts: fewer than ${count} free ports`);
     }
-    return servers.map((server) => (server.address() as net.AddressInfo).port);
+    const ports = servers.map((server) => (server.address() as net.AddressInfo).port);
+    for (const port of ports) handedOut.add(port);
+    return ports;
   } finally {
     await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
   }
