@@ -20,16 +20,27 @@ import {
 } from './database-directory.js';
 import { LeaderDatabases } from './leader-databases.js';
 import { PageFiles } from './page-files.js';
-import { decodePageSet, encodePageSet, type PageSet } from './page-set.js';
+import { decodePageSetEntry, encodePageSetEntries, type PageSet } from './page-set.js';
 import { SnapshotReader, writeSnapshotBlob } from './snapshot-format.js';
+import { UnfinishedTransaction } from './unfinished-transaction.js';
 import { isSqliteSpaceError } from './wait-for-space.js';
 
 /** Content checks a node remembers; older ones are dropped. */
 const contentChecksKept = 16;
 
+/**
+ * Most bytes of pages one entry carries by default: a larger transaction spans several entries,
+ * so no single message of Raft's holds the main thread or a connection for long.
+ */
+export const TRANSACTION_ENTRY_BYTES_DEFAULT = 1024 * 1024;
+
 /** A transaction captured on this leader and not yet applied: what undoes it. */
 interface PendingWrite {
-  /** 0 until the host reports the entry it proposed (`proposed`). */
+  /** The entries it was encoded into (its parts). */
+  readonly entries: number;
+  /** How many of them the host reported proposed so far (`proposed`). */
+  reported: number;
+  /** 0 until the host reports the entry of its last part (`proposed`). */
   index: number;
   term: number;
   readonly undo: PageSet;
@@ -42,7 +53,7 @@ interface PendingWrite {
  */
 export type Settled =
   | { readonly kind: 'unchanged' }
-  | { readonly kind: 'committed'; readonly data: Uint8Array }
+  | { readonly kind: 'committed'; readonly entries: readonly Uint8Array[] }
   | { readonly kind: 'unproven'; readonly why: string };
 
 /**
@@ -67,9 +78,14 @@ export class DatabaseSet {
   readonly #checks: ContentCheck[] = [];
   /** Database files a follower writes committed pages into, open across applies. */
   readonly #pageFiles = new PageFiles();
+  /** The parts of a transaction spanning several entries, applied until its last one. */
+  readonly #unfinished = new UnfinishedTransaction();
+  readonly #entryBytesMax: number;
 
-  constructor(directory: string) {
+  /** `entryBytesMax`: most bytes of one entry of a transaction (TRANSACTION_ENTRY_BYTES_DEFAULT). */
+  constructor(directory: string, options: { readonly entryBytesMax?: number } = {}) {
     this.#directory = directory;
+    this.#entryBytesMax = options.entryBytesMax ?? TRANSACTION_ENTRY_BYTES_DEFAULT;
     this.#leader = new LeaderDatabases(directory);
     fs.mkdirSync(directory, { recursive: true });
     removeLeftovers(directory);
@@ -83,6 +99,8 @@ export class DatabaseSet {
   /** Called once this node leads and has applied everything committed before its term. */
   lead(): void {
     assert(this.#leader.openCount === 0 && this.#pending.length === 0, 'a new leader starts clean');
+    // Its term's barrier was applied since, and it ends any transaction an older leader left.
+    assert(!this.#unfinished.open, 'a new leader holds no unfinished transaction');
     this.#pageFiles.closeAll();
     this.#leading = true;
   }
@@ -107,23 +125,32 @@ export class DatabaseSet {
 
   /**
    * After a leader's statement on `name` ended outside a transaction: what it did, proven by two
-   * witnesses that must agree (LeaderDatabases.settle). A commit is returned as the entry to
-   * propose (the caller proposes it and reports it with `proposed`; its undo is kept until it is
-   * applied).
+   * witnesses that must agree (LeaderDatabases.settle). A commit is returned as the entries to
+   * propose, in order and all at once (the caller proposes them and reports each with
+   * `proposed`; its undo is kept until its last entry is applied).
    */
   settle(name: string, options: { readonly readOnly: boolean } = { readOnly: false }): Settled {
     const proven = this.#leader.settle(name, options.readOnly);
     if (proven.kind !== 'committed') return proven;
-    this.#pending.push({ index: 0, term: 0, undo: proven.undo });
-    return { kind: 'committed', data: encodePageSet(proven.redo) };
+    const entries = encodePageSetEntries(proven.redo, this.#entryBytesMax);
+    this.#pending.push({
+      entries: entries.length,
+      reported: 0,
+      index: 0,
+      term: 0,
+      undo: proven.undo,
+    });
+    return { kind: 'committed', entries };
   }
 
-  /** The oldest captured transaction not yet reported was proposed as entry (index, term). */
+  /** The next entry of the oldest captured transaction not fully reported was proposed as (index, term). */
   proposed(index: number, term: number): void {
-    const write = this.#pending.find((pending) => pending.index === 0);
+    const write = this.#pending.find((pending) => pending.reported < pending.entries);
     assert(write !== undefined, 'a proposal matches a captured transaction');
-    write.index = index;
+    assert(write.reported === 0 || write.term === term, "a transaction's entries share a term");
+    write.reported += 1;
     write.term = term;
+    if (write.reported === write.entries) write.index = index;
   }
 
   /** The index of the last entry applied or restored. */
@@ -143,8 +170,16 @@ export class DatabaseSet {
     // empty. Files left from an earlier run may hold changes Raft never committed.
     if (this.#appliedIndex === 0) this.#removeDatabases();
     this.#appliedIndex = entry.index;
-    if (entry.type !== EntryType.command) return;
-    if (isContentCheck(entry.data)) return this.#recordCheck(entry.index);
+    if (entry.type !== EntryType.command || isContentCheck(entry.data)) {
+      // Nothing continues a transaction that spans entries but its own next part.
+      this.#unfinished.interrupt();
+      if (entry.type === EntryType.command) this.#recordCheck(entry.index);
+      return;
+    }
+    // Every part is held until the last, on a leader too: if it steps down in between, it
+    // applies the rest as a follower and then needs the whole transaction.
+    const set = this.#unfinished.add(entry.index, decodePageSetEntry(entry.data));
+    if (set === undefined) return;
     const mine = this.#pending[0];
     if (mine !== undefined && mine.index === entry.index && mine.term === entry.term) {
       this.#pending.shift();
@@ -156,7 +191,6 @@ export class DatabaseSet {
       this.#pending.length === 0 || entry.index < (this.#pending[0]?.index ?? 0),
       'entries apply in order',
     );
-    const set = decodePageSet(entry.data);
     assert(!this.#leader.has(set.database), `a follower's copy of ${set.database} is closed`);
     this.#pageFiles.write(this.#file(set.database), set);
   }
@@ -229,7 +263,8 @@ export class DatabaseSet {
   /**
    * Every database file as one blob (snapshot-format.ts), reflecting exactly the applied entries,
    * written to `~snapshot-<applied index>` beside the databases, copying each in chunks; returns
-   * its path and size. Undefined while a leader has writes in flight (their frames are in the
+   * its path and size. Undefined while a transaction spanning entries is unfinished (its first
+   * parts are in the log only), while a leader has writes in flight (their frames are in the
    * WAL), a reader keeps the checkpoint from finishing, or the disk has no room for the copy: the
    * host asks again later. The caller removes the file (a name per index, so removing an old one
    * never hits a newer one).
@@ -264,7 +299,8 @@ export class DatabaseSet {
 
   /** Checkpoints every open database; false when the files would miss committed transactions. */
   #readyForSnapshot(): boolean {
-    if (this.#pending.length > 0) return false;
+    // A transaction's first parts exist only in the log: a snapshot now would let Raft drop them.
+    if (this.#pending.length > 0 || this.#unfinished.open) return false;
     return this.#leader.checkpointAll();
   }
 
@@ -286,6 +322,8 @@ export class DatabaseSet {
   finishRestore(reader: SnapshotReader, index: number): void {
     reader.finish(databaseNames(this.#directory));
     this.#appliedIndex = index;
+    // A leader's snapshot is never taken inside a transaction: one open here ended before it.
+    this.#unfinished.interrupt();
   }
 
   /** Deletes every database file (Raft is about to rebuild them from its first entry). */

@@ -55,6 +55,11 @@ export interface ReplicatedEngineOptions {
   >;
   readonly snapshotThresholdEntries?: number;
   /**
+   * Most bytes of pages one Raft entry carries; a larger transaction spans several entries
+   * (page-set.ts). Default 1 MiB; the simulation makes it small so that it happens often.
+   */
+  readonly transactionEntryBytes?: number;
+  /**
    * Answer reads from a leader lease (the Raft core's, read-index.ts) instead of a heartbeat round
    * each; default true. Assumes no node's clock runs more than 20% faster than the leader's
    * (leaseMilliseconds).
@@ -213,6 +218,7 @@ export class ReplicatedEngine {
       directory: path.join(options.dataDir, 'db'),
       busyTimeoutMs: options.busyTimeoutMs,
       ...options.sqlLimits,
+      transactionEntryBytes: options.transactionEntryBytes,
       onFatal: (error) => {
         if (created.engine === undefined) options.onFatal(error);
         else created.engine.#fatal(error);

@@ -41,6 +41,11 @@ export interface SqlEngineOptions {
   readonly queryBufferBytes?: number;
   /** Free bytes below which a write fails with SQLITE_FULL (NodeLimits). Default 0: never. */
   readonly diskReserveBytes?: number;
+  /**
+   * Most bytes of pages in one Raft entry; a larger transaction spans several. Default
+   * TRANSACTION_ENTRY_BYTES_DEFAULT (1 MiB).
+   */
+  readonly transactionEntryBytes?: number;
 }
 
 /**
@@ -76,7 +81,9 @@ export class SqlEngine {
    */
   constructor(options: SqlEngineOptions, startTimer?: StartTimer) {
     this.#options = options;
-    this.#databases = new DatabaseSet(options.directory);
+    this.#databases = new DatabaseSet(options.directory, {
+      entryBytesMax: options.transactionEntryBytes,
+    });
     this.#statements = new SessionStatements({
       databases: this.#databases,
       leadership: this.#leadership,
@@ -213,7 +220,7 @@ export class SqlEngine {
       const settled = this.#databases.settle(session.database as string, {
         readOnly: !job.mayHaveWritten,
       });
-      if (settled.kind === 'committed') job.proposals.push(settled.data);
+      if (settled.kind === 'committed') job.proposals.push(...settled.entries);
       if (settled.kind === 'unproven') {
         this.#unproven ??= settled.why;
         outcome = unprovenFailure(settled.why);

@@ -234,4 +234,30 @@ export const mutants: readonly Mutant[] = [
       },
     ],
   },
+  {
+    name: 'part-applied-before-last',
+    description:
+      'each part of a transaction spanning several entries is written as it applies, so the first parts of a transaction its leader lost stay in the files',
+    mode: 'node',
+    file: 'src/fsm/unfinished-transaction.ts',
+    replacements: [
+      {
+        search: '    if (!part.last) return undefined;',
+        replace: '    if (!part.last) return part.set;',
+      },
+    ],
+  },
+  {
+    name: 'snapshot-inside-transaction',
+    description:
+      'a snapshot is taken between the parts of a transaction spanning several entries, so Raft drops its first parts and a node restored from it never has them',
+    mode: 'node',
+    file: 'src/fsm/database-set.ts',
+    replacements: [
+      {
+        search: '    if (this.#pending.length > 0 || this.#unfinished.open) return false;',
+        replace: '    if (this.#pending.length > 0) return false;',
+      },
+    ],
+  },
 ];

@@ -18,6 +18,7 @@ export interface NodeClusterOptions {
   /** A fresh directory; each machine's data directory is made inside it. */
   readonly directory: string;
   readonly snapshotThresholdEntries: number;
+  readonly transactionEntryBytes: number;
   readonly clockDrift: number;
   readonly latencyMaxMilliseconds: number;
   readonly spikeMaxMilliseconds: number;
@@ -82,6 +83,7 @@ export class NodeCluster {
           dataDir: path.join(options.directory, `node-${id}`),
           raft: { tickMilliseconds, electionTimeoutTicks },
           snapshotThresholdEntries: options.snapshotThresholdEntries,
+          transactionEntryBytes: options.transactionEntryBytes,
           fsyncMaxMilliseconds: options.fsyncMaxMilliseconds,
           tornPersistProbability: options.tornPersistProbability,
           engineDelayMaxMs: options.engineDelayMaxMs,

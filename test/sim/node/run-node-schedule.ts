@@ -67,6 +67,9 @@ export async function runNodeSchedule(options: NodeScheduleOptions): Promise<Nod
     fsyncMaxMilliseconds: setup.pick([1, 3, 15]),
     tornPersistProbability: setup.pick([0, 0.5]),
     engineDelayMaxMs: setup.pick([0.05, 1, 5]),
+    // Its own stream, so that every other draw of a seed stays as it was. 1 byte: a transaction
+    // of several pages spans as many entries, one page each.
+    transactionEntryBytes: new Prng(options.seed).fork('entry-bytes').pick([1, 1024 * 1024]),
     traceCapacity: 400,
     ...(options.echo ? { echo: options.echo } : {}),
   });

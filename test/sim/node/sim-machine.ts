@@ -26,6 +26,8 @@ export interface SimMachineOptions {
   readonly dataDir: string;
   readonly raft: { readonly tickMilliseconds: number; readonly electionTimeoutTicks: number };
   readonly snapshotThresholdEntries: number;
+  /** Most bytes of one entry of a transaction (ReplicatedEngineOptions). */
+  readonly transactionEntryBytes: number;
   readonly fsyncMaxMilliseconds: number;
   readonly tornPersistProbability: number;
   readonly engineDelayMaxMs: number;
@@ -130,6 +132,7 @@ export class SimMachine {
         raft: options.raft,
         busyTimeoutMs: 2000,
         snapshotThresholdEntries: options.snapshotThresholdEntries,
+        transactionEntryBytes: options.transactionEntryBytes,
         onFatal: (error) => options.onFatal(this, error),
       },
       environment,

@@ -21,11 +21,12 @@ import {
   type ContentCheck,
 } from '../../../src/fsm/content-check.js';
 import { DatabaseSet } from '../../../src/fsm/database-set.js';
+import { decodePageSetEntry } from '../../../src/fsm/page-set.js';
 import { bootstrapState } from '../../../src/raft/raft-bootstrap.js';
 import { RaftCore } from '../../../src/raft/raft-core.js';
 import { RaftDriver } from '../../../src/raft/raft-driver.js';
 import type { StateMachine } from '../../../src/raft/state-machine.js';
-import { EntryType, Role, type Message } from '../../../src/raft/types.js';
+import { EntryType, Role, type Entry, type Message } from '../../../src/raft/types.js';
 import { InstantStorage } from '../raft/instant-storage.js';
 
 let root = '';
@@ -38,17 +39,23 @@ interface Node {
   readonly driver: RaftDriver;
   readonly databases: DatabaseSet;
   readonly file: string;
+  /** Every entry this node applied, in order. */
+  readonly applied: Entry[];
 }
 
-/** Three nodes of Raft over instant storage, each replicating into its own DatabaseSet. */
-function cluster() {
+/**
+ * Three nodes of Raft over instant storage, each replicating into its own DatabaseSet;
+ * `entryBytesMax` as DatabaseSet takes it (1: one page per entry).
+ */
+function cluster(options: { readonly entryBytesMax?: number } = {}) {
   root = mkdtempSync(path.join(os.tmpdir(), 'dqlite-ts-dbset-'));
   const servers = [1, 2, 3].map((id) => ({ id, address: `node-${id}`, role: Role.voter }));
   let queue: Message[] = [];
   const cut = new Set<number>();
   const nodes = servers.map(({ id }): Node => {
     const directory = path.join(root, `node-${id}`);
-    const databases = new DatabaseSet(directory);
+    const databases = new DatabaseSet(directory, options);
+    const applied: Entry[] = [];
     let seed = id * 7919;
     const driver: RaftDriver = new RaftDriver({
       core: new RaftCore({
@@ -59,14 +66,14 @@ function cluster() {
       }),
       storage: new InstantStorage(bootstrapState({ servers })),
       transport: { send: (message) => queue.push(message) },
-      stateMachine: appliesOnly(databases),
+      stateMachine: appliesOnly(databases, applied),
       onEvent: (event) => {
         if (event.type === 'role-changed' && event.role !== 'leader' && databases.leading) {
           databases.stepDown();
         }
       },
     });
-    return { id, driver, databases, file: path.join(directory, 'app') };
+    return { id, driver, databases, file: path.join(directory, 'app'), applied };
   });
   const node = (id: number) => nodes[id - 1] as Node;
   const deliverAll = () => {
@@ -106,26 +113,33 @@ function cluster() {
     return connection;
   };
   /**
-   * Runs SQL on the leader, settles and proposes it as the node does, and delivers messages until
-   * Raft committed it; returns the entry it was proposed as.
+   * Runs SQL on the leader, settles it and proposes its entries as the node does; returns the
+   * entries they were proposed as (none: it changed nothing).
    */
-  const write = (id: number, sql: string, ...parameters: unknown[]) => {
+  const run = (id: number, sql: string, ...parameters: unknown[]) => {
     const leader = node(id);
     session(id)
       .prepare(sql)
       .run(...parameters);
     const settled = leader.databases.settle('app');
-    if (settled.kind === 'unchanged') return undefined; // a delete that matched nothing, say
+    if (settled.kind === 'unchanged') return []; // a delete that matched nothing, say
     if (settled.kind !== 'committed') throw new Error(`not a commit: ${JSON.stringify(settled)}`);
-    const proposal = leader.driver.propose(settled.data);
-    if (!proposal.ok) throw new Error(proposal.message);
-    leader.databases.proposed(proposal.index, proposal.term);
+    return settled.entries.map((data) => {
+      const proposal = leader.driver.propose(data);
+      if (!proposal.ok) throw new Error(proposal.message);
+      leader.databases.proposed(proposal.index, proposal.term);
+      return { index: proposal.index, term: proposal.term, data };
+    });
+  };
+  /** `run`, then messages delivered until Raft committed it; returns its last entry. */
+  const write = (id: number, sql: string, ...parameters: unknown[]) => {
+    const proposed = run(id, sql, ...parameters);
     deliverAll();
     for (const other of nodes) other.driver.tick(); // carry the commit index to followers
     deliverAll();
-    return { index: proposal.index, term: proposal.term };
+    return proposed.at(-1);
   };
-  return { nodes, node, deliverAll, elect, write, session, cut, drop: () => (queue = []) };
+  return { nodes, node, deliverAll, elect, run, write, session, cut, drop: () => (queue = []) };
 }
 
 /**
@@ -133,9 +147,12 @@ function cluster() {
  * threshold, so a snapshot or restore request would be a fixture bug; the tests below take and
  * restore snapshots as the SQL engine does (`restoreInChunks`).
  */
-function appliesOnly(databases: DatabaseSet): StateMachine {
+function appliesOnly(databases: DatabaseSet, applied: Entry[]): StateMachine {
   return {
-    apply: (entry) => databases.apply(entry),
+    apply: (entry) => {
+      applied.push(entry);
+      databases.apply(entry);
+    },
     snapshot: (done) => done(new Error('this fixture takes no snapshot through Raft')),
     restore: (_metadata, _read, done) => done(new Error('this fixture restores no snapshot')),
   };
@@ -257,7 +274,8 @@ describe('DatabaseSet: SQLite replicated by pages through Raft', () => {
     session(leaderId).prepare('UPDATE t SET v = randomblob(7000) WHERE id <= 3').run();
     const later = leader.databases.settle('app');
     if (later.kind !== 'committed') throw new Error(later.kind);
-    const proposal = leader.driver.propose(later.data);
+    expect(later.entries).toHaveLength(1);
+    const proposal = leader.driver.propose(later.entries[0] as Uint8Array);
     if (!proposal.ok) throw new Error(proposal.message);
     leader.databases.proposed(proposal.index, proposal.term);
     deliverAll();
@@ -450,5 +468,112 @@ describe('DatabaseSet: SQLite replicated by pages through Raft', () => {
     for (const name of ['', '..', '../escape', 'a/b', 'x'.repeat(256), 'app~restore']) {
       expect(() => databases.openSessionConnection(name)).toThrow(RangeError);
     }
+  });
+});
+
+describe('DatabaseSet: a transaction larger than one entry', () => {
+  const bigRow = 'INSERT INTO t (v) VALUES (randomblob(30000))';
+  const command = (index: number, data: Uint8Array): Entry => ({
+    index,
+    term: 1,
+    type: EntryType.command,
+    data,
+  });
+
+  it('spans several entries and reaches every follower whole', () => {
+    const { node, nodes, elect, run, write, session, deliverAll } = cluster({ entryBytesMax: 1 });
+    const leaderId = elect();
+    write(leaderId, 'CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)');
+    const parts = run(leaderId, bigRow);
+    // One page per entry: a 30 kB row fills at least seven 4 KiB overflow pages.
+    expect(parts.length).toBeGreaterThanOrEqual(7);
+    expect(parts.map((part) => part.index)).toEqual(
+      parts.map((_, position) => (parts[0]?.index ?? 0) + position),
+    );
+    deliverAll();
+    for (const other of nodes) other.driver.tick();
+    deliverAll();
+    expect(node(leaderId).databases.pendingWrites).toBe(0);
+    const expected = rowsHash(session(leaderId));
+    for (const id of [1, 2, 3])
+      if (id !== leaderId)
+        expect(fileContent(node(id).file)).toEqual({ rows: expected, integrity: 'ok' });
+  });
+
+  it('writes nothing of it until its last entry, and drops the parts a lost leader left', () => {
+    const { node, elect, write } = cluster({ entryBytesMax: 1 });
+    const leaderId = elect();
+    write(leaderId, 'CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)');
+    write(leaderId, bigRow);
+    const follower = node(leaderId === 1 ? 2 : 1);
+    const entries = follower.applied;
+    // The row's entries end the log; the last one's part number says where they begin.
+    const last = entries.length - 1;
+    const lastPart = decodePageSetEntry((entries[last] as Entry).data);
+    expect(lastPart.last).toBe(true);
+    expect(lastPart.part).toBeGreaterThanOrEqual(6);
+    const first = last - lastPart.part;
+
+    // A fresh node replays the log: every entry before the row, then all but the row's last part.
+    const replay = new DatabaseSet(path.join(root, 'replay'), { entryBytesMax: 1 });
+    for (const entry of entries.slice(0, first)) replay.apply(entry);
+    const before = readFileSync(path.join(root, 'replay', 'app'));
+    for (const entry of entries.slice(first, last)) replay.apply(entry);
+    expect(readFileSync(path.join(root, 'replay', 'app'))).toEqual(before);
+    // Its first parts live in the log only: no snapshot may be taken that lets Raft drop them.
+    expect(replay.snapshotToFile()).toBeUndefined();
+    // A new leader's barrier comes instead of the last part: the row never committed.
+    replay.apply({
+      index: (entries[last] as Entry).index,
+      term: 2,
+      type: EntryType.barrier,
+      data: new Uint8Array(),
+    });
+    expect(readFileSync(path.join(root, 'replay', 'app'))).toEqual(before);
+    expect(replay.snapshotToFile()).toBeDefined();
+    expect(fileContent(path.join(root, 'replay', 'app')).integrity).toBe('ok');
+
+    // The same parts, then the last: the row is there, exactly as on the follower.
+    const whole = new DatabaseSet(path.join(root, 'whole'), { entryBytesMax: 1 });
+    for (const entry of entries) whole.apply(entry);
+    expect(fileContent(path.join(root, 'whole', 'app'))).toEqual(fileContent(follower.file));
+  });
+
+  it('a leader that steps down between its parts applies the rest as a follower', () => {
+    const { node, elect, run, write } = cluster({ entryBytesMax: 1 });
+    const leaderId = elect();
+    write(leaderId, 'CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)');
+    const leader = node(leaderId);
+    const before = fileContent(leader.file);
+    const parts = run(leaderId, bigRow);
+    expect(parts.length).toBeGreaterThan(2);
+    // Raft committed every part (a new leader had them all), but this node applied only two
+    // before it stepped down: the step-down undoes the row, the rest of the parts bring it back.
+    leader.databases.apply(command(parts[0]?.index ?? 0, parts[0]?.data ?? new Uint8Array()));
+    leader.databases.apply(command(parts[1]?.index ?? 0, parts[1]?.data ?? new Uint8Array()));
+    leader.databases.stepDown();
+    expect(fileContent(leader.file)).toEqual(before);
+    for (const part of parts.slice(2)) leader.databases.apply(command(part.index, part.data));
+    const db = new Database(leader.file, { readonly: true });
+    expect(db.prepare('SELECT count(*), length(v) FROM t').raw().get()).toEqual([1, 30000]);
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+    db.close();
+  });
+
+  it('refuses a part that does not continue the entry before it', () => {
+    const { node, elect, run, write } = cluster({ entryBytesMax: 1 });
+    const leaderId = elect();
+    write(leaderId, 'CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)');
+    const parts = run(leaderId, bigRow);
+    const follower = new DatabaseSet(path.join(root, 'gap'), { entryBytesMax: 1 });
+    for (let index = 1; index < (parts[0]?.index ?? 0); index++) {
+      follower.apply({ index, term: 1, type: EntryType.barrier, data: new Uint8Array() });
+    }
+    follower.apply(command(parts[0]?.index ?? 0, parts[0]?.data ?? new Uint8Array()));
+    // Part 2 where part 1 belongs (the index follows, the part number does not).
+    expect(() =>
+      follower.apply(command((parts[0]?.index ?? 0) + 1, parts[2]?.data ?? new Uint8Array())),
+    ).toThrow(/continues the entry before it/);
+    expect(node(leaderId).databases.pendingWrites).toBe(1);
   });
 });

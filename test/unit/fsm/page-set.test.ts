@@ -1,6 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodePageSet, encodePageSet, type PageSet } from '../../../src/fsm/page-set.js';
+import {
+  decodePageSet,
+  decodePageSetEntry,
+  encodePageSet,
+  encodePageSetEntries,
+  pageSetPartHeaderBytesMax,
+  type PageSet,
+} from '../../../src/fsm/page-set.js';
+import { UnfinishedTransaction } from '../../../src/fsm/unfinished-transaction.js';
 
 const pageSet = fc
   .record({
@@ -54,5 +62,60 @@ describe('page set codec', () => {
     const badSize = Buffer.from(bytes);
     badSize.writeUInt32LE(1000, 2 + 3);
     expect(() => decodePageSet(badSize)).toThrow(/page size/);
+  });
+});
+
+describe('page set entries: a set too large for one entry spans several', () => {
+  const nonEmpty = pageSet.filter((set) => set.pages.length > 0);
+  const bytes = (set: PageSet) => set.pages.map((p) => ({ ...p, data: Buffer.from(p.data) }));
+
+  it('splits any set into entries of at most the limit, which reassemble into it in order', () => {
+    fc.assert(
+      fc.property(nonEmpty, fc.integer({ min: 1, max: 30_000 }), (set, entryBytesMax) => {
+        const entries = encodePageSetEntries(set, entryBytesMax);
+        const oneEntry = encodePageSet(set);
+        if (oneEntry.length <= entryBytesMax || set.pages.length === 1) {
+          // What fits one entry keeps the single-entry format an older node reads.
+          expect(entries).toEqual([oneEntry]);
+        } else {
+          expect(entries.length).toBeGreaterThan(1);
+          for (const entry of entries) {
+            // At least one page each, whatever the limit.
+            const floor = pageSetPartHeaderBytesMax + 4 + set.pageSize;
+            expect(entry.length).toBeLessThanOrEqual(Math.max(entryBytesMax, floor));
+          }
+        }
+        const unfinished = new UnfinishedTransaction();
+        const results = entries.map((entry, position) =>
+          unfinished.add(100 + position, decodePageSetEntry(entry)),
+        );
+        expect(results.slice(0, -1).every((result) => result === undefined)).toBe(true);
+        const whole = results.at(-1) as PageSet;
+        expect({ ...whole, pages: bytes(whole) }).toEqual({ ...set, pages: bytes(set) });
+        expect(unfinished.open).toBe(false);
+      }),
+      { seed: 7, numRuns: 300 },
+    );
+  });
+
+  it('rejects a damaged part with a RangeError', () => {
+    const set: PageSet = {
+      database: 'app',
+      pageSize: 512,
+      databasePages: 3,
+      pages: [1, 2, 3].map((pageNumber) => ({ pageNumber, data: Buffer.alloc(512, pageNumber) })),
+    };
+    const [part] = encodePageSetEntries(set, 1) as [Buffer];
+    expect(decodePageSetEntry(part)).toMatchObject({ part: 0, last: false });
+    expect(() => decodePageSetEntry(part.subarray(0, part.length - 1))).toThrow(RangeError);
+    const badFlag = Buffer.from(part);
+    badFlag.writeUInt8(2, 2 + 3 + 12);
+    expect(() => decodePageSetEntry(badFlag)).toThrow(/last flag 2/);
+    const noPages = Buffer.from(part.subarray(0, 2 + 3 + 17));
+    noPages.writeUInt32LE(0, 2 + 3 + 13);
+    expect(() => decodePageSetEntry(noPages)).toThrow(/no pages/);
+    const foreign = Buffer.from(part);
+    foreign[0] = 3;
+    expect(() => decodePageSetEntry(foreign)).toThrow(/version 3/);
   });
 });
