@@ -1,5 +1,10 @@
 import { parseArgs } from 'node:util';
-import { RestoreOutcomeUnknownError, backup, restore } from '../../index.js';
+import {
+  RESTORE_BYTES_MAX_DEFAULT,
+  RestoreOutcomeUnknownError,
+  backup,
+  restore,
+} from '../../index.js';
 import type { CopyProgress } from '../../index.js';
 import { TLS_ARGUMENTS, TLS_USAGE, tlsFromFiles } from './tls-files.js';
 import { UsageError } from './usage-error.js';
@@ -8,9 +13,11 @@ export const BACKUP_USAGE = `dqlite-ts backup --cluster HOST:PORT[,...] ${TLS_US
   write DATABASE into FILE, a plain SQLite file, as of one snapshot on the leader; progress on
   stderr. Prints the leader's applied Raft index: every transaction committed at that index or
   below is in FILE (later ones may be too). C dqlite does not report it.
-dqlite-ts restore --cluster HOST:PORT[,...] ${TLS_USAGE} [--replace] DATABASE FILE
+dqlite-ts restore --cluster HOST:PORT[,...] ${TLS_USAGE} [--replace] [--bytes-max N] DATABASE FILE
   load the SQLite file FILE into DATABASE in one transaction: all of it or nothing. DATABASE
-  must be empty unless --replace, which drops what it holds in the same transaction.`;
+  must be empty unless --replace, which drops what it holds in the same transaction. A file of
+  more than --bytes-max bytes of pages is refused (default ${RESTORE_BYTES_MAX_DEFAULT}, 64 MiB;
+  suffixes KiB, MiB, GiB).`;
 
 /** Runs `dqlite-ts backup`. */
 export async function runBackup(argv: string[]): Promise<number> {
@@ -33,8 +40,9 @@ export async function runBackup(argv: string[]): Promise<number> {
 
 /** Runs `dqlite-ts restore`; says on stdout or stderr whether anything was restored. */
 export async function runRestore(argv: string[]): Promise<number> {
-  const { cluster, tls, database, file, replace } = parseCopyArgs(argv, {
+  const { cluster, tls, database, file, replace, bytesMax } = parseCopyArgs(argv, {
     replace: { type: 'boolean', default: false },
+    'bytes-max': { type: 'string' },
   });
   try {
     const result = await restore({
@@ -43,6 +51,7 @@ export async function runRestore(argv: string[]): Promise<number> {
       file,
       tls,
       replace,
+      bytesMax,
       onProgress: (progress) => console.error(`restore: ${describeProgress(progress)}`),
     });
     console.log(`restored ${result.rows} rows in ${result.tables} tables into ${database}`);
@@ -64,7 +73,30 @@ function describeProgress(progress: CopyProgress): string {
   return `table ${progress.table}: ${progress.tableRows} rows; ${all} in all; ${progress.tablesDone}/${progress.tablesTotal} tables done`;
 }
 
-function parseCopyArgs(argv: string[], extra: { replace?: { type: 'boolean'; default: false } }) {
+/** `--bytes-max`: a whole number of bytes, or of KiB, MiB or GiB. */
+function parseByteCount(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const match = /^(\d+)\s*(KiB|MiB|GiB)?$/.exec(text.trim());
+  const units = { KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 } as const;
+  const bytes =
+    match === null
+      ? NaN
+      : Number(match[1]) * (match[2] ? units[match[2] as keyof typeof units] : 1);
+  if (!Number.isSafeInteger(bytes) || bytes < 1) {
+    throw new UsageError(
+      `--bytes-max must be a positive number of bytes (or KiB, MiB, GiB), got "${text}"`,
+    );
+  }
+  return bytes;
+}
+
+function parseCopyArgs(
+  argv: string[],
+  extra: {
+    replace?: { type: 'boolean'; default: false };
+    'bytes-max'?: { type: 'string' };
+  },
+) {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -80,5 +112,8 @@ function parseCopyArgs(argv: string[], extra: { replace?: { type: 'boolean'; def
     database,
     file,
     replace: values.replace === true,
+    bytesMax: parseByteCount(
+      typeof values['bytes-max'] === 'string' ? values['bytes-max'] : undefined,
+    ),
   };
 }

@@ -44,12 +44,13 @@ export interface RestoreResult {
 }
 
 /**
- * The default largest file: the whole restore is one transaction, so one Raft entry carries every
- * page it writes. A dqlite-ts node refuses entries over 64 MiB, and on a 2-core machine a 40 MB
- * entry cost the leader its leadership at every COMMIT while 12 MB committed in under 7 s
- * (docs/operations.md).
+ * The default largest file. The whole restore is one transaction: its pages travel as Raft
+ * entries of at most 1 MiB, all proposed at its COMMIT, and every node holds them in memory until
+ * the last one applies. On a busy 2-core machine a 64 MB file restored in about 9 s with no leader
+ * change, and 256 MB in about 60 s, rerun once after a leader change (`npm run bench:restore`,
+ * docs/operations.md). Larger files take `bytesMax`.
  */
-export const RESTORE_BYTES_MAX_DEFAULT = 16 * 1024 * 1024;
+export const RESTORE_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
 
 /** Parameters of one multi-row INSERT: what every Dqlite server takes (schema 0's tuple). */
 const PARAMETERS_PER_STATEMENT = 255;

@@ -190,8 +190,13 @@ export class SegmentLog {
     await open?.handle.close();
   }
 
+  /**
+   * The steps that append `entries` as one record. The record is encoded (copied and checksummed)
+   * by its write step, not here: a persist of many megabytes then encodes one record per step,
+   * with the event loop free between them, instead of all of them at once while heartbeats wait.
+   */
   #appendRecord(entries: readonly Entry[]): Step[] {
-    const record = encodeBatch(entries);
+    const record = { entries, bytes: recordBytes(entries) };
     const firstIndex = (entries[0] as Entry).index;
     const current = this.#segments[this.#segments.length - 1];
     const roll =
@@ -200,7 +205,7 @@ export class SegmentLog {
       current.bytes >= this.#segmentBytesMax;
     if (!roll) {
       const offset = current.bytes;
-      current.bytes += record.length;
+      current.bytes += record.bytes;
       // The segment is open with O_DSYNC: each write returns once it is durable.
       const end = current.allocated ?? offset;
       return [...this.#preallocate(current, end), () => this.#write(current, record, offset)];
@@ -216,7 +221,7 @@ export class SegmentLog {
         ? [() => this.#trim(closing)]
         : [];
     if (closing !== undefined) closing.allocated = undefined;
-    const created: Segment = { sequence: this.#sequenceNext++, firstIndex, bytes: record.length };
+    const created: Segment = { sequence: this.#sequenceNext++, firstIndex, bytes: record.bytes };
     const previous = this.#segments[this.#segments.length - 1];
     assert(
       previous === undefined || previous.firstIndex < firstIndex,
@@ -285,8 +290,14 @@ export class SegmentLog {
     await handle.datasync();
   }
 
-  async #write(segment: Segment, record: Buffer, offset: number): Promise<void> {
-    await writeFully(await this.#handleOf(segment), record, offset);
+  async #write(
+    segment: Segment,
+    record: { readonly entries: readonly Entry[]; readonly bytes: number },
+    offset: number,
+  ): Promise<void> {
+    const encoded = encodeBatch(record.entries);
+    assert(encoded.length === record.bytes, `record of ${encoded.length} bytes as planned`);
+    await writeFully(await this.#handleOf(segment), encoded, offset);
   }
 
   async #delete(segment: Segment): Promise<void> {
@@ -315,4 +326,11 @@ export function groupIntoRecords(entries: readonly Entry[], recordBytesMax: numb
   }
   if (group.length > 0) groups.push(group);
   return groups;
+}
+
+/** The bytes `encodeBatch(entries)` takes. */
+function recordBytes(entries: readonly Entry[]): number {
+  let bytes = batchHeaderBytes;
+  for (const entry of entries) bytes += entryEncodedBytes(entry);
+  return bytes;
 }

@@ -18,9 +18,18 @@
 export type FrameBytesOf = (header: Buffer) => number;
 
 /**
- * Chunks in, whole frames out. Bytes are buffered only as they arrive and a frame is copied into
- * one buffer only once all of it has arrived (a frame inside one chunk is handed out as a view of
- * it), so a forged length costs at most what the peer really sent. Buffered bytes never exceed
+ * A frame this large is copied into its own buffer as it arrives, chunk by chunk, once this much
+ * of it has: copying tens of megabytes at once when the last chunk lands would hold the thread
+ * (and every heartbeat and request behind it) for hundreds of milliseconds.
+ */
+const largeFrameBytes = 1024 * 1024;
+
+/**
+ * Chunks in, whole frames out. Bytes are buffered only as they arrive. A frame inside one chunk
+ * is handed out as a view of it; a smaller one is copied into one buffer once all of it has
+ * arrived; a large one (`largeFrameBytes`) gets its buffer once that much of it has arrived and
+ * is copied into it as the rest arrives. So a forged length costs at most what the peer really
+ * sent (and the address space of one frame once it sent a megabyte). Buffered bytes never exceed
  * one frame plus the rest of the last chunk, as long as the caller drains `nextFrame()` after
  * each `push`.
  *
@@ -31,8 +40,14 @@ export class FrameReassembler {
   readonly #headerBytes: number;
   readonly #frameBytesOf: FrameBytesOf;
   #chunks: Buffer[] = [];
-  /** Invariant: the sum of the lengths of `#chunks`. */
+  /** Invariant: the sum of the lengths of `#chunks`, plus `#largeFilled`. */
   #bufferedBytes = 0;
+  /**
+   * The buffer of a large frame still arriving, header included, and how much of it is filled.
+   * Invariant: set only while `#pendingFrameBytes` is its length, and then `#chunks` is empty.
+   */
+  #large: Buffer | undefined;
+  #largeFilled = 0;
   /**
    * Size of the frame whose header was read and whose rest is still arriving, if any. The header
    * stays buffered until the whole frame is taken. Invariant: at least `#headerBytes`.
@@ -55,8 +70,16 @@ export class FrameReassembler {
   /** Adds one chunk of the stream; the caller then drains `nextFrame()`. */
   push(chunk: Buffer): void {
     if (chunk.length === 0) return;
-    this.#chunks.push(chunk);
     this.#bufferedBytes += chunk.length;
+    const large = this.#large;
+    if (large === undefined) {
+      this.#chunks.push(chunk);
+      return;
+    }
+    const used = Math.min(chunk.length, large.length - this.#largeFilled);
+    chunk.copy(large, this.#largeFilled, 0, used);
+    this.#largeFilled += used;
+    if (used < chunk.length) this.#chunks.push(chunk.subarray(used));
   }
 
   /**
@@ -73,14 +96,33 @@ export class FrameReassembler {
 
   /** The next whole frame, header included, or `undefined` until all of it has arrived. */
   nextFrame(): Buffer | undefined {
+    const large = this.#large;
+    if (large !== undefined) {
+      if (this.#largeFilled < large.length) return undefined;
+      this.#large = undefined;
+      this.#largeFilled = 0;
+      this.#bufferedBytes -= large.length;
+      this.#pendingFrameBytes = undefined;
+      return large;
+    }
     if (this.#pendingFrameBytes === undefined) {
       if (this.#bufferedBytes < this.#headerBytes) return undefined;
       this.#pendingFrameBytes = this.#readHeader();
     }
-    if (this.#bufferedBytes < this.#pendingFrameBytes) return undefined;
-    const frame = this.#take(this.#pendingFrameBytes);
-    this.#pendingFrameBytes = undefined;
-    return frame;
+    if (this.#bufferedBytes >= this.#pendingFrameBytes) {
+      const frame = this.#take(this.#pendingFrameBytes);
+      this.#pendingFrameBytes = undefined;
+      return frame;
+    }
+    if (this.#bufferedBytes >= largeFrameBytes) {
+      // Every buffered byte belongs to this frame (it has not all arrived): move them into its
+      // own buffer, where the rest goes as it arrives (`push`).
+      const buffered = this.#bufferedBytes;
+      this.#large = this.#take(buffered, Buffer.allocUnsafe(this.#pendingFrameBytes));
+      this.#largeFilled = buffered;
+      this.#bufferedBytes = buffered;
+    }
+    return undefined;
   }
 
   /** Passes a copy of the buffered header to `frameBytesOf`; nothing is consumed. */
@@ -100,17 +142,20 @@ export class FrameReassembler {
     return frameBytes;
   }
 
-  /** Removes exactly `byteLength` buffered bytes from the front of the chunks. */
-  #take(byteLength: number): Buffer {
+  /**
+   * Removes exactly `byteLength` buffered bytes from the front of the chunks: a view when one
+   * chunk holds them (and no `into` is given), else copied into `into` (or a new buffer).
+   */
+  #take(byteLength: number, into?: Buffer): Buffer {
     const first = this.#chunks[0];
-    if (first !== undefined && first.length >= byteLength) {
+    if (into === undefined && first !== undefined && first.length >= byteLength) {
       const taken = first.subarray(0, byteLength);
       if (first.length === byteLength) this.#chunks.shift();
       else this.#chunks[0] = first.subarray(byteLength);
       this.#bufferedBytes -= byteLength;
       return taken;
     }
-    const taken = Buffer.allocUnsafe(byteLength);
+    const taken = into ?? Buffer.allocUnsafe(byteLength);
     let filled = 0;
     while (filled < byteLength) {
       const chunk = this.#chunks[0];

@@ -161,6 +161,46 @@ describe('backup and restore on a dqlite-ts cluster', () => {
     await expectContentCheckAgrees(cluster.addresses, 'from-cli');
   }, 180_000);
 
+  it('restores a file of many Raft entries through the CLI, and --bytes-max bounds it', async () => {
+    // 24 MB of pages: more than the old one-entry cap, two dozen entries of at most 1 MiB.
+    const file = path.join(directory, 'large.db');
+    const db = new Database(file);
+    db.exec('CREATE TABLE items (id INTEGER PRIMARY KEY, label TEXT NOT NULL, blob BLOB)');
+    db.exec('CREATE INDEX items_label ON items (label)');
+    db.prepare(
+      "WITH RECURSIVE i(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM i WHERE n < 24000) INSERT INTO items SELECT n, 'item ' || n, randomblob(1000) FROM i",
+    ).run();
+    db.close();
+    const bytes = fs.statSync(file).size;
+    expect(bytes).toBeGreaterThan(20 * 1024 * 1024);
+    const addresses = cluster.addresses.join(',');
+    const refused = await cli(
+      'restore',
+      '--cluster',
+      addresses,
+      '--bytes-max',
+      '16MiB',
+      'large',
+      file,
+    ).catch((error: { code: number; stderr: string }) => error);
+    expect(refused).toMatchObject({ code: 1 });
+    expect((refused as { stderr: string }).stderr).toMatch(
+      /nothing was restored: RestoreRefusedError: .*large\.db holds \d+ bytes of pages, more than one restore carries \(bytesMax 16777216\)/,
+    );
+    const restored = await cli(
+      'restore',
+      '--cluster',
+      addresses,
+      '--bytes-max',
+      String(bytes),
+      'large',
+      file,
+    );
+    expect(restored.stdout).toBe('restored 24000 rows in 1 tables into large\n');
+    const content = await converged(cluster.addresses, 'large');
+    expect(content.rows.items).toBe(24000);
+  }, 180_000);
+
   it('refuses a file that is not SQLite, a corrupted file, and a non-empty target', async () => {
     const notSqlite = path.join(directory, 'notes.txt');
     fs.writeFileSync(notSqlite, 'these are not the pages you are looking for\n'.repeat(100));

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FrameReassembler } from '../../../src/wire/frame-reassembler.js';
 
@@ -78,5 +79,42 @@ describe('FrameReassembler', () => {
     reassembler.push(Buffer.alloc(4));
     expect(() => reassembler.nextFrame()).toThrow(/shorter than its header/);
     expect(() => new FrameReassembler(0, () => 1)).toThrow(RangeError);
+  });
+
+  it('reassembles frames of megabytes, cut anywhere, into the bytes sent', () => {
+    // A 4-byte header holding the frame's size: frames from a few bytes to 3 MiB, so that both
+    // small frames and large ones (copied into their own buffer as they arrive) occur.
+    const sized = new FrameReassembler(4, (header) => header.readUInt32LE(0));
+    const frameOf = (bytes: number, fill: number) => {
+      const frame = Buffer.alloc(bytes, fill);
+      frame.writeUInt32LE(bytes, 0);
+      return frame;
+    };
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 4, max: 3 * 1024 * 1024 }), { minLength: 1, maxLength: 4 }),
+        fc.array(fc.integer({ min: 1, max: 512 * 1024 }), { minLength: 1, maxLength: 30 }),
+        (sizes, cuts) => {
+          const sent = sizes.map((bytes, position) => frameOf(bytes, position + 1));
+          const stream = Buffer.concat(sent);
+          const received: Buffer[] = [];
+          let offset = 0;
+          for (let cut = 0; offset < stream.length; cut++) {
+            const length = cuts[cut % cuts.length] as number;
+            sized.push(stream.subarray(offset, offset + length));
+            offset += length;
+            for (let frame = sized.nextFrame(); frame !== undefined; frame = sized.nextFrame()) {
+              received.push(frame);
+            }
+          }
+          expect(received.map((frame) => frame.length)).toEqual(sizes);
+          for (const [position, frame] of received.entries()) {
+            expect(frame.equals(sent[position] as Buffer)).toBe(true);
+          }
+          expect(sized.bufferedBytes).toBe(0);
+        },
+      ),
+      { seed: 11, numRuns: 40 },
+    );
   });
 });
