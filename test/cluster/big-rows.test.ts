@@ -1,0 +1,64 @@
+// Rows of many megabytes through the pool, on a 3-node cluster of processes, as an application
+// sends them: each commits exactly once, every replica holds it (the product's own content
+// check), and 20 MB rows cost no pre-vote and no election. A transaction's pages travel as Raft
+// entries of at most 1 MiB, the log encodes them one record per write and a large request is
+// copied as it arrives, so no node's main thread stops for long enough to miss the leader's
+// heartbeats (docs/benchmarks.md, "Big rows", measures the same with more sizes).
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalCluster } from '../../bin/local-cluster.js';
+import { createPool, type LeaderPool } from '../../index.js';
+import { checkAndStop, expectContentCheckAgrees } from './node-content.js';
+
+/** The largest row one request carries: just under the node's 64 MiB message limit. */
+const CAP_BYTES = 64 * 1024 * 1024 - 4096;
+
+let cluster: LocalCluster;
+let pool: LeaderPool;
+
+beforeAll(async () => {
+  // Debug level: a pre-vote is logged only there.
+  cluster = await LocalCluster.start({ nodes: 3, nodeArgs: ['--log-level', 'debug'] });
+  pool = createPool({ cluster: cluster.addresses, database: 'big', timeoutMs: 120_000 });
+  await pool.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)');
+}, 90_000);
+
+afterAll(async () => {
+  await pool?.close();
+  await checkAndStop(cluster);
+});
+
+/** Every line in which a node became pre-candidate, candidate or leader, so far. */
+function campaigns(): string[] {
+  return cluster.nodes.flatMap((node) =>
+    node
+      .logs()
+      .split('\n')
+      .filter((line) => /"role":"(pre-candidate|candidate|leader)"/.test(line)),
+  );
+}
+
+describe('big rows', () => {
+  it('commits 20 MB rows with no pre-vote and no election', async () => {
+    const before = campaigns().length;
+    const rows = [randomBytes(20 * 1024 * 1024), randomBytes(20 * 1024 * 1024)];
+    for (const row of rows) await pool.exec('INSERT INTO t (v) VALUES (?)', [row]);
+    expect(campaigns().slice(before)).toEqual([]);
+    for (const row of rows) {
+      const { rows: found } = await pool.query('SELECT count(*) AS n FROM t WHERE v = ?', [row]);
+      expect(found[0]?.n).toBe(1);
+    }
+    await expectContentCheckAgrees(cluster.addresses, 'big');
+  }, 180_000);
+
+  it('commits a row as large as one request carries, exactly once, on every replica', async () => {
+    const row = randomBytes(CAP_BYTES);
+    await pool.exec('INSERT INTO t (v) VALUES (?)', [row]);
+    const { rows: found } = await pool.query(
+      'SELECT count(*) AS n, max(length(v)) AS bytes FROM t WHERE v = ?',
+      [row],
+    );
+    expect(found[0]).toEqual({ n: 1, bytes: CAP_BYTES });
+    await expectContentCheckAgrees(cluster.addresses, 'big');
+  }, 180_000);
+});
