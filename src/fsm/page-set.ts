@@ -36,12 +36,7 @@ export function encodePageSet(set: PageSet): Buffer {
   offset = buffer.writeUInt32LE(set.pageSize, offset);
   offset = buffer.writeUInt32LE(set.databasePages, offset);
   offset = buffer.writeUInt32LE(set.pages.length, offset);
-  for (const page of set.pages) {
-    assert(page.data.byteLength === set.pageSize, `page ${page.pageNumber} has the page size`);
-    offset = buffer.writeUInt32LE(page.pageNumber, offset);
-    buffer.set(page.data, offset);
-    offset += set.pageSize;
-  }
+  offset = writePages(buffer, offset, set, set.pages);
   assert(offset === size, `page set encoded into ${offset} of ${size} bytes`);
   return buffer;
 }
@@ -62,6 +57,21 @@ export function decodePageSet(data: Uint8Array): PageSet {
   const databasePages = buffer.readUInt32LE(offset + 4);
   const count = buffer.readUInt32LE(offset + 8);
   offset += 12;
+  const pages = readPages(buffer, offset, count, pageSize, fail);
+  return { database, pageSize, databasePages, pages };
+}
+
+/**
+ * The `count` pages (u32 page number, then the page) that end `buffer` from `offset`, as views
+ * of it; `fail` names a bad page size, a length that does not match, or unordered page numbers.
+ */
+function readPages(
+  buffer: Buffer,
+  offset: number,
+  count: number,
+  pageSize: number,
+  fail: (why: string) => never,
+): PageSet['pages'] {
   if (pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0)
     fail(`page size ${pageSize}`);
   if (buffer.length !== offset + count * (4 + pageSize))
@@ -75,7 +85,18 @@ export function decodePageSet(data: Uint8Array): PageSet {
     pages.push({ pageNumber, data: buffer.subarray(offset + 4, offset + 4 + pageSize) });
     offset += 4 + pageSize;
   }
-  return { database, pageSize, databasePages, pages };
+  return pages;
+}
+
+/** Writes each page (u32 page number, then the page) into `buffer` from `offset`; returns the end. */
+function writePages(buffer: Buffer, offset: number, set: PageSet, pages: PageSet['pages']): number {
+  for (const page of pages) {
+    assert(page.data.byteLength === set.pageSize, `page ${page.pageNumber} has the page size`);
+    offset = buffer.writeUInt32LE(page.pageNumber, offset);
+    buffer.set(page.data, offset);
+    offset += set.pageSize;
+  }
+  return offset;
 }
 
 /**
@@ -123,12 +144,7 @@ export function encodePageSetEntries(set: PageSet, entryBytesMax: number): Buffe
     offset = buffer.writeUInt32LE(parts.length, offset);
     offset = buffer.writeUInt8(last ? 1 : 0, offset);
     offset = buffer.writeUInt32LE(pages.length, offset);
-    for (const page of pages) {
-      assert(page.data.byteLength === set.pageSize, `page ${page.pageNumber} has the page size`);
-      offset = buffer.writeUInt32LE(page.pageNumber, offset);
-      buffer.set(page.data, offset);
-      offset += set.pageSize;
-    }
+    offset = writePages(buffer, offset, set, pages);
     assert(offset === buffer.length, `part encoded into ${offset} of ${buffer.length} bytes`);
     parts.push(buffer);
   }
@@ -156,20 +172,8 @@ export function decodePageSetEntry(data: Uint8Array): PageSetPart {
   const lastByte = buffer.readUInt8(offset + 12);
   const count = buffer.readUInt32LE(offset + 13);
   offset += 17;
-  if (pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0)
-    fail(`page size ${pageSize}`);
   if (lastByte > 1) fail(`last flag ${lastByte}`);
   if (count === 0) fail('no pages');
-  if (buffer.length !== offset + count * (4 + pageSize))
-    fail('length does not match the page count');
-  const pages: { pageNumber: number; data: Uint8Array }[] = [];
-  let previous = 0;
-  for (let i = 0; i < count; i++) {
-    const pageNumber = buffer.readUInt32LE(offset);
-    if (pageNumber <= previous) fail('page numbers must ascend');
-    previous = pageNumber;
-    pages.push({ pageNumber, data: buffer.subarray(offset + 4, offset + 4 + pageSize) });
-    offset += 4 + pageSize;
-  }
+  const pages = readPages(buffer, offset, count, pageSize, fail);
   return { set: { database, pageSize, databasePages, pages }, part, last: lastByte === 1 };
 }
