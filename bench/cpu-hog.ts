@@ -19,20 +19,6 @@ import { checkCluster, createPool } from '../index.js';
 const MINUTES = Number(process.env.MINUTES ?? 10);
 const HOGS = Number(process.env.HOGS ?? os.availableParallelism());
 
-/** Each time a node logged becoming pre-candidate, candidate or leader: the role and when. */
-function campaigns(cluster: LocalCluster): { role: string; time: number }[] {
-  return cluster.nodes.flatMap((node) =>
-    node
-      .logs()
-      .split('\n')
-      .flatMap((line) => {
-        const role = /"role":"(pre-candidate|candidate|leader)"/.exec(line)?.[1];
-        const time = /"time":(\d+)/.exec(line)?.[1];
-        return role === undefined || time === undefined ? [] : [{ role, time: Number(time) }];
-      }),
-  );
-}
-
 /** "2 (pre-candidate 1, candidate 1, leader 1)"-style summary of campaign lines. */
 function describe(lines: readonly { role: string }[]): string {
   const count = (role: string) => lines.filter((line) => line.role === role).length;
@@ -111,7 +97,7 @@ try {
   await cluster.stop();
 }
 console.log(`${MINUTES} min beside ${HOGS} CPU hogs (${os.availableParallelism()} cores):`);
-const logged = campaigns(cluster);
+const logged = cluster.campaigns();
 for (const phase of phases) {
   const lines = logged.filter((line) => line.time >= phase.from && line.time < phase.to);
   console.log(`  ${phase.name}: ${describe(lines)}`);

@@ -17,15 +17,6 @@ import { createPool, restore } from '../index.js';
 
 const SIZES_MB = (process.env.SIZES_MB ?? '16,64,256').split(',').map(Number);
 
-/** Times any node logged becoming pre-candidate, candidate or leader so far. */
-function elections(cluster: LocalCluster): number {
-  let count = 0;
-  for (const node of cluster.nodes) {
-    count += (node.logs().match(/"role":"(pre-candidate|candidate|leader)"/g) ?? []).length;
-  }
-  return count;
-}
-
 /** The peak resident memory of a process so far, in MiB (VmHWM). */
 function peakRssMiB(pid: number | undefined): number {
   if (pid === undefined) return Number.NaN;
@@ -64,7 +55,7 @@ try {
     const file = path.join(directory, `${megabytes}.db`);
     const rows = makeFile(file, megabytes);
     const fileMB = fs.statSync(file).size / 1024 / 1024;
-    const before = elections(cluster);
+    const before = cluster.campaigns().length;
     const started = Date.now();
     const database = `restore${megabytes}`;
     const result = await restore({
@@ -82,7 +73,7 @@ try {
       throw new Error(`the cluster holds ${String(counted[0]?.n)} rows`);
     const peaks = cluster.nodes.map((node) => peakRssMiB(node.pid)).join(', ');
     console.log(
-      `| ${fileMB.toFixed(0)} | ${rows} | ${seconds.toFixed(1)} | ${(fileMB / seconds).toFixed(1)} | ${elections(cluster) - before} | ${peaks} |`,
+      `| ${fileMB.toFixed(0)} | ${rows} | ${seconds.toFixed(1)} | ${(fileMB / seconds).toFixed(1)} | ${cluster.campaigns().length - before} | ${peaks} |`,
     );
     fs.rmSync(file);
   }

@@ -51,10 +51,20 @@ const cleanExitWaitMs = 30_000;
 /** When the whole cluster stops, SIGKILL follows a SIGTERM not obeyed within this. */
 const terminateGraceMs = 3000;
 
+/** A node logged becoming `role` at `time` (milliseconds since the epoch, from its log line). */
+export interface Campaign {
+  readonly role: 'pre-candidate' | 'candidate' | 'leader';
+  readonly time: number;
+}
+
 class NodeProcess implements LocalNode {
   #child: ChildProcess | undefined;
   #log = '';
   #httpAddress: string | undefined;
+  /** Every campaign this node logged, kept apart from `#log`, which keeps only its tail. */
+  readonly #campaigns: Campaign[] = [];
+  /** The end of the output after its last newline: a line still arriving. */
+  #partialLine = '';
   constructor(
     readonly address: string,
     readonly dataDir: string,
@@ -78,12 +88,29 @@ class NodeProcess implements LocalNode {
     return this.#log;
   }
 
+  /**
+   * Each time this node logged becoming pre-candidate, candidate or leader, in every life of its
+   * process. Pre-votes are logged at debug level only: start the node with `--log-level debug`.
+   */
+  campaigns(): readonly Campaign[] {
+    return this.#campaigns;
+  }
+
   get httpAddress(): string | undefined {
     return this.pid === undefined ? undefined : this.#httpAddress;
   }
 
   #append(text: string): void {
     this.#log = (this.#log + text).slice(-logBytesMax);
+    const lines = (this.#partialLine + text).split('\n');
+    this.#partialLine = lines.pop() ?? '';
+    for (const line of lines) {
+      const role = /"role":"(pre-candidate|candidate|leader)"/.exec(line)?.[1];
+      const time = /"time":(\d+)/.exec(line)?.[1];
+      if (role !== undefined && time !== undefined) {
+        this.#campaigns.push({ role: role as Campaign['role'], time: Number(time) });
+      }
+    }
   }
 
   /** Spawns the node and resolves once it prints that it serves (or rejects if it exits). */
@@ -284,6 +311,11 @@ export class LocalCluster {
     const node = this.node(address);
     if (node.pid !== undefined) throw new Error(`node ${address} is still running`);
     await node.start(join);
+  }
+
+  /** Every node's campaigns (`NodeProcess.campaigns`), node by node. */
+  campaigns(): Campaign[] {
+    return this.nodes.flatMap((node) => [...node.campaigns()]);
   }
 
   logs(): string {

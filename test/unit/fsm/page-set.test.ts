@@ -26,6 +26,19 @@ const pageSet = fc
       .map((pageNumber) => ({ pageNumber, data: Buffer.alloc(pageSize, pageNumber % 251) })),
   }));
 
+/** Database 'app' of 3 pages of 512 bytes, with pages 1 to `pages` each filled with its number. */
+function smallSet(pages: number): PageSet {
+  return {
+    database: 'app',
+    pageSize: 512,
+    databasePages: 3,
+    pages: Array.from({ length: pages }, (_, i) => ({
+      pageNumber: i + 1,
+      data: Buffer.alloc(512, i + 1),
+    })),
+  };
+}
+
 describe('page set codec', () => {
   it('round-trips any page set', () => {
     fc.assert(
@@ -41,15 +54,7 @@ describe('page set codec', () => {
   });
 
   it('rejects truncated, padded, unordered or foreign input with a RangeError', () => {
-    const set: PageSet = {
-      database: 'app',
-      pageSize: 512,
-      databasePages: 3,
-      pages: [
-        { pageNumber: 1, data: Buffer.alloc(512, 1) },
-        { pageNumber: 2, data: Buffer.alloc(512, 2) },
-      ],
-    };
+    const set = smallSet(2);
     const bytes = encodePageSet(set);
     expect(() => decodePageSet(bytes.subarray(0, bytes.length - 1))).toThrow(RangeError);
     expect(() => decodePageSet(Buffer.concat([bytes, Buffer.alloc(1)]))).toThrow(RangeError);
@@ -99,12 +104,7 @@ describe('page set entries: a set too large for one entry spans several', () => 
   });
 
   it('rejects a damaged part with a RangeError', () => {
-    const set: PageSet = {
-      database: 'app',
-      pageSize: 512,
-      databasePages: 3,
-      pages: [1, 2, 3].map((pageNumber) => ({ pageNumber, data: Buffer.alloc(512, pageNumber) })),
-    };
+    const set = smallSet(3);
     const [part] = encodePageSetEntries(set, 1) as [Buffer];
     expect(decodePageSetEntry(part)).toMatchObject({ part: 0, last: false });
     expect(() => decodePageSetEntry(part.subarray(0, part.length - 1))).toThrow(RangeError);
