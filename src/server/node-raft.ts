@@ -66,6 +66,8 @@ export class NodeRaft {
   readonly #driver: RaftDriver;
   readonly #stopTicks: () => void;
   readonly #eventListeners = new Set<(event: RaftEvent) => void>();
+  /** Waits to end when this node stops: no Raft event will ever settle them after that. */
+  readonly #stopListeners = new Set<() => void>();
   /** Nodes that dialled us with CONNECT, by id, until our configuration names them. */
   readonly #announcedPeers = new Map<NodeId, string>();
   #stopped = false;
@@ -170,6 +172,14 @@ export class NodeRaft {
     status: () => this.status(),
     appliedIndex: () => this.#options.applied.index,
     onEvent: (listener) => this.onEvent(listener),
+    onStop: (listener) => {
+      if (this.#stopped) {
+        listener();
+        return () => {};
+      }
+      this.#stopListeners.add(listener);
+      return () => this.#stopListeners.delete(listener);
+    },
     clock: () => this.#clock,
   };
 
@@ -207,6 +217,9 @@ export class NodeRaft {
     this.#stopTicks();
     this.#driver.stop();
     this.#transport.close();
+    const waits = [...this.#stopListeners];
+    this.#stopListeners.clear();
+    for (const listener of waits) listener();
   }
 
   #tick(): void {
