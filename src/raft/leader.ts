@@ -47,6 +47,12 @@ export function tickLeader(state: RaftState): void {
   }
 }
 
+/** Heartbeat rounds in an election timeout (at least two). */
+function quietRoundsMax(state: RaftState): number {
+  const { electionTimeoutTicks, heartbeatTicks } = state.config;
+  return Math.max(2, Math.ceil(electionTimeoutTicks / heartbeatTicks));
+}
+
 /** Whether a majority of voters (ourselves included when a voter) answered within an election timeout. */
 function quorumActive(state: RaftState): boolean {
   const voters = state.voters();
@@ -61,15 +67,23 @@ function quorumActive(state: RaftState): boolean {
 
 /**
  * The heartbeat timer's round: re-opens probes and, for followers whose appends went unanswered
- * for two rounds, falls back to probing from the known match (the appends or their answers were
- * lost, §5.3 "retries indefinitely"). Then one heartbeat to each.
+ * for an election timeout, falls back to probing from the known match (the appends or their
+ * answers were lost, §5.3 "retries indefinitely"). Then one heartbeat to each.
+ *
+ * Not sooner: over the node's transport (one TCP connection per peer, in order) an append is
+ * lost only with its connection, while a follower that is merely slow to make megabytes durable
+ * answers late. Falling back after two rounds (100 ms) sent every megabyte of a large transaction
+ * again, several times over, to followers that were still writing it, and the heartbeats queued
+ * behind the copies reached them late enough to start elections.
  */
 function broadcastHeartbeat(state: RaftState): void {
   for (const progress of state.progress.values()) {
     if (progress.state === 'probe') progress.probeSent = false;
     else if (progress.state === 'replicate' && progress.inflightCount() > 0) {
       progress.quietRounds += 1;
-      if (progress.quietRounds >= 2) progress.becomeProbe();
+      if (progress.quietRounds >= quietRoundsMax(state)) {
+        progress.becomeProbe();
+      }
     }
   }
   sendHeartbeatRound(state);
