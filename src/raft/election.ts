@@ -4,6 +4,7 @@ import { Progress } from './progress.js';
 import { voteOutcome } from './quorum.js';
 import { bootstrapTerm } from './raft-bootstrap.js';
 import type { RaftState } from './raft-state.js';
+import { failForwardedReads } from './forwarded-reads.js';
 import { EntryType, type RequestVote, type RequestVoteResult } from './types.js';
 
 /**
@@ -28,6 +29,7 @@ export function becomeFollower(state: RaftState, term: number, leaderId: number)
 
 export function setLeader(state: RaftState, leaderId: number): void {
   if (state.leaderId === leaderId) return;
+  failForwardedReads(state, 'the leader changed');
   state.leaderId = leaderId;
   if (leaderId !== 0) state.emit({ type: 'leader-changed', term: state.term, leaderId });
 }
@@ -47,8 +49,11 @@ function resetLeaderState(state: RaftState): void {
   if (state.promotion !== undefined) {
     state.emit({ type: 'promotion-failed', id: state.promotion.id, reason: 'leadership lost' });
   }
-  for (const read of state.pendingReads) failRead(state, read.requestId);
-  for (const requestId of state.readsAwaitingCommit) failRead(state, requestId);
+  for (const read of [...state.pendingReads, ...state.readsAwaitingCommit]) {
+    if (read.from === state.id) failRead(state, read.requestId);
+    // A follower's read: it fails there when it learns of the new term or leader.
+  }
+  failForwardedReads(state, 'the leader changed');
   state.transfer = undefined;
   state.promotion = undefined;
   state.pendingReads = [];

@@ -12,7 +12,8 @@ import {
   tickLeader,
   type Refusal,
 } from './leader.js';
-import { confirmReads, requestRead } from './read-index.js';
+import { expireForwardedReads, forwardRead, handleReadIndexResult } from './forwarded-reads.js';
+import { confirmReads, handleReadIndex, requestRead } from './read-index.js';
 import { RaftState } from './raft-state.js';
 import { acceptTerm, followLeaderOf } from './term-rules.js';
 import type { RaftInitialState } from './raft-storage.js';
@@ -126,6 +127,7 @@ export class RaftCore {
       return;
     }
     state.electionElapsed += 1;
+    expireForwardedReads(state);
     if (state.electionElapsed < state.randomizedElectionTimeout) return;
     if (state.isVoter() && state.reception?.writing !== true && this.#campaignHold === undefined) {
       campaign(state, { preVote: state.config.preVote, transfer: false });
@@ -166,6 +168,12 @@ export class RaftCore {
         break;
       case 'TimeoutNow':
         if (state.role === 'follower') campaign(state, { preVote: false, transfer: true });
+        break;
+      case 'ReadIndex':
+        handleReadIndex(state, message);
+        break;
+      case 'ReadIndexResult':
+        if (state.role === 'follower') handleReadIndexResult(state, message);
         break;
       default:
         unreachable(message);
@@ -210,11 +218,25 @@ export class RaftCore {
     return outcome ?? { ok: true };
   }
 
-  /** Starts a linearizable read; a `readStates` entry with `requestId` says when to serve it. */
-  readIndex(requestId: number): { readonly ok: true } | Refusal {
+  /**
+   * Starts a linearizable read; a `readStates` entry with `requestId` says when to serve it, or a
+   * 'read-failed' event that it cannot be. A leader confirms it itself; a follower or standby
+   * asks its leader with a ReadIndex message (forwarded-reads.ts) only when `follower` is set,
+   * since a read served there is for hosts that ask for one.
+   */
+  readIndex(
+    requestId: number,
+    options: { follower?: boolean } = {},
+  ): { readonly ok: true } | Refusal {
     const state = this.#state;
-    if (state.role !== 'leader') return this.#notLeader();
-    requestRead(state, requestId);
+    if (state.role === 'leader') {
+      requestRead(state, { requestId, from: state.id });
+    } else if (options.follower === true && state.role === 'follower') {
+      const refused = forwardRead(state, requestId);
+      if (refused !== undefined) return refusal('not-leader', refused);
+    } else {
+      return this.#notLeader();
+    }
     this.#afterInput();
     return { ok: true };
   }

@@ -116,8 +116,9 @@ export class RaftDriver {
     return this.#input(() => this.core.transferLeadership(target));
   }
 
-  readIndex(requestId: number) {
-    return this.#input(() => this.core.readIndex(requestId));
+  /** RaftCore.readIndex; `follower` lets a follower ask its leader. */
+  readIndex(requestId: number, options: { follower?: boolean } = {}) {
+    return this.#input(() => this.core.readIndex(requestId, options));
   }
 
   /** Stops processing; callbacks that complete later are ignored (a crash in the simulator). */

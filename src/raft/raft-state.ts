@@ -36,10 +36,22 @@ export interface LeadershipTransfer {
 }
 
 /** A ReadIndex request confirmed once a quorum echoes `sequence` (thesis §6.4). */
-export interface PendingRead {
-  readonly requestId: number;
+export interface PendingRead extends ReadOrigin {
   readonly index: number;
   readonly sequence: number;
+}
+
+/** Whose read a leader confirms: its own host's (`from` is the leader), or a follower's. */
+export interface ReadOrigin {
+  readonly requestId: number;
+  readonly from: NodeId;
+}
+
+/** A read this follower asked its leader to confirm (a ReadIndex message on its way). */
+export interface ForwardedRead {
+  readonly requestId: number;
+  /** `ticks` when it was sent: unanswered for an election timeout, it fails. */
+  readonly sentAtTick: number;
 }
 
 /** The follower side of an incoming snapshot. */
@@ -113,7 +125,9 @@ export class RaftState {
   promotion: Promotion | undefined;
   pendingReads: PendingRead[] = [];
   /** ReadIndex requests received before this leader committed an entry of its term. */
-  readsAwaitingCommit: number[] = [];
+  readsAwaitingCommit: ReadOrigin[] = [];
+  /** A follower's reads out to its leader, oldest first (read-index.ts, forwardRead). */
+  forwardedReads: ForwardedRead[] = [];
   reception: SnapshotReception | undefined;
 
   messages: Message[] = [];

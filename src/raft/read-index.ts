@@ -2,7 +2,8 @@ import { assert } from './assert.js';
 import type { RaftConfig } from './config.js';
 import { clockRateDifferenceMax, loyaltyTicks } from './election.js';
 import { majorityOf } from './quorum.js';
-import type { RaftState } from './raft-state.js';
+import type { RaftState, ReadOrigin } from './raft-state.js';
+import type { ReadIndex } from './types.js';
 import { sendHeartbeatRound } from './leader.js';
 
 /**
@@ -13,22 +14,55 @@ import { sendHeartbeatRound } from './leader.js';
  * on the host's monotonic clock (`state.now`), after a round a majority answered; they assume
  * bounded differences in clock rate.
  */
-export function requestRead(state: RaftState, requestId: number): void {
+export function requestRead(state: RaftState, read: ReadOrigin): void {
   if (state.log.term(state.log.commitIndex) !== state.term) {
-    state.readsAwaitingCommit.push(requestId);
+    state.readsAwaitingCommit.push(read);
     return;
   }
   const index = state.log.commitIndex;
-  if (state.voters().length === 1 && state.isVoter()) {
-    state.readStates.push({ requestId, index });
-    return;
-  }
-  if (leased(state)) {
-    state.readStates.push({ requestId, index });
+  if ((state.voters().length === 1 && state.isVoter()) || leased(state)) {
+    releaseRead(state, read, index);
     return;
   }
   sendHeartbeatRound(state);
-  state.pendingReads.push({ requestId, index, sequence: state.heartbeatSequence });
+  state.pendingReads.push({ ...read, index, sequence: state.heartbeatSequence });
+}
+
+/** A confirmed read: the host's own waits for `index` to apply; a follower's gets the answer. */
+function releaseRead(state: RaftState, read: ReadOrigin, index: number): void {
+  if (read.from === state.id) {
+    state.readStates.push({ requestId: read.requestId, index });
+    return;
+  }
+  answerRead(state, read, { success: true, index });
+}
+
+function answerRead(
+  state: RaftState,
+  read: ReadOrigin,
+  answer: { readonly success: boolean; readonly index: number },
+): void {
+  state.send({
+    type: 'ReadIndexResult',
+    from: state.id,
+    to: read.from,
+    term: state.term,
+    requestId: read.requestId,
+    ...answer,
+  });
+}
+
+/**
+ * A leader's answer to a follower's ReadIndex: confirmed like its own reads; refused at once
+ * when this node does not lead (the follower then fails the read rather than wait).
+ */
+export function handleReadIndex(state: RaftState, message: ReadIndex): void {
+  const read = { requestId: message.requestId, from: message.from };
+  if (state.role !== 'leader') {
+    answerRead(state, read, { success: false, index: 0 });
+    return;
+  }
+  requestRead(state, read);
 }
 
 /** Releases reads whose heartbeat round a majority acknowledged; refreshes the lease. */
@@ -40,7 +74,7 @@ export function confirmReads(state: RaftState): void {
   ) {
     const waiting = state.readsAwaitingCommit;
     state.readsAwaitingCommit = [];
-    for (const requestId of waiting) requestRead(state, requestId);
+    for (const read of waiting) requestRead(state, read);
   }
   const confirmed = quorumSequence(state);
   const sentAt = state.sequenceSentAt.get(confirmed);
@@ -51,7 +85,7 @@ export function confirmReads(state: RaftState): void {
     const read = state.pendingReads[0];
     if (read === undefined || read.sequence > confirmed) break;
     state.pendingReads.shift();
-    state.readStates.push({ requestId: read.requestId, index: read.index });
+    releaseRead(state, read, read.index);
   }
 }
 

@@ -40,6 +40,17 @@ function answerStale(state: RaftState, message: Message): void {
   if (message.type === 'AppendEntries' || message.type === 'InstallSnapshot') {
     const fields = { index: 0, hintIndex: 0, hintTerm: 0, heartbeatSequence: 0 };
     state.send(appendEntriesRejection(state, message.from, fields));
+  } else if (message.type === 'ReadIndex') {
+    // Refused with our term: the follower learns it and fails the read rather than wait.
+    state.send({
+      type: 'ReadIndexResult',
+      from: state.id,
+      to: message.from,
+      term: state.term,
+      requestId: message.requestId,
+      success: false,
+      index: 0,
+    });
   } else if (message.type === 'RequestVote' && message.preVote) {
     state.send({
       type: 'RequestVoteResult',

@@ -160,6 +160,32 @@ export interface TimeoutNow {
   readonly term: number;
 }
 
+/**
+ * A follower asks the leader for a read index on behalf of a read it wants to serve itself
+ * (thesis §6.4, "followers can serve reads"): the leader confirms its leadership as for its own
+ * reads and answers with the commit index the read must wait for.
+ */
+export interface ReadIndex {
+  readonly type: 'ReadIndex';
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly term: number;
+  /** The follower's own number for the read, echoed in the answer. */
+  readonly requestId: number;
+}
+
+/** The leader's answer to a ReadIndex: `success` false when it cannot confirm one now. */
+export interface ReadIndexResult {
+  readonly type: 'ReadIndexResult';
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly term: number;
+  readonly requestId: number;
+  readonly success: boolean;
+  /** The leader's commit index once its leadership was confirmed; 0 without success. */
+  readonly index: number;
+}
+
 export type Message =
   | RequestVote
   | RequestVoteResult
@@ -167,7 +193,9 @@ export type Message =
   | AppendEntriesResult
   | InstallSnapshot
   | InstallSnapshotResult
-  | TimeoutNow;
+  | TimeoutNow
+  | ReadIndex
+  | ReadIndexResult;
 
 export type MessageType = Message['type'];
 

@@ -43,6 +43,8 @@ export const RaftMessageCode = {
   InstallSnapshot: 5,
   InstallSnapshotResult: 6,
   TimeoutNow: 7,
+  ReadIndex: 8,
+  ReadIndexResult: 9,
 } as const satisfies Record<MessageType, number>;
 
 const messageTypeByCode = new Map<number, MessageType>(
@@ -121,6 +123,20 @@ export const raftMessageFields = {
     ['from', 'node-id'],
     ['to', 'node-id'],
     ['term', 'uint64'],
+  ],
+  ReadIndex: [
+    ['from', 'node-id'],
+    ['to', 'node-id'],
+    ['term', 'uint64'],
+    ['requestId', 'uint64'],
+  ],
+  ReadIndexResult: [
+    ['from', 'node-id'],
+    ['to', 'node-id'],
+    ['term', 'uint64'],
+    ['requestId', 'uint64'],
+    ['success', 'boolean'],
+    ['index', 'uint64'],
   ],
 } as const satisfies Record<MessageType, RaftFieldSchema>;
 

@@ -29,6 +29,10 @@ export function describeMessage(message: Message): string {
       );
     case 'TimeoutNow':
       return head;
+    case 'ReadIndex':
+      return `${head} read=${message.requestId}`;
+    case 'ReadIndexResult':
+      return `${head} read=${message.requestId} ${message.success ? `index=${message.index}` : 'refused'}`;
     default:
       return unreachable(message);
   }

@@ -165,14 +165,17 @@ export class SimCluster {
     return true;
   }
 
-  /** Asks the leader for a linearizable read; the answer is checked in `#readServed`. */
-  requestRead(leader: SimNode): void {
+  /**
+   * Asks a leader (or, with `follower`, a follower, which asks its leader) for a linearizable
+   * read; the answer is checked in `#readServed`.
+   */
+  requestRead(node: SimNode, options: { follower?: boolean } = {}): void {
     const requestId = ++this.#readSequence;
     // Recorded before the call: the call itself runs the node, which may acknowledge more writes
     // (concurrent with the read, which may or may not see them), and may serve the read at once
     // from a lease, which must be checked like any other.
     this.#reads.set(requestId, this.invariants.ledger.acknowledgedIndexMax);
-    const result = leader.readIndex(requestId);
+    const result = node.readIndex(requestId, options);
     if (result?.ok !== true) this.#reads.delete(requestId);
   }
 

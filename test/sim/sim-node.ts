@@ -207,9 +207,12 @@ export class SimNode implements ObservedNode {
     return this.#driver.transferLeadership(target);
   }
 
-  readIndex(requestId: number): { readonly ok: boolean } | undefined {
+  readIndex(
+    requestId: number,
+    options: { follower?: boolean } = {},
+  ): { readonly ok: boolean } | undefined {
     if (this.#state !== 'running' || this.#driver === undefined) return undefined;
-    return this.#driver.readIndex(requestId);
+    return this.#driver.readIndex(requestId, options);
   }
 
   /**

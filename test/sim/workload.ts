@@ -11,6 +11,8 @@ export interface WorkloadStats {
   proposalsRefused: number;
   barriers: number;
   reads: number;
+  /** Of `reads`, those asked of a follower, which asks its leader (forwarded-reads.ts). */
+  followerReads: number;
 }
 
 /**
@@ -24,9 +26,12 @@ export class Workload {
     proposalsRefused: 0,
     barriers: 0,
     reads: 0,
+    followerReads: 0,
   };
   readonly #cluster: SimCluster;
   readonly #prng: Prng;
+  /** Its own stream, so that seeds draw everything else as they did before follower reads. */
+  readonly #followerReads: Prng;
   readonly #intervalMaxMilliseconds: number;
   readonly #outstandingMax: number;
   #counter = 0;
@@ -41,6 +46,7 @@ export class Workload {
   }) {
     this.#cluster = options.cluster;
     this.#prng = options.prng;
+    this.#followerReads = options.prng.fork('follower-reads');
     this.#intervalMaxMilliseconds = options.intervalMaxMilliseconds;
     this.#outstandingMax = options.outstandingMax;
   }
@@ -78,6 +84,15 @@ export class Workload {
     return this.#prng.pick(this.#cluster.leaders());
   }
 
+  /** Half the reads go to a running follower, which must serve them as linearizably. */
+  #followerTarget(): SimNode | undefined {
+    if (!this.#followerReads.chance(0.5)) return undefined;
+    const followers = this.#cluster.nodes.filter(
+      (node) => node.state === 'running' && node.status()?.role === 'follower',
+    );
+    return followers.length === 0 ? undefined : this.#followerReads.pick(followers);
+  }
+
   #request(): void {
     const leader = this.#cluster.leader();
     const status = leader?.status();
@@ -93,7 +108,13 @@ export class Workload {
     }
     if (roll < 0.08) {
       this.stats.reads++;
-      this.#cluster.requestRead(this.#readTarget(leader));
+      const follower = this.#followerTarget();
+      if (follower !== undefined) {
+        this.stats.followerReads++;
+        this.#cluster.requestRead(follower, { follower: true });
+      } else {
+        this.#cluster.requestRead(this.#readTarget(leader));
+      }
       return;
     }
     const data = this.nextPayload('command');

@@ -129,6 +129,20 @@ export const mutants: readonly Mutant[] = [
       },
     ],
   },
+  {
+    name: 'follower-read-from-own-commit',
+    description:
+      'a follower serves a read at its own commit index instead of asking the leader for one, so it misses writes the leader acknowledged that it has not heard of (thesis §6.4)',
+    mode: 'raft',
+    file: 'src/raft/forwarded-reads.ts',
+    replacements: [
+      {
+        search: "  if (state.leaderId === 0) return 'no known leader';\n",
+        replace:
+          "  if (state.leaderId === 0) return 'no known leader';\n  state.readStates.push({ requestId, index: state.log.commitIndex });\n  return undefined;\n",
+      },
+    ],
+  },
 
   {
     name: 'snapshot-installed-without-fsync',

@@ -97,6 +97,13 @@ export function describeMessage(message: Message): string {
     }
     case 'TimeoutNow':
       return `${head} term=${message.term}`;
+    case 'ReadIndex':
+      return `${head} term=${message.term} read=${message.requestId}`;
+    case 'ReadIndexResult':
+      return (
+        `${head} term=${message.term} read=${message.requestId}` +
+        (message.success ? ` index=${message.index}` : ' refused')
+      );
     default:
       return unreachable(message);
   }

@@ -252,5 +252,6 @@ export function transfer(session: InteractionSession, args: CommandArguments, ou
 
 export function read(session: InteractionSession, args: CommandArguments, out: string[]): void {
   const id = args.integer('id') ?? args.fail('id= is required');
-  request(session, args, out, (driver) => driver.readIndex(id));
+  const follower = args.boolean('follower') ?? false;
+  request(session, args, out, (driver) => driver.readIndex(id, { follower }));
 }

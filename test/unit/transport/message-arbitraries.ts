@@ -115,6 +115,14 @@ export const message: fc.Arbitrary<Message> = fc.oneof(
     heartbeatSequence: uint64,
   }),
   fc.record({ type: fc.constant('TimeoutNow' as const), ...envelope }),
+  fc.record({ type: fc.constant('ReadIndex' as const), ...envelope, requestId: uint64 }),
+  fc.record({
+    type: fc.constant('ReadIndexResult' as const),
+    ...envelope,
+    requestId: uint64,
+    success: fc.boolean(),
+    index: uint64,
+  }),
 );
 
 const sampleConfiguration: Configuration = {
@@ -200,5 +208,7 @@ export function sampleMessages(from: NodeId, to: NodeId): Message[] {
       heartbeatSequence: 78,
     },
     { type: 'TimeoutNow', from, to, term: 5 },
+    { type: 'ReadIndex', from, to, term: 5, requestId: 12 },
+    { type: 'ReadIndexResult', from, to, term: 5, requestId: 12, success: true, index: 91 },
   ];
 }

@@ -75,7 +75,7 @@ describe('decodeRaftMessage refuses', () => {
     const version = frameOf(requestVote);
     version[4] = 2;
     expectRaftTransportError(() => decodeRaftMessage(version), 'unknown-version');
-    for (const code of [0, 8, 255]) {
+    for (const code of [0, 10, 255]) {
       const type = frameOf(requestVote);
       type[5] = code;
       expectRaftTransportError(() => decodeRaftMessage(type), 'unknown-type');
