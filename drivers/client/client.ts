@@ -1,4 +1,4 @@
-import { NodeRole, ResultCode } from '../../src/wire/index.js';
+import { NodeRole, ReadConsistencyMode, ResultCode } from '../../src/wire/index.js';
 import type {
   NodeRoleName,
   Request,
@@ -8,12 +8,14 @@ import type {
 } from '../../src/wire/index.js';
 import { BatchStream } from './batch-stream.js';
 import type { Connection } from './connection.js';
+import { openConnection } from './connection.js';
 import { connectToLeader } from './connector.js';
 import {
   ClosedError,
   ConnectionError,
   DqliteError,
   NotLeaderError,
+  ReadsUnsupportedError,
   errorFromFailure,
 } from './errors.js';
 import { resolveClientOptions } from './options.js';
@@ -278,6 +280,63 @@ export class DqliteClient {
 export async function connect(options: ClientOptions): Promise<DqliteClient> {
   const resolved = resolveClientOptions(options);
   const { connection, leaderId } = await connectToLeader(resolved.cluster, resolved);
+  return openDatabase(connection, leaderId, resolved);
+}
+
+/** How a connection made by `connectForReads` lets a node that does not lead serve its queries. */
+export interface ReadChoice {
+  /** 'read-index': linearizable; 'bounded': at most `maxStalenessMs` behind (docs/reads.md). */
+  readonly consistency: 'read-index' | 'bounded';
+  readonly maxStalenessMs: number;
+}
+
+/**
+ * Connects to the node at `address`, whatever its role, asks it to serve this connection's
+ * queries as `reads` says (READ_CONSISTENCY, a dqlite-ts extension) and opens `options.database`.
+ * Only `query`, `iterate` and their kind read there; a node that does not lead answers anything
+ * else with NotLeaderError. A node that does not know the request (canonical's C dqlite) makes
+ * it throw ReadsUnsupportedError: read from the leader instead.
+ */
+export async function connectForReads(
+  address: string,
+  options: ClientOptions,
+  reads: ReadChoice,
+): Promise<DqliteClient> {
+  const resolved = resolveClientOptions(options);
+  const connection = await openConnection(address, resolved);
+  try {
+    const mode =
+      reads.consistency === 'read-index'
+        ? ReadConsistencyMode.readIndex
+        : ReadConsistencyMode.bounded;
+    const answer = await connection.request(
+      {
+        type: 'READ_CONSISTENCY',
+        mode: BigInt(mode),
+        maxStalenessMs: BigInt(Math.max(0, Math.round(reads.maxStalenessMs))),
+      },
+      resolved.requestTimeoutMs,
+    );
+    if (answer.type === 'FAILURE') {
+      throw new ReadsUnsupportedError(address, answer.message);
+    }
+    if (answer.type !== 'EMPTY') {
+      throw new ConnectionError(`expected EMPTY, got ${answer.type}`, address, {
+        request: 'READ_CONSISTENCY',
+      });
+    }
+  } catch (error) {
+    connection.close();
+    throw error;
+  }
+  return openDatabase(connection, 0n, resolved);
+}
+
+async function openDatabase(
+  connection: Connection,
+  leaderId: bigint,
+  resolved: ResolvedClientOptions,
+): Promise<DqliteClient> {
   try {
     const response = await connection.request(
       { type: 'OPEN', name: resolved.database, flags: 0n, vfs: 'volatile' },

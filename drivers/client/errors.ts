@@ -185,3 +185,17 @@ export class NoLeaderError extends Error {
 export class ClosedError extends Error {
   override name = 'ClosedError';
 }
+
+/**
+ * The node does not serve reads while it does not lead: it does not know the READ_CONSISTENCY
+ * request (canonical's C dqlite) or refused the choice. Read from the leader instead.
+ */
+export class ReadsUnsupportedError extends Error {
+  override name = 'ReadsUnsupportedError';
+  readonly address: string;
+
+  constructor(address: string, answer: string) {
+    super(`${address} does not serve reads from followers (it answered: ${answer})`);
+    this.address = address;
+  }
+}

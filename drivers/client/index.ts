@@ -8,8 +8,8 @@
  * const { rows } = await client.query('SELECT 1');
  * await client.close();
  */
-export { connect, DqliteClient } from './client.js';
-export type { NodeId, NodeInfo } from './client.js';
+export { connect, connectForReads, DqliteClient } from './client.js';
+export type { NodeId, NodeInfo, ReadChoice } from './client.js';
 export type { ExecResult, QueryResult } from './results.js';
 export { Statement } from './statement.js';
 export { checkCluster } from './content-check.js';
@@ -25,6 +25,7 @@ export {
   LeadershipLostError,
   NoLeaderError,
   NotLeaderError,
+  ReadsUnsupportedError,
   TimeoutError,
   codeName,
 } from './errors.js';

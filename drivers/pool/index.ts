@@ -14,6 +14,7 @@ export type { BatchStatement, CallOptions, PoolStats, QueryOptions } from './lea
 export type { TransactionOptions } from './transaction-options.js';
 export type { LeaderChange } from './leader-connections.js';
 export type { PoolLogger, PoolOptions, PragmaValue } from './options.js';
+export type { ReadConsistency, ReadOptions } from './replica-reads.js';
 export type { ObjectRow, PoolQueryResult, RowMode } from './rows.js';
 export { Transaction } from './transaction.js';
 export { ReservedConnection } from './reserved-connection.js';

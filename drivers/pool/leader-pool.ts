@@ -1,7 +1,7 @@
 import { callerStack, withCallerStack } from './caller-stack.js';
 import { EventEmitter } from 'node:events';
 import { ClosedError } from '../client/index.js';
-import type { ExecResult, Parameter, RowValue } from '../client/index.js';
+import type { ExecResult, Parameter, QueryResult, RowValue } from '../client/index.js';
 import { resolveClientOptions } from '../client/options.js';
 import { Deadline } from './backoff.js';
 import { LeasePool } from './lease-pool.js';
@@ -20,6 +20,9 @@ import { TransactionRunner } from './transaction-runner.js';
 import type { Transaction } from './transaction.js';
 import type { TransactionOptions } from './transaction-options.js';
 import { returnsRowsFromWrite, writesRows } from './returning.js';
+import { isReadOnlySql } from './failure.js';
+import { ReplicaReads, checkReadOptions, replicaChoiceOf } from './replica-reads.js';
+import type { ReadOptions } from './replica-reads.js';
 
 /** Options of one call. */
 export interface CallOptions {
@@ -33,7 +36,7 @@ export interface CallOptions {
   readonly idempotent?: boolean;
 }
 
-export interface QueryOptions extends CallOptions {
+export interface QueryOptions extends CallOptions, ReadOptions {
   /** 'object' (default): rows keyed by column name; 'array': rows in column order. */
   readonly rowMode?: RowMode;
 }
@@ -80,6 +83,8 @@ export class LeaderPool extends EventEmitter {
     release: (lease, reason) => this.#leases.release(lease, reason),
   };
   readonly #transactions: TransactionRunner;
+  /** Reads served by any member, for calls that choose it (docs/reads.md). */
+  readonly #replicas: ReplicaReads;
   #closing: Promise<void> | undefined;
 
   constructor(options: PoolOptions) {
@@ -95,6 +100,11 @@ export class LeaderPool extends EventEmitter {
     );
     this.#statements = new StatementRunner(this.#options.busyTimeoutMs, this.#writeGate, (event) =>
       this.#emitRetry(event),
+    );
+    // The members come from the leader's configuration, asked like any idempotent request.
+    const members = { operation: 'cluster', sql: '', idempotent: true, gated: false };
+    this.#replicas = new ReplicaReads(this.#options, () =>
+      this.#statements.run(this.#source, members, this.#deadline({}), (client) => client.cluster()),
     );
     this.#transactions = new TransactionRunner(this.#options, {
       acquire: (operation, deadline, lastError) => this.#acquire(operation, deadline, lastError),
@@ -128,9 +138,10 @@ export class LeaderPool extends EventEmitter {
       const deadline = this.#deadline(options);
       const { columns, rows } = writesRows(sql)
         ? await this.#writeReturningRows(sql, params, options, deadline)
-        : await this.#runStatement('query', sql, options, deadline, (client) =>
+        : ((await this.readFromReplica(sql, params, options, deadline)) ??
+          (await this.#runStatement('query', sql, options, deadline, (client) =>
             client.query(sql, params),
-          );
+          )));
       return { columns, rows: shapeRows(columns, rows, mode) };
     } catch (error) {
       throw withCallerStack(error, caller);
@@ -233,11 +244,30 @@ export class LeaderPool extends EventEmitter {
       statements: this.#statements,
       gate: this.#writeGate,
       deadline: () => this.#deadline({}),
+      readFromReplica: (sql, params, deadline) => this.readFromReplica(sql, params, {}, deadline),
       ensureBookkeeping: (deadline, exec) => this.#transactions.ensureBookkeeping(deadline, exec),
       committed: (id, deadline) => this.#transactions.committed(id, deadline),
       pruneNow: () => this.#transactions.pruneNow(),
     };
     return new ReservedConnection(access, lease);
+  }
+
+  /**
+   * @internal A read-only statement served by a member as `options` (or the pool's `reads`)
+   * chooses; undefined when it must go to the leader. Reserved connections use it outside
+   * transactions.
+   */
+  async readFromReplica(
+    sql: string,
+    params: readonly Parameter[] | undefined,
+    options: ReadOptions,
+    deadline: Deadline,
+  ): Promise<QueryResult | undefined> {
+    checkReadOptions(options, 'query options');
+    const choice = replicaChoiceOf(options, this.#options.reads);
+    if (choice === undefined || !isReadOnlySql(sql) || writesRows(sql)) return undefined;
+    this.#checkOpen();
+    return this.#replicas.query(sql, params, choice, deadline);
   }
 
   /** Pool size, waiting callers, the leader and its generation. */
@@ -252,7 +282,7 @@ export class LeaderPool extends EventEmitter {
 
   /** Waits for borrowed connections to come back, closes every connection. Idempotent. */
   close(): Promise<void> {
-    this.#closing ??= this.#leases.close();
+    this.#closing ??= Promise.all([this.#leases.close(), this.#replicas.close()]).then(() => {});
     return this.#closing;
   }
 

@@ -1,5 +1,6 @@
 import type { ClientOptions, IntegerMode, TlsOptions } from '../client/index.js';
 import { checkTlsOptions } from '../client/tls.js';
+import { checkReadOptions, type ReadOptions } from './replica-reads.js';
 
 /** Where the pool's diagnostics go; every method optional. Silent when absent. */
 export interface PoolLogger {
@@ -55,11 +56,17 @@ export interface PoolOptions {
    * not host names). Default: plain TCP.
    */
   readonly tls?: TlsOptions;
+  /**
+   * How reads outside transactions may be served (docs/reads.md); each call may choose otherwise.
+   * Default `{ consistency: 'leader' }`: every read goes to the leader.
+   */
+  readonly reads?: ReadOptions;
 }
 
-export type ResolvedPoolOptions = Required<Omit<PoolOptions, 'logger' | 'tls'>> & {
+export type ResolvedPoolOptions = Required<Omit<PoolOptions, 'logger' | 'tls' | 'reads'>> & {
   readonly logger: PoolLogger | undefined;
   readonly tls: TlsOptions | undefined;
+  readonly reads: ReadOptions | undefined;
 };
 
 const defaults = {
@@ -77,7 +84,14 @@ const defaults = {
   integers: 'auto',
 } as const;
 
-const knownKeys = new Set(['cluster', 'database', 'logger', 'tls', ...Object.keys(defaults)]);
+const knownKeys = new Set([
+  'cluster',
+  'database',
+  'logger',
+  'tls',
+  'reads',
+  ...Object.keys(defaults),
+]);
 const positiveIntegerKeys = [
   'max',
   'timeoutMs',
@@ -102,7 +116,8 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   for (const key of Object.keys(options)) {
     if (!knownKeys.has(key)) throw new TypeError(`createPool(options): unknown option "${key}"`);
   }
-  const resolved = { ...defaults, logger: undefined, ...options };
+  const resolved = { ...defaults, logger: undefined, reads: undefined, ...options };
+  checkReadOptions(resolved.reads, 'createPool(options).reads');
   for (const key of positiveIntegerKeys) checkPositiveInteger(key, resolved[key]);
   if (resolved.max > POOL_SIZE_MAX) {
     throw new RangeError(`createPool(options): max must be at most ${POOL_SIZE_MAX}`);
@@ -117,6 +132,7 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     ...resolved,
     cluster: Object.freeze([...(resolved.cluster ?? [])]),
     pragmas: Object.freeze(checkPragmas(resolved.pragmas)),
+    reads: resolved.reads === undefined ? undefined : Object.freeze({ ...resolved.reads }),
     // Checked once here; every connection then reuses the one copy and its parsed PEM.
     tls:
       resolved.tls === undefined ? undefined : checkTlsOptions(resolved.tls, 'createPool(options)'),

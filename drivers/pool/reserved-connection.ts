@@ -24,6 +24,12 @@ import type { Lease } from './leader-connections.js';
 /** What a reserved connection needs from its pool. */
 export interface ReservedConnectionAccess extends TransactionCarrierAccess {
   readonly leases: LeaseSource;
+  /** A read outside a transaction, served by a member when the pool's `reads` says so. */
+  readonly readFromReplica: (
+    sql: string,
+    params: readonly Parameter[] | undefined,
+    deadline: ReturnType<TransactionCarrierAccess['deadline']>,
+  ) => Promise<QueryResult | undefined>;
 }
 
 /**
@@ -167,8 +173,13 @@ export class ReservedConnection {
         carrier.inTransaction(own, 'query', sql, params, none),
       );
     }
+    const deadline = this.#access.deadline();
+    if (kind === 'query') {
+      const served = await this.#access.readFromReplica(sql, params, deadline);
+      if (served !== undefined) return served;
+    }
     const statement = { operation: kind, sql };
-    return this.#access.statements.run(this.#pinned, statement, this.#access.deadline(), (client) =>
+    return this.#access.statements.run(this.#pinned, statement, deadline, (client) =>
       runStatement(client, kind, sql, params),
     );
   }

@@ -21,13 +21,18 @@ interface Waiter {
  */
 export class LeadershipConfirmations {
   readonly #startRound: (requestId: number) => Error | undefined;
-  #nextRequestId = 1;
+  readonly #nextRequestId: () => number;
   #inFlight: Round | undefined;
   #next: Waiter[] = [];
 
-  /** `startRound` asks Raft for a ReadIndex round; it returns an error when Raft refuses. */
-  constructor(startRound: (requestId: number) => Error | undefined) {
+  /**
+   * `startRound` asks Raft for a ReadIndex round; it returns an error when Raft refuses.
+   * `nextRequestId` numbers rounds, in a space shared with the node's other reads (default: its own).
+   */
+  constructor(startRound: (requestId: number) => Error | undefined, nextRequestId?: () => number) {
     this.#startRound = startRound;
+    let next = 1;
+    this.#nextRequestId = nextRequestId ?? (() => next++);
   }
 
   confirm(): Promise<void> {
@@ -58,7 +63,7 @@ export class LeadershipConfirmations {
   }
 
   #start(): void {
-    const round: Round = { requestId: this.#nextRequestId++, waiters: this.#next };
+    const round: Round = { requestId: this.#nextRequestId(), waiters: this.#next };
     this.#next = [];
     this.#inFlight = round;
     const refused = this.#startRound(round.requestId);

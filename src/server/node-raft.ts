@@ -162,8 +162,11 @@ export class NodeRaft {
   }
 
   /** Starts a ReadIndex round; `onReadState` says when it is served. */
-  readIndex(requestId: number): { readonly ok: true } | Refusal {
-    return this.#driver.readIndex(requestId);
+  readIndex(
+    requestId: number,
+    options: { follower?: boolean } = {},
+  ): { readonly ok: true } | Refusal {
+    return this.#driver.readIndex(requestId, options);
   }
 
   /** What the waits in raft-waits.ts watch. */

@@ -15,9 +15,10 @@ import {
 } from '../raft/index.js';
 import type { LogFiles } from '../storage/index.js';
 import type { NodeTls, PeerAddress } from '../transport/index.js';
-import type { WireValue } from '../wire/index.js';
+import { ErrorCode, type WireValue } from '../wire/index.js';
 import { AppliedIndex } from './applied-index.js';
 import { EngineLog } from './engine-log.js';
+import { FollowerReadIndex } from './follower-read-index.js';
 import { engineStateMachine } from './engine-state-machine.js';
 import { reserveShortfall } from './disk-reserve.js';
 import { LeadFitness } from './lead-fitness.js';
@@ -99,6 +100,8 @@ export class ReplicatedEngine {
   readonly #raft: NodeRaft;
   readonly #link: EngineLink;
   readonly #confirmations: LeadershipConfirmations;
+  /** Reads this node serves while it does not lead (docs/reads.md). */
+  readonly #followerReads: FollowerReadIndex;
   /** Whether this node serves SQL as leader, its epoch and its newest proposal (one owner). */
   readonly #leadership = new Leadership();
   readonly #applied = new AppliedIndex();
@@ -142,9 +145,20 @@ export class ReplicatedEngine {
         reserveShortfall(options.dataDir, options.sqlLimits?.diskReserveBytes ?? 0),
       logger,
     });
+    // One space of read request ids for Raft: a leader's confirmations and a follower's reads.
+    let readRequests = 0;
+    const nextReadRequestId = () => ++readRequests;
     this.#confirmations = new LeadershipConfirmations((requestId) => {
       const started = this.#raft.readIndex(requestId);
       return started.ok ? undefined : new LeadershipLost(started.message);
+    }, nextReadRequestId);
+    this.#followerReads = new FollowerReadIndex({
+      start: (requestId) => {
+        const started = this.#raft.readIndex(requestId, { follower: true });
+        return started.ok ? undefined : new LeadershipLost(started.message);
+      },
+      nextRequestId: nextReadRequestId,
+      now: () => clock.now(),
     });
     const writePath = new WritePath({
       leadership: this.#leadership,
@@ -195,7 +209,11 @@ export class ReplicatedEngine {
         environment.snapshotFiles,
       ),
       applied: this.#applied,
-      onReadState: (read) => this.#confirmations.confirmed(read.requestId),
+      onReadState: (read) => {
+        if (!this.#followerReads.confirmed(read.requestId)) {
+          this.#confirmations.confirmed(read.requestId);
+        }
+      },
       onEvent: (event) => this.#onEvent(event),
       afterTick: () => this.#reLead(),
       refusesTakeOver: () => this.#fitness.refusesTakeOver(),
@@ -291,6 +309,37 @@ export class ReplicatedEngine {
     parameters: readonly WireValue[],
   ): Promise<EngineOutcome | undefined> {
     return this.#requests.pointRead(session, database, sql, parameters);
+  }
+
+  /**
+   * A query served by this node while Raft has another leader (docs/reads.md): once this node
+   * applied everything acknowledged before the call ('read-index'), or before `maxStalenessMs`
+   * ago ('bounded', which asks the leader only when its last answer is older than that). Fails
+   * with NOT_LEADER when it cannot confirm that with the leader, so that the client reads there.
+   */
+  async replicaQuery(query: {
+    readonly database: string;
+    readonly sql: string;
+    readonly parameters: readonly WireValue[];
+    readonly consistency: 'read-index' | 'bounded';
+    readonly maxStalenessMs: number;
+  }): Promise<EngineOutcome> {
+    const fresh =
+      query.consistency === 'bounded' && this.#followerReads.freshWithin(query.maxStalenessMs);
+    if (!fresh) {
+      try {
+        await this.#followerReads.confirm();
+      } catch (error) {
+        return {
+          ok: false,
+          code: ErrorCode.SQLITE_IOERR_NOT_LEADER,
+          message: `not leader: the read could not be confirmed with the leader (${(error as Error).message})`,
+        };
+      }
+    }
+    const { database, sql, parameters } = query;
+    const reply = await this.#link.call({ op: 'replica-query', database, sql, parameters });
+    return reply.outcome;
   }
 
   /** A leader-only request, its answer held as WritePath decides: SessionRequests.execute. */
@@ -397,7 +446,8 @@ export class ReplicatedEngine {
       this.#stepDownEngine(`this node became ${event.role} in term ${event.term}`);
     }
     if (event.type === 'read-failed') {
-      this.#confirmations.failAll(new LeadershipLost(event.reason));
+      const error = new LeadershipLost(event.reason);
+      if (!this.#followerReads.failed(event.requestId, error)) this.#confirmations.failAll(error);
     }
   }
 
@@ -415,6 +465,7 @@ export class ReplicatedEngine {
     const error = new LeadershipLost(why);
     this.#applied.failAll(error);
     this.#confirmations.failAll(error);
+    if (this.#closed) this.#followerReads.failAll(error);
   }
 
   #fatal(error: Error): void {

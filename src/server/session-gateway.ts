@@ -7,6 +7,7 @@
 import { Role, type NodeId } from '../raft/index.js';
 import {
   ErrorCode,
+  ReadConsistencyMode,
   type NodeRoleName,
   type Request,
   type RequestOf,
@@ -40,6 +41,15 @@ export type GatewayAnswer =
   /** The stream cannot be trusted: FAILURE, then the connection ends. */
   | { readonly kind: 'close'; readonly code: number; readonly message: string };
 
+/** What READ_CONSISTENCY chose for a connection, besides the default (leader only). */
+interface ReplicaReadChoice {
+  readonly consistency: 'read-index' | 'bounded';
+  readonly maxStalenessMs: number;
+}
+
+/** The largest staleness bound a connection may choose: one day. */
+const maxStalenessMsMax = 86_400_000n;
+
 const roleNames: Record<number, NodeRoleName> = {
   [Role.voter]: 'voter',
   [Role.standby]: 'standby',
@@ -58,6 +68,8 @@ export class SessionGateway {
   #database: string | undefined;
   /** The text each prepared statement was prepared from, for point reads (PointReads). */
   readonly #statementTexts = new Map<number, string>();
+  /** How this connection's QUERY_SQL may be served while the node does not lead (docs/reads.md). */
+  #reads: ReplicaReadChoice | undefined;
 
   constructor(context: GatewayContext) {
     this.#context = context;
@@ -125,6 +137,15 @@ export class SessionGateway {
       case 'QUERY_SQL': {
         const missing = this.#noDatabase(request.db);
         if (missing) return respond(missing);
+        if (request.type === 'QUERY_SQL' && this.#reads !== undefined && !engine.isLeader()) {
+          const first = await engine.replicaQuery({
+            database: this.#database as string,
+            sql: request.sql,
+            parameters: request.parameters ?? [],
+            ...this.#reads,
+          });
+          return { kind: 'rows', first };
+        }
         const point = await this.#pointRead(
           request.type === 'QUERY' ? this.#statementTexts.get(request.stmt) : request.sql,
           request.parameters ?? [],
@@ -186,12 +207,36 @@ export class SessionGateway {
         return respond(emptyResponse());
       case 'CHECK':
         return respond(await this.#contentCheck(request.index));
+      case 'READ_CONSISTENCY':
+        return respond(this.#readConsistency(request.mode, request.maxStalenessMs));
       case 'DIVERGED':
         await this.#context.engine.markDiverged(
           `content check at index ${request.index}: ${request.reason}`,
         );
         return respond(emptyResponse());
     }
+  }
+
+  /** READ_CONSISTENCY: how later queries may be served while this node does not lead. */
+  #readConsistency(mode: bigint, maxStalenessMs: bigint): Response {
+    if (mode === BigInt(ReadConsistencyMode.leader)) {
+      this.#reads = undefined;
+      return emptyResponse();
+    }
+    if (mode === BigInt(ReadConsistencyMode.readIndex)) {
+      this.#reads = { consistency: 'read-index', maxStalenessMs: 0 };
+      return emptyResponse();
+    }
+    if (mode === BigInt(ReadConsistencyMode.bounded) && maxStalenessMs <= maxStalenessMsMax) {
+      this.#reads = { consistency: 'bounded', maxStalenessMs: Number(maxStalenessMs) };
+      return emptyResponse();
+    }
+    return failureResponse({
+      code: ErrorCode.SQLITE_MISUSE,
+      message:
+        `READ_CONSISTENCY: mode ${mode} with maxStalenessMs ${maxStalenessMs} is not one this ` +
+        `node knows (0 leader, 1 read-index, 2 bounded with at most ${maxStalenessMsMax} ms)`,
+    });
   }
 
   /** CHECK: index 0 starts a content check (on the leader); another reads this node's. */

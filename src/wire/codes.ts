@@ -46,8 +46,22 @@ export const RequestType = {
    * from the majority's; the node will never lead again (until its data is replaced).
    */
   DIVERGED: 129,
+  /**
+   * A dqlite-ts extension: how this connection's queries may be served when the node does not
+   * lead (reads served by followers; docs/reads.md). C dqlite answers FAILURE, and the client
+   * then reads from the leader.
+   */
+  READ_CONSISTENCY: 130,
 } as const;
 export type RequestTypeName = keyof typeof RequestType;
+
+/**
+ * READ_CONSISTENCY's modes (docs/reads.md): `leader` (the default: a node that does not lead
+ * answers queries with NOT_LEADER, as dqlite does), `readIndex` (a follower serves a query once it
+ * applied what the leader had committed when it was asked: linearizable) and `bounded` (a follower
+ * serves it at once when it applied everything acknowledged up to `maxStalenessMs` ago).
+ */
+export const ReadConsistencyMode = { leader: 0, readIndex: 1, bounded: 2 } as const;
 
 export const ResponseType = {
   FAILURE: 0,
@@ -99,6 +113,7 @@ export const ErrorCode = {
   SQLITE_FULL: ResultCode.SQLITE_FULL,
   SQLITE_CANTOPEN: ResultCode.SQLITE_CANTOPEN,
   SQLITE_PROTOCOL: ResultCode.SQLITE_PROTOCOL,
+  SQLITE_TOOBIG: ResultCode.SQLITE_TOOBIG,
   SQLITE_CONSTRAINT: ResultCode.SQLITE_CONSTRAINT,
   SQLITE_MISUSE: ResultCode.SQLITE_MISUSE,
   SQLITE_AUTH: ResultCode.SQLITE_AUTH,

@@ -68,6 +68,10 @@ const requestFields = {
   DESCRIBE: [['format', 'uint64']],
   WEIGHT: [['weight', 'uint64']],
   CHECK: [['index', 'uint64']],
+  READ_CONSISTENCY: [
+    ['mode', 'uint64'],
+    ['maxStalenessMs', 'uint64'],
+  ],
   DIVERGED: [
     ['index', 'uint64'],
     ['reason', 'text'],

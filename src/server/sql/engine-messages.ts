@@ -49,6 +49,16 @@ export type EngineRequest = { readonly id: number } & (
   | { readonly op: 'restore-chunk'; readonly data: Uint8Array }
   | { readonly op: 'restore-end'; readonly index: number }
   | { readonly op: 'dump'; readonly database: string }
+  /**
+   * A read served by this node while it does not lead (ReplicaReads): the main thread sends it
+   * once this node applied what the read must see.
+   */
+  | {
+      readonly op: 'replica-query';
+      readonly database: string;
+      readonly sql: string;
+      readonly parameters: readonly WireValue[];
+    }
   /** What this node found at the content check applied at `index` (DatabaseSet). */
   | { readonly op: 'content-check'; readonly index: number }
 );

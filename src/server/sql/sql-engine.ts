@@ -14,6 +14,7 @@ import {
   type EngineValue,
 } from './engine-messages.js';
 import type { EngineSession } from './engine-session.js';
+import { ReplicaReads } from './replica-reads.js';
 import { SessionStatements, type Job } from './session-statements.js';
 import type { StartTimer } from './write-lock.js';
 
@@ -74,6 +75,8 @@ export class SqlEngine {
   #unproven: string | undefined;
   /** A snapshot being received, between restore-begin and restore-end. */
   #restoring: SnapshotReader | undefined;
+  /** Reads served while this node does not lead; closed before anything changes the files. */
+  readonly #replicaReads: ReplicaReads;
 
   /**
    * `startTimer` times busy waits (setTimeout by default); the whole-node simulator passes its
@@ -81,6 +84,7 @@ export class SqlEngine {
    */
   constructor(options: SqlEngineOptions, startTimer?: StartTimer) {
     this.#options = options;
+    this.#replicaReads = new ReplicaReads(options.directory);
     this.#databases = new DatabaseSet(options.directory, {
       entryBytesMax: options.transactionEntryBytes,
     });
@@ -99,6 +103,7 @@ export class SqlEngine {
 
   /** Closes every session and database at once, as a terminated worker does (DatabaseSet.close). */
   close(): void {
+    this.#replicaReads.closeAll();
     this.#statements.closeAll();
     this.#databases.close();
     this.#unproven ??= 'the engine was closed';
@@ -129,6 +134,7 @@ export class SqlEngine {
   #dispatch(request: EngineRequest, job: Job): void {
     const session = job.session;
     const statements = this.#statements;
+    if (changesFiles(request)) this.#replicaReads.closeAll();
     switch (request.op) {
       case 'open':
         return this.#finish(job, okOutcome(statements.open(required(session), request.database)));
@@ -198,6 +204,19 @@ export class SqlEngine {
         return this.#finish(job, okOutcome({ files: this.#dump(request.database) }));
       case 'content-check':
         return this.#finish(job, okOutcome({ check: this.#databases.contentCheck(request.index) }));
+      case 'replica-query':
+        if (this.#leadership.leading) {
+          // It became leader meanwhile: its files are SQLite's now, reads go the leader's way.
+          return this.#finish(job, {
+            ok: false,
+            code: ErrorCode.SQLITE_IOERR_NOT_LEADER,
+            message: 'not leader: this node leads now; ask again',
+          });
+        }
+        return this.#finish(
+          job,
+          this.#replicaReads.query(request.database, request.sql, request.parameters),
+        );
     }
   }
 
@@ -281,6 +300,20 @@ export class SqlEngine {
       { name: database, data: read(file) },
       { name: `${database}-wal`, data: read(`${file}-wal`) },
     ];
+  }
+}
+
+/** Whether the engine may write database files while handling `request` (ReplicaReads). */
+function changesFiles(request: EngineRequest): boolean {
+  switch (request.op) {
+    case 'apply':
+    case 'lead':
+    case 'step-down':
+    case 'restore-begin':
+    case 'restore-end':
+      return true;
+    default:
+      return false;
   }
 }
 

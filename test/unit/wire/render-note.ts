@@ -115,6 +115,8 @@ function requestFields(request: Request): string {
       return `index=${request.index}`;
     case 'DIVERGED':
       return `index=${request.index} reason=${quote(request.reason)}`;
+    case 'READ_CONSISTENCY':
+      return `mode=${request.mode} maxStalenessMs=${request.maxStalenessMs}`;
     default:
       return assertNever(request);
   }

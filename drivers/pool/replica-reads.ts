@@ -1,0 +1,224 @@
+import {
+  ClosedError,
+  ConnectionError,
+  LeadershipLostError,
+  NotLeaderError,
+  ReadsUnsupportedError,
+  TimeoutError,
+  connectForReads,
+} from '../client/index.js';
+import type {
+  NodeInfo,
+  Parameter,
+  QueryResult,
+  ReadChoice,
+  DqliteClient,
+} from '../client/index.js';
+import type { Deadline } from './backoff.js';
+import { clientOptionsOf } from './options.js';
+import type { ResolvedPoolOptions } from './options.js';
+
+/** How a read may be served (docs/reads.md). */
+export type ReadConsistency = 'leader' | 'read-index' | 'bounded';
+
+/** The pool's `reads` option, and the same fields on one call. */
+export interface ReadOptions {
+  /**
+   * 'leader' (default): every read goes to the leader, as in Dqlite. 'read-index': any member
+   * serves it, once it applied what the leader had committed when asked; still linearizable.
+   * 'bounded': any member serves it at once when it applied everything acknowledged up to
+   * `maxStalenessMs` ago.
+   */
+  readonly consistency?: ReadConsistency;
+  /** With 'bounded': how stale a read may be, in milliseconds. Default 1000. */
+  readonly maxStalenessMs?: number;
+}
+
+/** `maxStalenessMs` when 'bounded' names none. */
+export const MAX_STALENESS_MS_DEFAULT = 1000;
+/** How long a member that failed a read is left out before it is tried again. */
+const restMs = 1000;
+/** How long the member list is trusted before it is asked for again. */
+const membersTtlMs = 5000;
+/** Idle connections kept per member and choice. */
+const idlePerMemberMax = 8;
+
+/** The replica choice `options` makes, or undefined for reads from the leader. */
+export function replicaChoiceOf(
+  options: ReadOptions | undefined,
+  fallback: ReadOptions | undefined,
+): ReadChoice | undefined {
+  const consistency = options?.consistency ?? fallback?.consistency ?? 'leader';
+  if (consistency === 'leader') return undefined;
+  const maxStalenessMs =
+    options?.maxStalenessMs ?? fallback?.maxStalenessMs ?? MAX_STALENESS_MS_DEFAULT;
+  return { consistency, maxStalenessMs: consistency === 'bounded' ? maxStalenessMs : 0 };
+}
+
+/** Throws TypeError or RangeError for a `reads` option (or a call's) that makes no sense. */
+export function checkReadOptions(options: ReadOptions | undefined, where: string): void {
+  if (options === undefined) return;
+  const { consistency, maxStalenessMs } = options;
+  if (
+    consistency !== undefined &&
+    consistency !== 'leader' &&
+    consistency !== 'read-index' &&
+    consistency !== 'bounded'
+  ) {
+    throw new TypeError(
+      `${where}: consistency must be 'leader', 'read-index' or 'bounded', got ${String(consistency)}`,
+    );
+  }
+  if (
+    maxStalenessMs !== undefined &&
+    (!Number.isSafeInteger(maxStalenessMs) || maxStalenessMs < 0 || maxStalenessMs > 86_400_000)
+  ) {
+    throw new RangeError(
+      `${where}: maxStalenessMs must be an integer from 0 to 86400000, got ${String(maxStalenessMs)}`,
+    );
+  }
+}
+
+/**
+ * Reads served by any member of the cluster (docs/reads.md): each goes to the next member in
+ * turn, over connections opened with READ_CONSISTENCY, and a member that fails one (it could not
+ * confirm the read with its leader, its connection broke, it stopped) rests for a second while
+ * the others serve. `query` returns undefined when no member can serve the read now, or the
+ * cluster does not serve reads from followers (canonical's C dqlite): the pool then reads from
+ * the leader, so a choice of consistency never makes a read fail that the leader would serve.
+ */
+export class ReplicaReads {
+  readonly #options: ResolvedPoolOptions;
+  readonly #members: () => Promise<readonly NodeInfo[]>;
+  #known: { readonly addresses: readonly string[]; readonly atMs: number } | undefined;
+  #turn = 0;
+  readonly #restingUntil = new Map<string, number>();
+  /** Idle connections by member address and choice. */
+  readonly #idle = new Map<string, DqliteClient[]>();
+  /** Set once a member answered that it does not serve such reads: the cluster is C dqlite. */
+  #unsupported = false;
+  #closed = false;
+
+  /** `members` asks the cluster for its configuration (the pool asks its leader). */
+  constructor(options: ResolvedPoolOptions, members: () => Promise<readonly NodeInfo[]>) {
+    this.#options = options;
+    this.#members = members;
+  }
+
+  /**
+   * The rows of a read-only `sql`, served by a member as `choice` says, or undefined when the
+   * caller must read from the leader. SQL errors (a missing table, a bad parameter) are thrown
+   * as the leader would throw them.
+   */
+  async query(
+    sql: string,
+    params: readonly Parameter[] | undefined,
+    choice: ReadChoice,
+    deadline: Deadline,
+  ): Promise<QueryResult | undefined> {
+    if (this.#unsupported || this.#closed) return undefined;
+    const addresses = await this.#addresses();
+    for (let tried = 0; tried < addresses.length && !deadline.passed; tried++) {
+      const address = addresses[this.#turn++ % addresses.length] as string;
+      if ((this.#restingUntil.get(address) ?? 0) > Date.now()) continue;
+      const outcome = await this.#queryAt(address, sql, params, choice, deadline);
+      if (outcome !== undefined) return outcome;
+      if (this.#unsupported) return undefined;
+    }
+    return undefined;
+  }
+
+  /** Closes every idle connection; later reads go to the leader. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const clients = [...this.#idle.values()].flat();
+    this.#idle.clear();
+    await Promise.all(clients.map((client) => client.close()));
+  }
+
+  async #queryAt(
+    address: string,
+    sql: string,
+    params: readonly Parameter[] | undefined,
+    choice: ReadChoice,
+    deadline: Deadline,
+  ): Promise<QueryResult | undefined> {
+    const key = `${address} ${choice.consistency} ${choice.maxStalenessMs}`;
+    let client: DqliteClient | undefined;
+    try {
+      client = this.#idle.get(key)?.pop();
+      client ??= await connectForReads(address, clientOptionsOf(this.#options, [address]), choice);
+      const result = await withTimeout(client, deadline.remainingMs, () =>
+        client!.query(sql, params),
+      );
+      this.#giveBack(key, client);
+      return result;
+    } catch (error) {
+      if (error instanceof ReadsUnsupportedError) {
+        this.#unsupported = true;
+        this.#options.logger?.info?.('the cluster does not serve reads from followers', {
+          address,
+          answer: error.message,
+        });
+      } else if (!memberFailure(error)) {
+        if (client !== undefined) this.#giveBack(key, client);
+        throw error; // the SQL's own error, as the leader would give it
+      }
+      void client?.close();
+      this.#restingUntil.set(address, Date.now() + restMs);
+      if (error instanceof ConnectionError) this.#known = undefined;
+      return undefined;
+    }
+  }
+
+  #giveBack(key: string, client: DqliteClient): void {
+    const idle = this.#idle.get(key) ?? [];
+    if (this.#closed || !client.isOpen || idle.length >= idlePerMemberMax) {
+      void client.close();
+      return;
+    }
+    idle.push(client);
+    this.#idle.set(key, idle);
+  }
+
+  /** Members that replicate (voters and standbys), asked of the cluster every few seconds. */
+  async #addresses(): Promise<readonly string[]> {
+    const known = this.#known;
+    if (known !== undefined && Date.now() - known.atMs < membersTtlMs) return known.addresses;
+    try {
+      const members = await this.#members();
+      const addresses = members
+        .filter((member) => member.role === 'voter' || member.role === 'standby')
+        .map((member) => member.address);
+      this.#known = { addresses, atMs: Date.now() };
+      return addresses;
+    } catch {
+      return known?.addresses ?? this.#options.cluster;
+    }
+  }
+}
+
+/** A failure of the member, not of the SQL: another member (or the leader) may serve the read. */
+function memberFailure(error: unknown): boolean {
+  return (
+    error instanceof NotLeaderError ||
+    error instanceof LeadershipLostError ||
+    error instanceof ConnectionError ||
+    error instanceof TimeoutError ||
+    error instanceof ClosedError
+  );
+}
+
+/** Runs `work`, closing the connection if it outlasts `timeoutMs` (the call's deadline). */
+async function withTimeout<T>(
+  client: DqliteClient,
+  timeoutMs: number,
+  work: () => Promise<T>,
+): Promise<T> {
+  const timer = setTimeout(() => void client.close(), Math.max(0, timeoutMs));
+  try {
+    return await work();
+  } finally {
+    clearTimeout(timer);
+  }
+}
