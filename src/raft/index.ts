@@ -14,6 +14,7 @@ export { bootstrapState, recoveryWrite } from './raft-bootstrap.js';
 export {
   RaftCore,
   type MembershipResult,
+  type ProposeAllResult,
   type ProposeResult,
   type RaftStatus,
 } from './raft-core.js';

@@ -37,6 +37,12 @@ import {
 export type ProposeResult =
   { readonly ok: true; readonly index: number; readonly term: number } | Refusal;
 
+/** What `proposeAll` appended, in order, and the refusal that stopped it, if one did. */
+export interface ProposeAllResult {
+  readonly appended: readonly { readonly index: number; readonly term: number }[];
+  readonly refusal?: Refusal;
+}
+
 /** A membership change either appended now, or (a promotion) started catching the node up. */
 export type MembershipResult = ProposeResult | { readonly ok: true; readonly catchingUp: true };
 
@@ -197,6 +203,36 @@ export class RaftCore {
     if ('ok' in entry) return entry;
     this.#afterInput();
     return { ok: true, index: entry.index, term: entry.term };
+  }
+
+  /**
+   * Appends `data` as consecutive command entries in one input: nothing of this node's own (a
+   * promotion's configuration, say) can come between them, which a transaction spanning entries
+   * needs (page-set.ts: every node takes any other entry between its parts for the loss of their
+   * leader). Stops at the first refusal; the entries before it are in the log.
+   */
+  proposeAll(data: readonly Uint8Array[]): ProposeAllResult {
+    const state = this.#state;
+    if (state.role !== 'leader') return { appended: [], refusal: this.#notLeader() };
+    const appended: { index: number; term: number }[] = [];
+    let refusal: Refusal | undefined;
+    for (const part of data) {
+      const entry = appendProposal(state, EntryType.command, part);
+      if ('ok' in entry) {
+        refusal = entry;
+        break;
+      }
+      appended.push({ index: entry.index, term: entry.term });
+    }
+    // Postcondition: the entries are consecutive and nothing followed them yet.
+    const first = appended[0]?.index ?? state.log.lastIndex() + 1;
+    assert(
+      appended.every((entry, i) => entry.index === first + i) &&
+        (appended.length === 0 || state.log.lastIndex() === first + appended.length - 1),
+      'proposals of one input are consecutive entries',
+    );
+    this.#afterInput();
+    return refusal === undefined ? { appended } : { appended, refusal };
   }
 
   changeMembership(change: MembershipChange): MembershipResult {

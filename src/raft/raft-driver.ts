@@ -1,7 +1,7 @@
 import { assert } from './assert.js';
 import type { MembershipChange } from './configuration.js';
 import { DriverSnapshots } from './driver-snapshots.js';
-import type { MembershipResult, ProposeResult, RaftCore } from './raft-core.js';
+import type { MembershipResult, ProposeAllResult, ProposeResult, RaftCore } from './raft-core.js';
 import type { RaftStorage } from './raft-storage.js';
 import type { RaftTransport } from './raft-transport.js';
 import type { StateMachine } from './state-machine.js';
@@ -90,10 +90,19 @@ export class RaftDriver {
   }
 
   propose(data: Uint8Array): ProposeResult {
+    return this.#proposeInput(() => this.core.propose(data));
+  }
+
+  /** RaftCore.proposeAll: consecutive entries, appended in one input. */
+  proposeAll(data: readonly Uint8Array[]): ProposeAllResult {
+    return this.#proposeInput(() => this.core.proposeAll(data));
+  }
+
+  #proposeInput<T>(propose: () => T): T {
     const defer = this.#options.defer;
-    if (defer === undefined) return this.#input(() => this.core.propose(data));
+    if (defer === undefined) return this.#input(propose);
     assert(!this.#stopped, 'a stopped driver takes no input');
-    const result = this.core.propose(data);
+    const result = propose();
     if (!this.#processDeferred) {
       this.#processDeferred = true;
       defer(() => {

@@ -10,6 +10,7 @@ import {
   type Configuration,
   type MembershipChange,
   type NodeId,
+  type ProposeAllResult,
   type ProposeResult,
   type RaftCore,
   type RaftEvent,
@@ -155,6 +156,11 @@ export class NodeRaft {
 
   propose(data: Uint8Array): ProposeResult {
     return this.#driver.propose(data);
+  }
+
+  /** Consecutive entries in one input (RaftCore.proposeAll): a transaction's parts. */
+  proposeAll(data: readonly Uint8Array[]): ProposeAllResult {
+    return this.#driver.proposeAll(data);
   }
 
   proposeBarrier(): ProposeResult {

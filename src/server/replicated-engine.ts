@@ -163,7 +163,7 @@ export class ReplicatedEngine {
     const writePath = new WritePath({
       leadership: this.#leadership,
       link,
-      propose: (data) => this.#raft.propose(data),
+      propose: (data) => this.#raft.proposeAll(data),
       confirmations: this.#confirmations,
       applied: this.#applied,
       stepDownEngine: (why) => this.#stepDownEngine(why),

@@ -1,5 +1,5 @@
 import { assert } from '../raft/assert.js';
-import type { ProposeResult } from '../raft/index.js';
+import type { ProposeAllResult } from '../raft/index.js';
 import type { AppliedIndex } from './applied-index.js';
 import type { Leadership } from './leadership.js';
 import type { LeadershipConfirmations } from './leadership-confirmations.js';
@@ -11,7 +11,8 @@ import type { EngineCall, EngineOutcome, EngineReply } from './sql/engine-messag
 export interface WritePathParts {
   readonly leadership: Leadership;
   readonly link: Pick<EngineLink, 'tookWriter' | 'post' | 'writersStarted' | 'writersTaken'>;
-  readonly propose: (data: Uint8Array) => ProposeResult;
+  /** Proposes a request's transactions as consecutive entries (RaftCore.proposeAll). */
+  readonly propose: (data: readonly Uint8Array[]) => ProposeAllResult;
   readonly confirmations: Pick<LeadershipConfirmations, 'confirm'>;
   readonly applied: Pick<AppliedIndex, 'reached'>;
   /** A proposal was refused: the engine must stop serving and undo what did not commit. */
@@ -106,17 +107,18 @@ export class WritePath {
       // and none reached the log: the request did not happen.
       return notCommitted('leadership changed before the transaction was proposed');
     }
-    for (const [position, data] of reply.proposals.entries()) {
-      const proposal = this.#parts.propose(data);
-      if (!proposal.ok) {
-        this.#parts.stepDownEngine(`the transaction could not be proposed: ${proposal.message}`);
-        // Refused before it reached the log, and undone by the step-down: when nothing of the
-        // request was proposed, it did not happen, and the client may run it again (10250).
-        if (position === 0) return notCommitted(proposal.message);
-        return leadershipLost(proposal.message);
-      }
+    // All in one input: nothing may come between the entries of a transaction spanning several.
+    const { appended, refusal } = this.#parts.propose(reply.proposals);
+    for (const proposal of appended) {
       link.post({ op: 'proposed', index: proposal.index, term: proposal.term });
       leadership.proposed(proposal.index);
+    }
+    if (refusal !== undefined) {
+      this.#parts.stepDownEngine(`the transaction could not be proposed: ${refusal.message}`);
+      // Refused before it reached the log, and undone by the step-down: when nothing of the
+      // request was proposed, it did not happen, and the client may run it again (10250).
+      if (appended.length === 0) return notCommitted(refusal.message);
+      return leadershipLost(refusal.message);
     }
     return undefined;
   }

@@ -214,6 +214,23 @@ export function propose(session: InteractionSession, args: CommandArguments, out
   request(session, args, out, (driver) => driver.propose(Buffer.from(text)));
 }
 
+/** `propose-all <id> a b …`: one command entry per word, appended in one input (proposeAll). */
+export function proposeAll(
+  session: InteractionSession,
+  args: CommandArguments,
+  out: string[],
+): void {
+  const words = args
+    .rest(1)
+    .split(' ')
+    .filter((word) => word !== '');
+  const node = session.cluster.liveNode(args.integerAt(0));
+  const { appended, refusal } = node.driver.proposeAll(words.map((word) => Buffer.from(word)));
+  const lines = appended.map((entry) => `ok index=${entry.index} term=${entry.term}`);
+  if (refusal !== undefined) lines.push(`refused ${refusal.code}: ${refusal.message}`);
+  out.push(...lines, ...session.cluster.render());
+}
+
 export function add(session: InteractionSession, args: CommandArguments, out: string[]): void {
   const id = args.integer('id') ?? args.fail('id= is required');
   const address = args.string('address') ?? `node-${id}`;
