@@ -1,10 +1,12 @@
 // The named workloads. Each opens its own clients to the leader (drivers/client), runs a closed
-// loop for the given time and closes them. Every workload works on one table, `kv`: a 32-byte
+// loop for the given time and closes them. The `-followers` ones read through connections to
+// every member in turn, opened with READ_CONSISTENCY read-index (docs/reads.md: linearizable, as
+// leader reads are); a cluster that does not serve such reads (C dqlite) reads from its leader. Every workload works on one table, `kv`: a 32-byte
 // text key and a 1 KiB blob, preloaded with `rows` keys; writes replace random existing keys, so
 // the database stays the same size however long a run lasts.
 
 import { randomBytes } from 'node:crypto';
-import { connect } from '../../drivers/client/index.js';
+import { connect, connectForReads, ReadsUnsupportedError } from '../../drivers/client/index.js';
 import type { DqliteClient, Statement } from '../../drivers/client/index.js';
 import { runClosedLoop, type LoadResult, type Operation } from './load.js';
 
@@ -21,6 +23,8 @@ export const WORKLOAD_NAMES = [
   'kvread-32',
   'mixed-32',
   'tx-100',
+  'kvread-32-followers',
+  'mixed-32-followers',
 ] as const;
 export type WorkloadName = (typeof WORKLOAD_NAMES)[number];
 
@@ -70,12 +74,23 @@ interface Worker {
   readonly client: DqliteClient;
   readonly write: Statement;
   readonly read: Statement;
+  /** With `-followers`: a connection to one member, in turn, that serves this worker's reads. */
+  readonly member: DqliteClient | undefined;
   readonly nextIndex: () => number;
   readonly value: Buffer;
 }
 
-async function openWorkers(target: WorkloadTarget, count: number): Promise<Worker[]> {
+const READ_SQL = 'SELECT v FROM kv WHERE k = ?';
+/** How long a member may take to answer READ_CONSISTENCY (C dqlite never does). */
+const READS_ANSWER_MS = 1000;
+
+async function openWorkers(
+  target: WorkloadTarget,
+  count: number,
+  followers: boolean,
+): Promise<Worker[]> {
   const workers: Worker[] = [];
+  let membersServe = followers;
   try {
     for (let index = 0; index < count; index++) {
       const client = await connect({
@@ -83,13 +98,33 @@ async function openWorkers(target: WorkloadTarget, count: number): Promise<Worke
         database: DATABASE,
         ...CONNECT_OPTIONS,
       });
+      let member: DqliteClient | undefined;
+      if (membersServe) {
+        const address = target.addresses[index % target.addresses.length] as string;
+        const options = { cluster: [address], database: DATABASE, ...CONNECT_OPTIONS };
+        member = await connectForReads(
+          address,
+          options,
+          { consistency: 'read-index', maxStalenessMs: 0 },
+          READS_ANSWER_MS,
+        ).catch((error: unknown) => {
+          if (!(error instanceof ReadsUnsupportedError)) throw error;
+          membersServe = false; // the leader serves every read, as in the plain workload
+          return undefined;
+        });
+      }
       workers.push({
         client,
         write: await client.prepare('INSERT OR REPLACE INTO kv (k, v) VALUES (?, ?)'),
-        read: await client.prepare('SELECT v FROM kv WHERE k = ?'),
+        read: await client.prepare(READ_SQL),
+        member,
         nextIndex: randomIndexes(index + 1, target.rows),
         value: randomBytes(VALUE_BYTES),
       });
+    }
+    if (!membersServe) {
+      for (const worker of workers) await worker.member?.close();
+      return workers.map((worker) => ({ ...worker, member: undefined }));
     }
     return workers;
   } catch (error) {
@@ -99,7 +134,11 @@ async function openWorkers(target: WorkloadTarget, count: number): Promise<Worke
 }
 
 async function closeWorkers(workers: readonly Worker[]): Promise<void> {
-  await Promise.all(workers.map((worker) => worker.client.close().catch(() => undefined)));
+  await Promise.all(
+    workers.flatMap((worker) =>
+      [worker.client, worker.member].map((client) => client?.close().catch(() => undefined)),
+    ),
+  );
 }
 
 function writeOnce(worker: Worker): Promise<unknown> {
@@ -109,7 +148,11 @@ function writeOnce(worker: Worker): Promise<unknown> {
 }
 
 async function readOnce(worker: Worker): Promise<unknown> {
-  const result = await worker.read.query([keyOf(worker.nextIndex())]);
+  const key = keyOf(worker.nextIndex());
+  const result =
+    worker.member === undefined
+      ? await worker.read.query([key])
+      : await worker.member.query(READ_SQL, [key]);
   if (result.rows.length !== 1) throw new Error('a preloaded key was not found');
   return result;
 }
@@ -136,7 +179,7 @@ function mixedOnce(worker: Worker): Promise<unknown> {
 
 const SHAPES: Record<
   WorkloadName,
-  { clients: number; operation: (worker: Worker) => Promise<unknown> }
+  { clients: number; operation: (worker: Worker) => Promise<unknown>; followers?: true }
 > = {
   'kvwrite-1': { clients: 1, operation: writeOnce },
   'kvwrite-32': { clients: 32, operation: writeOnce },
@@ -144,6 +187,8 @@ const SHAPES: Record<
   'kvread-32': { clients: 32, operation: readOnce },
   'mixed-32': { clients: 32, operation: mixedOnce },
   'tx-100': { clients: 1, operation: transactionOnce },
+  'kvread-32-followers': { clients: 32, operation: readOnce, followers: true },
+  'mixed-32-followers': { clients: 32, operation: mixedOnce, followers: true },
 };
 
 /** Runs one workload for `durationMs` against the cluster's leader. */
@@ -153,7 +198,7 @@ export async function runWorkload(
   durationMs: number,
 ): Promise<LoadResult> {
   const shape = SHAPES[name];
-  const workers = await openWorkers(target, shape.clients);
+  const workers = await openWorkers(target, shape.clients, shape.followers === true);
   try {
     const operations: Operation[] = workers.map((worker) => () => shape.operation(worker));
     return await runClosedLoop(operations, durationMs);

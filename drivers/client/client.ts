@@ -16,6 +16,7 @@ import {
   DqliteError,
   NotLeaderError,
   ReadsUnsupportedError,
+  TimeoutError,
   errorFromFailure,
 } from './errors.js';
 import { resolveClientOptions } from './options.js';
@@ -294,13 +295,16 @@ export interface ReadChoice {
  * Connects to the node at `address`, whatever its role, asks it to serve this connection's
  * queries as `reads` says (READ_CONSISTENCY, a dqlite-ts extension) and opens `options.database`.
  * Only `query`, `iterate` and their kind read there; a node that does not lead answers anything
- * else with NotLeaderError. A node that does not know the request (canonical's C dqlite) makes
- * it throw ReadsUnsupportedError: read from the leader instead.
+ * else with NotLeaderError. A node that refuses the request makes it throw ReadsUnsupportedError;
+ * canonical's C dqlite 1.11 does not answer an unknown request at all, so the answer is awaited
+ * for `answerTimeoutMs` only (default the request timeout), and then the same error is thrown:
+ * read from the leader instead.
  */
 export async function connectForReads(
   address: string,
   options: ClientOptions,
   reads: ReadChoice,
+  answerTimeoutMs?: number,
 ): Promise<DqliteClient> {
   const resolved = resolveClientOptions(options);
   const connection = await openConnection(address, resolved);
@@ -309,14 +313,21 @@ export async function connectForReads(
       reads.consistency === 'read-index'
         ? ReadConsistencyMode.readIndex
         : ReadConsistencyMode.bounded;
-    const answer = await connection.request(
-      {
-        type: 'READ_CONSISTENCY',
-        mode: BigInt(mode),
-        maxStalenessMs: BigInt(Math.max(0, Math.round(reads.maxStalenessMs))),
-      },
-      resolved.requestTimeoutMs,
-    );
+    const answer = await connection
+      .request(
+        {
+          type: 'READ_CONSISTENCY',
+          mode: BigInt(mode),
+          maxStalenessMs: BigInt(Math.max(0, Math.round(reads.maxStalenessMs))),
+        },
+        answerTimeoutMs ?? resolved.requestTimeoutMs,
+      )
+      .catch((error: unknown) => {
+        if (error instanceof TimeoutError) {
+          throw new ReadsUnsupportedError(address, `no answer in ${answerTimeoutMs} ms`);
+        }
+        throw error;
+      });
     if (answer.type === 'FAILURE') {
       throw new ReadsUnsupportedError(address, answer.message);
     }

@@ -61,6 +61,8 @@ export interface PoolStats {
   readonly leader: string | null;
   /** Leader generation: bumped each time the pool sees the leader go. */
   readonly generation: number;
+  /** Reads served by members other than through the leader path (`reads`, docs/reads.md). */
+  readonly readsServedByMembers: number;
 }
 
 /**
@@ -277,6 +279,7 @@ export class LeaderPool extends EventEmitter {
       max: this.#options.max,
       leader: this.#connections.leader,
       generation: this.#connections.generation,
+      readsServedByMembers: this.#replicas.served,
     };
   }
 

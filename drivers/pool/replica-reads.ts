@@ -38,10 +38,25 @@ export interface ReadOptions {
 export const MAX_STALENESS_MS_DEFAULT = 1000;
 /** How long a member that failed a read is left out before it is tried again. */
 const restMs = 1000;
+/** How long a member that did not answer READ_CONSISTENCY is left alone; it doubles each time. */
+const unsupportedRestMs = 10_000;
+const unsupportedRestMaxMs = 600_000;
+/** How long a probe waits for READ_CONSISTENCY's answer (C dqlite 1.11 never answers it). */
+const probeAnswerMs = 2000;
 /** How long the member list is trusted before it is asked for again. */
 const membersTtlMs = 5000;
 /** Idle connections kept per member and choice. */
 const idlePerMemberMax = 8;
+
+/** What the pool knows of one member's reads. */
+interface MemberState {
+  /** 'unknown' until a probe answered; 'probing' while one is out. */
+  support: 'unknown' | 'probing' | 'yes' | 'no';
+  /** Left out until then (Date.now()). */
+  restingUntil: number;
+  /** The next rest after a refused probe. */
+  nextUnsupportedRestMs: number;
+}
 
 /** The replica choice `options` makes, or undefined for reads from the leader. */
 export function replicaChoiceOf(
@@ -81,23 +96,26 @@ export function checkReadOptions(options: ReadOptions | undefined, where: string
 
 /**
  * Reads served by any member of the cluster (docs/reads.md): each goes to the next member in
- * turn, over connections opened with READ_CONSISTENCY, and a member that fails one (it could not
- * confirm the read with its leader, its connection broke, it stopped) rests for a second while
- * the others serve. `query` returns undefined when no member can serve the read now, or the
- * cluster does not serve reads from followers (canonical's C dqlite): the pool then reads from
- * the leader, so a choice of consistency never makes a read fail that the leader would serve.
+ * turn, over connections opened with READ_CONSISTENCY. A member is used only once it answered
+ * that request: the first read that would go to a member not known yet goes to the leader while a
+ * probe asks it in the background, so a cluster that does not serve such reads (canonical's C
+ * dqlite, which never answers an unknown request) costs no read any time. A member that fails a
+ * read (it could not confirm the read with its leader, its connection broke, it stopped) rests
+ * for a second while the others serve; one that refused the request rests for minutes.
+ * `query` returns undefined when no member can serve the read now: the pool then reads from the
+ * leader, so a choice of consistency never makes a read fail that the leader would serve.
  */
 export class ReplicaReads {
   readonly #options: ResolvedPoolOptions;
   readonly #members: () => Promise<readonly NodeInfo[]>;
   #known: { readonly addresses: readonly string[]; readonly atMs: number } | undefined;
   #turn = 0;
-  readonly #restingUntil = new Map<string, number>();
+  readonly #states = new Map<string, MemberState>();
   /** Idle connections by member address and choice. */
   readonly #idle = new Map<string, DqliteClient[]>();
-  /** Set once a member answered that it does not serve such reads: the cluster is C dqlite. */
-  #unsupported = false;
   #closed = false;
+  /** Reads members served (the rest of those asked of this class went to the leader). */
+  served = 0;
 
   /** `members` asks the cluster for its configuration (the pool asks its leader). */
   constructor(options: ResolvedPoolOptions, members: () => Promise<readonly NodeInfo[]>) {
@@ -116,14 +134,18 @@ export class ReplicaReads {
     choice: ReadChoice,
     deadline: Deadline,
   ): Promise<QueryResult | undefined> {
-    if (this.#unsupported || this.#closed) return undefined;
+    if (this.#closed) return undefined;
     const addresses = await this.#addresses();
     for (let tried = 0; tried < addresses.length && !deadline.passed; tried++) {
       const address = addresses[this.#turn++ % addresses.length] as string;
-      if ((this.#restingUntil.get(address) ?? 0) > Date.now()) continue;
-      const outcome = await this.#queryAt(address, sql, params, choice, deadline);
+      const state = this.#state(address);
+      if (state.restingUntil > Date.now() || state.support === 'no') continue;
+      if (state.support !== 'yes') {
+        this.#probe(address, state, choice);
+        continue;
+      }
+      const outcome = await this.#queryAt(address, state, sql, params, choice, deadline);
       if (outcome !== undefined) return outcome;
-      if (this.#unsupported) return undefined;
     }
     return undefined;
   }
@@ -136,39 +158,87 @@ export class ReplicaReads {
     await Promise.all(clients.map((client) => client.close()));
   }
 
+  #state(address: string): MemberState {
+    let state = this.#states.get(address);
+    if (state === undefined) {
+      state = { support: 'unknown', restingUntil: 0, nextUnsupportedRestMs: unsupportedRestMs };
+      this.#states.set(address, state);
+    }
+    if (state.support === 'no' && state.restingUntil <= Date.now()) state.support = 'unknown';
+    return state;
+  }
+
+  /** Asks `address` in the background whether it serves reads; its connection is kept. */
+  #probe(address: string, state: MemberState, choice: ReadChoice): void {
+    if (state.support === 'probing') return;
+    state.support = 'probing';
+    void connectForReads(address, this.#clientOptions(address), choice, probeAnswerMs).then(
+      (client) => {
+        state.support = 'yes';
+        state.nextUnsupportedRestMs = unsupportedRestMs;
+        this.#giveBack(keyOf(address, choice), client);
+      },
+      (error: unknown) => {
+        if (error instanceof ReadsUnsupportedError) {
+          state.support = 'no';
+          state.restingUntil = Date.now() + state.nextUnsupportedRestMs;
+          state.nextUnsupportedRestMs = Math.min(
+            2 * state.nextUnsupportedRestMs,
+            unsupportedRestMaxMs,
+          );
+          this.#options.logger?.info?.('dqlite-ts pool: a member does not serve reads', {
+            address,
+            answer: error.message,
+          });
+        } else {
+          state.support = 'unknown';
+          state.restingUntil = Date.now() + restMs;
+        }
+      },
+    );
+  }
+
   async #queryAt(
     address: string,
+    state: MemberState,
     sql: string,
     params: readonly Parameter[] | undefined,
     choice: ReadChoice,
     deadline: Deadline,
   ): Promise<QueryResult | undefined> {
-    const key = `${address} ${choice.consistency} ${choice.maxStalenessMs}`;
+    const key = keyOf(address, choice);
     let client: DqliteClient | undefined;
     try {
       client = this.#idle.get(key)?.pop();
-      client ??= await connectForReads(address, clientOptionsOf(this.#options, [address]), choice);
+      client ??= await connectForReads(
+        address,
+        this.#clientOptions(address),
+        choice,
+        probeAnswerMs,
+      );
       const result = await withTimeout(client, deadline.remainingMs, () =>
         client!.query(sql, params),
       );
       this.#giveBack(key, client);
+      this.served++;
       return result;
     } catch (error) {
-      if (error instanceof ReadsUnsupportedError) {
-        this.#unsupported = true;
-        this.#options.logger?.info?.('the cluster does not serve reads from followers', {
-          address,
-          answer: error.message,
-        });
-      } else if (!memberFailure(error)) {
+      if (!memberFailure(error)) {
         if (client !== undefined) this.#giveBack(key, client);
         throw error; // the SQL's own error, as the leader would give it
       }
       void client?.close();
-      this.#restingUntil.set(address, Date.now() + restMs);
+      // A member that stopped answering READ_CONSISTENCY (replaced by another release) is asked
+      // again before it is used.
+      if (error instanceof ReadsUnsupportedError) state.support = 'unknown';
+      state.restingUntil = Date.now() + restMs;
       if (error instanceof ConnectionError) this.#known = undefined;
       return undefined;
     }
+  }
+
+  #clientOptions(address: string) {
+    return clientOptionsOf(this.#options, [address]);
   }
 
   #giveBack(key: string, client: DqliteClient): void {
@@ -198,6 +268,10 @@ export class ReplicaReads {
   }
 }
 
+function keyOf(address: string, choice: ReadChoice): string {
+  return `${address} ${choice.consistency} ${choice.maxStalenessMs}`;
+}
+
 /** A failure of the member, not of the SQL: another member (or the leader) may serve the read. */
 function memberFailure(error: unknown): boolean {
   return (
@@ -205,7 +279,8 @@ function memberFailure(error: unknown): boolean {
     error instanceof LeadershipLostError ||
     error instanceof ConnectionError ||
     error instanceof TimeoutError ||
-    error instanceof ClosedError
+    error instanceof ClosedError ||
+    error instanceof ReadsUnsupportedError
   );
 }
 

@@ -11,7 +11,16 @@ import { cliCommand } from '../../bin/local-cluster.js';
 
 const execFileAsync = promisify(execFile);
 const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'dqlite-ts-bench-test-'));
-const workloads = ['kvwrite-1', 'kvwrite-32', 'kvread-1', 'kvread-32', 'mixed-32', 'tx-100'];
+const workloads = [
+  'kvwrite-1',
+  'kvwrite-32',
+  'kvread-1',
+  'kvread-32',
+  'mixed-32',
+  'tx-100',
+  'kvread-32-followers',
+  'mixed-32-followers',
+];
 
 interface Summary {
   readonly opsPerSecond: { readonly median: number };

@@ -104,6 +104,35 @@ export function definePoolSuite(provider: ClusterProvider): void {
         await pool.exec('DELETE FROM items');
       });
 
+      it('reads with every consistency (followers serve them on dqlite-ts; the leader on C dqlite)', async () => {
+        const pool = openPool({ reads: { consistency: 'read-index' } });
+        for (let i = 1; i <= 20; i++) {
+          const { lastInsertId } = await pool.exec('INSERT INTO items (name) VALUES (?)', [
+            `r${i}`,
+          ]);
+          // Linearizable wherever it is served: the write just acknowledged is there.
+          expect(
+            (await pool.query('SELECT name FROM items WHERE id = ?', [lastInsertId])).rows,
+          ).toEqual([{ name: `r${i}` }]);
+          const bounded = await pool.query('SELECT count(*) AS n FROM items', [], {
+            consistency: 'bounded',
+            maxStalenessMs: 1000,
+          });
+          expect(Number(bounded.rows[0]!.n)).toBeLessThanOrEqual(i);
+          const leader = await pool.query('SELECT count(*) AS n FROM items', [], {
+            consistency: 'leader',
+          });
+          expect(leader.rows).toEqual([{ n: i }]);
+        }
+        expect(() => openPool({ reads: { consistency: 'eventual' as 'bounded' } })).toThrow(
+          TypeError,
+        );
+        await expect(
+          pool.query('SELECT 1', [], { consistency: 'bounded', maxStalenessMs: -1 }),
+        ).rejects.toThrow(RangeError);
+        await pool.exec('DELETE FROM items');
+      });
+
       it('rejects calls after close, and bad options at once', async () => {
         const pool = openPool();
         await pool.query('SELECT 1');

@@ -161,6 +161,34 @@ export const mutants: readonly Mutant[] = [
   },
   // The whole node (test/sim/node): the server stack between Raft and the client.
   {
+    name: 'replica-read-unconfirmed',
+    description:
+      'a follower serves a read-index read from what it has applied, without asking the leader, so it misses writes the leader acknowledged that it has not applied',
+    mode: 'node',
+    file: 'src/server/replicated-engine.ts',
+    replacements: [
+      {
+        search:
+          "    const fresh =\n      query.consistency === 'bounded' && this.#followerReads.freshWithin(query.maxStalenessMs);",
+        replace: '    const fresh = true;',
+      },
+    ],
+  },
+  {
+    name: 'replica-reader-outlives-apply',
+    description:
+      "a follower's read connection stays open while entries write pages under it, so SQLite serves reads from pages it cached before",
+    mode: 'node',
+    file: 'src/server/sql/sql-engine.ts',
+    replacements: [
+      {
+        search: '    if (changesFiles(request)) this.#replicaReads.closeAll();',
+        replace:
+          "    if (changesFiles(request) && request.op !== 'apply') this.#replicaReads.closeAll();",
+      },
+    ],
+  },
+  {
     name: 'answer-before-commit',
     description:
       'a write is answered OK once the engine committed it locally, without waiting until Raft committed it ("no OK without a commit")',

@@ -55,7 +55,7 @@ const copies = new Set<string>();
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
-      seeds: { type: 'string', default: '1..200' },
+      seeds: { type: 'string', default: '1..1000' },
       steps: { type: 'string' },
       mutant: { type: 'string', multiple: true, default: [] },
       list: { type: 'boolean', default: false },

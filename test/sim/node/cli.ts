@@ -62,7 +62,8 @@ async function main(): Promise<number> {
   console.log(
     `virtual time ${(sum((result) => result.stats.virtualMs) / 1000).toFixed(0)} s; client answers ` +
       `ok ${sum((result) => result.stats.clients.ok)}, failed ${sum((result) => result.stats.clients.failed)}, ` +
-      `unknown ${sum((result) => result.stats.clients.unknown)}; connections ${sum((result) => result.stats.clients.sessions)}`,
+      `unknown ${sum((result) => result.stats.clients.unknown)}; connections ${sum((result) => result.stats.clients.sessions)}; ` +
+      `reads served by followers ${sum((result) => result.stats.clients.replicaReads)}`,
   );
   console.log(
     `register operations ${operations}, appends ${results.reduce((sum, result) => sum + result.stats.appends, 0)}; faults: ` +

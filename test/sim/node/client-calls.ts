@@ -51,7 +51,7 @@ export class ClientCalls {
   readonly appends = new Map<string, { outcome: WriteOutcome; size: number }>();
   /** Writes answered "not committed", by value, with the answer (for failure reports). */
   readonly refused = new Map<number, string>();
-  readonly stats = { ok: 0, failed: 0, unknown: 0, sessions: 0 };
+  readonly stats = { ok: 0, failed: 0, unknown: 0, sessions: 0, replicaReads: 0 };
   /** Why answers failed, by message (for the run's summary). */
   readonly failures = new Map<string, number>();
   readonly options: ClientCallsOptions;
@@ -147,6 +147,40 @@ export class ClientCalls {
     this.stats.ok++;
     this.recordRead(client, `${database}/${k}`, valueOf(rows), call);
     return true;
+  }
+
+  /**
+   * Reads key `k` on `engine` as a connection that chose reads from followers does (the gateway's
+   * path for QUERY_SQL on a node that does not lead), and records it. A 'bounded' read may be as
+   * stale as its bound: it goes into the history as if asked that much earlier (on the node's
+   * clock, so scaled by its rate), which is exactly what the linearizability check must allow it.
+   */
+  async replicaRead(
+    context: { client: number; engine: ReplicatedEngine; database: string },
+    k: number,
+    choice: { consistency: 'read-index' | 'bounded'; maxStalenessMs: number },
+  ): Promise<void> {
+    const { client, engine, database } = context;
+    const call = this.now();
+    const outcome = await this.call(
+      () => engine.replicaQuery({ database, sql: readSql, parameters: [integer(k)], ...choice }),
+      engine,
+    );
+    if (outcome === timedOut || !outcome.ok) {
+      this.failed(outcome);
+      return;
+    }
+    const rows = rowsOf(outcome);
+    if (rows === undefined) {
+      this.failed(outcome); // the table is not there yet
+      return;
+    }
+    this.stats.ok++;
+    this.stats.replicaReads++;
+    const machine = this.options.cluster.machines.find((candidate) => candidate.engine === engine);
+    const staleness =
+      choice.consistency === 'bounded' ? choice.maxStalenessMs * (machine?.process?.rate ?? 1) : 0;
+    this.recordRead(client, `${database}/${k}`, valueOf(rows), call - staleness);
   }
 
   recordRead(client: number, key: string, value: number | null, call: number): void {

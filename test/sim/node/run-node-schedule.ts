@@ -164,6 +164,8 @@ function clientMix(setup: Prng): ClientMix {
     pragma: weight() / 2,
     idle: weight() / 4,
     reconnect: weight(),
+    // Its own stream: every seed draws the other weights as it did before this kind existed.
+    replicaRead: setup.fork('replica-reads').int(0, 4),
   };
 }
 

@@ -25,6 +25,8 @@ export interface ClientMix {
   readonly pragma: number;
   readonly idle: number;
   readonly reconnect: number;
+  /** Reads served by whichever node is asked (docs/reads.md), read-index or bounded. */
+  readonly replicaRead: number;
 }
 
 export interface SimClientsOptions {
@@ -155,7 +157,25 @@ export class SimClients {
         return true;
       case 'reconnect':
         return false;
+      case 'replicaRead':
+        await this.#replicaRead(context);
+        return true;
     }
+  }
+
+  /** A read from a running follower, as a pool with `reads` sends it; half of them bounded. */
+  async #replicaRead({ client, prng, database }: StepContext): Promise<void> {
+    // A leader serves such a connection's reads the leader's way (the gateway), tested elsewhere.
+    const running = this.#calls.options.cluster.machines.filter(
+      (machine) => machine.running && machine.engine?.isLeader() === false,
+    );
+    const engine = running.length === 0 ? undefined : prng.pick(running).engine;
+    if (engine === undefined) return;
+    const choice = prng.chance(0.5)
+      ? ({ consistency: 'read-index', maxStalenessMs: 0 } as const)
+      : ({ consistency: 'bounded', maxStalenessMs: prng.int(0, 300) } as const);
+    const k = prng.int(1, this.#calls.options.keys);
+    await this.#calls.replicaRead({ client, engine, database }, k, choice);
   }
 
   async #write({ client, prng, engine, session, database }: StepContext): Promise<boolean> {
