@@ -1,6 +1,13 @@
 /** Most reads that may wait for one read index; more are refused. */
 export const followerReadWaitersMax = 65_536;
 
+/**
+ * Requests to the leader out at once. A read that arrives while one is out need not wait for it
+ * to come back before its own is asked (a round trip saved); beyond this many, reads gather for
+ * the next one, so a burst still costs the leader a few requests, not one per read.
+ */
+export const followerRequestsInFlightMax = 4;
+
 interface Waiter {
   readonly resolve: () => void;
   readonly reject: (error: Error) => void;
@@ -16,9 +23,10 @@ interface Round {
 /**
  * The follower's side of reads it serves itself (docs/reads.md): asks the leader for a read index
  * through Raft (src/raft/forwarded-reads.ts), and lets the reads go once this node applied that
- * index (the Raft driver releases the read state only then). A read that arrives while a request
- * is out joins the next one, never the one out: that one was asked before the read arrived, and
- * may miss a write acknowledged in between. So one round trip to the leader serves a burst.
+ * index (the Raft driver releases the read state only then). A read never joins a request already
+ * out: that one was asked before the read arrived, and may miss a write acknowledged in between.
+ * It starts a request of its own, with every read waiting then, unless
+ * `followerRequestsInFlightMax` are out; then it waits with others for the next one to start.
  *
  * It also remembers when the newest confirmed request was asked: everything acknowledged before
  * that moment is applied here, which is what a bounded-staleness read needs (`freshWithin`).
@@ -27,7 +35,7 @@ export class FollowerReadIndex {
   readonly #start: (requestId: number) => Error | undefined;
   readonly #nextRequestId: () => number;
   readonly #now: () => number;
-  #inFlight: Round | undefined;
+  readonly #inFlight = new Map<number, Round>();
   #next: Waiter[] = [];
   /** When the newest confirmed request was asked; -Infinity before the first. */
   #confirmedAsOfMs = Number.NEGATIVE_INFINITY;
@@ -53,7 +61,7 @@ export class FollowerReadIndex {
     }
     return new Promise((resolve, reject) => {
       this.#next.push({ resolve, reject });
-      if (this.#inFlight === undefined) this.#startRound();
+      if (this.#inFlight.size < followerRequestsInFlightMax) this.#startRound();
     });
   }
 
@@ -67,9 +75,9 @@ export class FollowerReadIndex {
 
   /** Raft served read `requestId` (this node applied its index); false when it is not ours. */
   confirmed(requestId: number): boolean {
-    const round = this.#inFlight;
-    if (round === undefined || round.requestId !== requestId) return false;
-    this.#inFlight = undefined;
+    const round = this.#inFlight.get(requestId);
+    if (round === undefined) return false;
+    this.#inFlight.delete(requestId);
     this.#confirmedAsOfMs = Math.max(this.#confirmedAsOfMs, round.askedAtMs);
     for (const waiter of round.waiters) waiter.resolve();
     if (this.#next.length > 0) this.#startRound();
@@ -78,9 +86,9 @@ export class FollowerReadIndex {
 
   /** Raft failed read `requestId`; false when it is not ours. Reads waiting for the next go on. */
   failed(requestId: number, error: Error): boolean {
-    const round = this.#inFlight;
-    if (round === undefined || round.requestId !== requestId) return false;
-    this.#inFlight = undefined;
+    const round = this.#inFlight.get(requestId);
+    if (round === undefined) return false;
+    this.#inFlight.delete(requestId);
     for (const waiter of round.waiters) waiter.reject(error);
     if (this.#next.length > 0) this.#startRound();
     return true;
@@ -88,8 +96,11 @@ export class FollowerReadIndex {
 
   /** Every waiting read fails with `error` (the node stops). */
   failAll(error: Error): void {
-    const waiters = [...(this.#inFlight?.waiters ?? []), ...this.#next];
-    this.#inFlight = undefined;
+    const waiters = [
+      ...[...this.#inFlight.values()].flatMap((round) => round.waiters),
+      ...this.#next,
+    ];
+    this.#inFlight.clear();
     this.#next = [];
     for (const waiter of waiters) waiter.reject(error);
   }
@@ -101,10 +112,10 @@ export class FollowerReadIndex {
       waiters: this.#next,
     };
     this.#next = [];
-    this.#inFlight = round;
+    this.#inFlight.set(round.requestId, round);
     const refused = this.#start(round.requestId);
     if (refused !== undefined) {
-      this.#inFlight = undefined;
+      this.#inFlight.delete(round.requestId);
       for (const waiter of round.waiters) waiter.reject(refused);
     }
   }

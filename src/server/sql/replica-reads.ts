@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { databaseNameProblem } from '../../fsm/database-directory.js';
-import { parameterSlots, splitStatements } from '../../sql/sql-text.js';
+import { parameterSlots, splitStatements, type ParameterSlot } from '../../sql/sql-text.js';
 import { ErrorCode, type WireValue } from '../../wire/index.js';
 import { EngineFailure, failureOutcome } from './engine-failure.js';
 import { okOutcome, type EngineOutcome } from './engine-messages.js';
@@ -17,6 +17,22 @@ import { bindArguments, wireValueOf } from './values.js';
  */
 export const replicaReadBytesMax = 16 * 1024 * 1024;
 
+/** Statements kept compiled per connection; the oldest is dropped first. */
+const statementsPerDatabaseMax = 256;
+
+interface ReadStatement {
+  readonly statement: Database.Statement;
+  readonly slots: readonly ParameterSlot[];
+  readonly columns: readonly string[];
+  readonly declared: readonly (string | null)[];
+}
+
+interface OpenDatabase {
+  readonly connection: Database.Database;
+  /** SQL text to its compiled statement, until the connection closes. */
+  readonly statements: Map<string, ReadStatement>;
+}
+
 /**
  * Reads served on a follower or standby, in the SQL engine's thread, between the entries it
  * applies: each runs on a read-only connection to the database file as the applied entries
@@ -30,7 +46,7 @@ export const replicaReadBytesMax = 16 * 1024 * 1024;
  */
 export class ReplicaReads {
   readonly #directory: string;
-  readonly #open = new Map<string, Database.Database>();
+  readonly #open = new Map<string, OpenDatabase>();
 
   constructor(directory: string) {
     this.#directory = directory;
@@ -39,31 +55,17 @@ export class ReplicaReads {
   /** The ROWS of the first statement of `sql`, which must only read. */
   query(database: string, sql: string, parameters: readonly WireValue[]): EngineOutcome {
     try {
-      const connection = this.#connection(database);
-      const text = splitStatements(sql)[0]?.sql;
-      if (text === undefined) throw new EngineFailure(ErrorCode.SQLITE_MISUSE, 'empty statement');
-      const statement = connection.prepare(text);
-      if (!statement.reader || !statement.readonly) {
-        // Only the leader writes; the pool sends writes there. A client that sent one here gets
-        // what any follower answers a write with.
-        throw new EngineFailure(
-          ErrorCode.SQLITE_IOERR_NOT_LEADER,
-          'not leader: a follower serves only reads',
-        );
-      }
-      statement.raw(true);
-      statement.safeIntegers(true);
-      const declared = statement.columns().map((column) => column.type);
-      const args = bindArguments(parameterSlots(text), parameters);
+      const { statement, slots, columns, declared } = this.#statement(
+        this.#connection(database),
+        sql,
+      );
+      const args = bindArguments(slots, parameters);
       const rows = statement.iterate(...args) as IterableIterator<unknown[]>;
       const wireRows = (function* () {
         for (const row of rows)
           yield row.map((value, i) => wireValueOf(value, declared[i] ?? null));
       })();
-      const source = new IteratorRowSource(
-        statement.columns().map((column) => column.name),
-        wireRows,
-      );
+      const source = new IteratorRowSource(columns, wireRows);
       try {
         const { bytes, done } = encodeRowBatches(source, replicaReadBytesMax);
         if (!done) {
@@ -84,16 +86,48 @@ export class ReplicaReads {
 
   /** Closes every connection and removes the empty WAL files they made: the files change next. */
   closeAll(): void {
-    for (const [database, connection] of this.#open) {
+    for (const [database, { connection }] of this.#open) {
       connection.close();
       removeEmptyWal(path.join(this.#directory, database));
     }
     this.#open.clear();
   }
 
-  #connection(database: string): Database.Database {
-    const open = this.#open.get(database);
-    if (open !== undefined) return open;
+  /** The statement for `sql` on `open`, compiled once per connection. */
+  #statement(open: OpenDatabase, sql: string): ReadStatement {
+    const known = open.statements.get(sql);
+    if (known !== undefined) return known;
+    const text = splitStatements(sql)[0]?.sql;
+    if (text === undefined) throw new EngineFailure(ErrorCode.SQLITE_MISUSE, 'empty statement');
+    const statement = open.connection.prepare(text);
+    if (!statement.reader || !statement.readonly) {
+      // Only the leader writes; the pool sends writes there. A client that sent one here gets
+      // what any follower answers a write with.
+      throw new EngineFailure(
+        ErrorCode.SQLITE_IOERR_NOT_LEADER,
+        'not leader: a follower serves only reads',
+      );
+    }
+    statement.raw(true);
+    statement.safeIntegers(true);
+    const described = statement.columns();
+    const compiled: ReadStatement = {
+      statement,
+      slots: parameterSlots(text),
+      columns: described.map((column) => column.name),
+      declared: described.map((column) => column.type),
+    };
+    if (open.statements.size >= statementsPerDatabaseMax) {
+      const oldest = open.statements.keys().next().value;
+      if (oldest !== undefined) open.statements.delete(oldest);
+    }
+    open.statements.set(sql, compiled);
+    return compiled;
+  }
+
+  #connection(database: string): OpenDatabase {
+    const known = this.#open.get(database);
+    if (known !== undefined) return known;
     const problem = databaseNameProblem(database);
     if (problem !== undefined) throw new EngineFailure(ErrorCode.SQLITE_CANTOPEN, problem);
     const file = path.join(this.#directory, database);
@@ -108,8 +142,9 @@ export class ReplicaReads {
     const connection = fs.existsSync(file)
       ? new Database(file, { readonly: true, fileMustExist: true, timeout: 0 })
       : new Database(':memory:');
-    this.#open.set(database, connection);
-    return connection;
+    const open = { connection, statements: new Map<string, ReadStatement>() };
+    this.#open.set(database, open);
+    return open;
   }
 }
 

@@ -30,22 +30,32 @@ function harness() {
 }
 
 describe('FollowerReadIndex', () => {
-  it('a read arriving while a request is out waits for the next one', async () => {
+  it('a read never joins a request already out; past the cap, reads gather for the next', async () => {
     const { reads, started } = harness();
     const first = reads.confirm();
     const second = reads.confirm();
-    expect(started).toEqual([1]);
-    const third = reads.confirm();
-    let secondDone = false;
-    void second.then(() => (secondDone = true));
-    expect(reads.confirmed(1)).toBe(true);
+    // Each started its own request: the second arrived after request 1 was asked.
+    expect(started).toEqual([1, 2]);
+    const more = [reads.confirm(), reads.confirm()];
+    expect(started).toEqual([1, 2, 3, 4]);
+    // Four are out: these two wait together for the next request.
+    let gatheredDone = 0;
+    const gathered = [reads.confirm(), reads.confirm()];
+    for (const read of gathered) void read.then(() => gatheredDone++);
+    expect(started).toEqual([1, 2, 3, 4]);
+    expect(reads.confirmed(2)).toBe(true);
+    await second;
+    expect(started).toEqual([1, 2, 3, 4, 5]);
+    // Request 1 coming back later does not release them: they wait for request 5.
+    reads.confirmed(1);
     await first;
     await Promise.resolve();
-    // The second arrived after request 1 was asked: it rides on request 2 with the third.
-    expect(secondDone).toBe(false);
-    expect(started).toEqual([1, 2]);
-    expect(reads.confirmed(2)).toBe(true);
-    await Promise.all([second, third]);
+    expect(gatheredDone).toBe(0);
+    reads.confirmed(5);
+    await Promise.all(gathered);
+    reads.confirmed(3);
+    reads.confirmed(4);
+    await Promise.all(more);
   });
 
   it('counts freshness from when the request was asked, not from its answer', () => {
@@ -66,13 +76,13 @@ describe('FollowerReadIndex', () => {
     expect(reads.freshWithin(86_400_000)).toBe(false);
   });
 
-  it('fails the reads of a failed request, and starts the next for those that came after', async () => {
+  it('fails only the reads of a failed request', async () => {
     const { reads, started } = harness();
     const first = reads.confirm();
     const later = reads.confirm();
+    expect(started).toEqual([1, 2]);
     expect(reads.failed(1, new Error('the leader changed'))).toBe(true);
     await expect(first).rejects.toThrow('the leader changed');
-    expect(started).toEqual([1, 2]);
     expect(reads.failed(7, new Error('not ours'))).toBe(false);
     expect(reads.confirmed(7)).toBe(false);
     reads.confirmed(2);
