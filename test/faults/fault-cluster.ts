@@ -4,7 +4,7 @@
 
 import { afterAll, beforeAll, expect } from 'vitest';
 import type { LocalCluster } from '../../bin/local-cluster.js';
-import { createPool, type LeaderPool } from '../../drivers/pool/index.js';
+import { createPool, type LeaderPool, type PoolOptions } from '../../drivers/pool/index.js';
 import { converged } from '../cluster/node-content.js';
 import { checkLinearizableByKey } from './checkers/linearizability.js';
 import {
@@ -44,6 +44,8 @@ export interface FaultCluster {
 export function useFaultCluster(options: {
   readonly disks?: boolean;
   readonly setUp: (pool: LeaderPool) => Promise<void>;
+  /** How the run's pool serves reads (docs/reads.md); default from the leader. */
+  readonly reads?: PoolOptions['reads'];
 }): FaultCluster {
   let proxied: ProxiedCluster | undefined;
   let pool: LeaderPool | undefined;
@@ -57,6 +59,7 @@ export function useFaultCluster(options: {
       cluster: proxied.cluster.addresses,
       database: FAULT_DATABASE,
       timeoutMs: 10_000,
+      ...(options.reads === undefined ? {} : { reads: options.reads }),
     });
     pool.on('error', () => undefined); // connection attempts to a dead node; operations see it
     await options.setUp(pool);
