@@ -112,7 +112,9 @@ export class ReplicaReads {
   #turn = 0;
   readonly #states = new Map<string, MemberState>();
   /** Idle connections by member address and choice. */
-  readonly #idle = new Map<string, DqliteClient[]>();
+  readonly #idle = new Map<string, IdleClient[]>();
+  /** Closes connections idle past the pool's idleTimeoutMs, as the pool does with its own. */
+  readonly #sweep: NodeJS.Timeout;
   #closed = false;
   /** Reads members served (the rest of those asked of this class went to the leader). */
   served = 0;
@@ -121,6 +123,8 @@ export class ReplicaReads {
   constructor(options: ResolvedPoolOptions, members: () => Promise<readonly NodeInfo[]>) {
     this.#options = options;
     this.#members = members;
+    this.#sweep = setInterval(() => this.#closeIdle(), options.idleTimeoutMs);
+    this.#sweep.unref();
   }
 
   /**
@@ -153,9 +157,10 @@ export class ReplicaReads {
   /** Closes every idle connection; later reads go to the leader. */
   async close(): Promise<void> {
     this.#closed = true;
+    clearInterval(this.#sweep);
     const clients = [...this.#idle.values()].flat();
     this.#idle.clear();
-    await Promise.all(clients.map((client) => client.close()));
+    await Promise.all(clients.map(({ client }) => client.close()));
   }
 
   #state(address: string): MemberState {
@@ -209,7 +214,7 @@ export class ReplicaReads {
     const key = keyOf(address, choice);
     let client: DqliteClient | undefined;
     try {
-      client = this.#idle.get(key)?.pop();
+      client = this.#takeIdle(key);
       client ??= await connectForReads(
         address,
         this.#clientOptions(address),
@@ -247,8 +252,36 @@ export class ReplicaReads {
       void client.close();
       return;
     }
-    idle.push(client);
+    idle.push({ client, since: Date.now() });
     this.#idle.set(key, idle);
+  }
+
+  /** The most recently used idle connection that is still fresh and open. */
+  #takeIdle(key: string): DqliteClient | undefined {
+    this.#closeIdle();
+    for (
+      let idle = this.#idle.get(key)?.pop();
+      idle !== undefined;
+      idle = this.#idle.get(key)?.pop()
+    ) {
+      if (idle.client.isOpen) return idle.client;
+      void idle.client.close();
+    }
+    return undefined;
+  }
+
+  /** Closes the connections idle for longer than the pool's idleTimeoutMs. */
+  #closeIdle(): void {
+    const oldest = Date.now() - this.#options.idleTimeoutMs;
+    for (const [key, idle] of this.#idle) {
+      const stale = idle.filter((entry) => entry.since < oldest);
+      if (stale.length === 0) continue;
+      for (const { client } of stale) void client.close();
+      this.#idle.set(
+        key,
+        idle.filter((entry) => entry.since >= oldest),
+      );
+    }
   }
 
   /** Members that replicate (voters and standbys), asked of the cluster every few seconds. */
@@ -266,6 +299,12 @@ export class ReplicaReads {
       return known?.addresses ?? this.#options.cluster;
     }
   }
+}
+
+interface IdleClient {
+  readonly client: DqliteClient;
+  /** When it was given back (Date.now()). */
+  readonly since: number;
 }
 
 function keyOf(address: string, choice: ReadChoice): string {
