@@ -7,20 +7,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { WORKLOAD_NAMES } from '../../bench/compare/workloads.js';
 import { cliCommand } from '../../bin/local-cluster.js';
 
 const execFileAsync = promisify(execFile);
 const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'dqlite-ts-bench-test-'));
-const workloads = [
-  'kvwrite-1',
-  'kvwrite-32',
-  'kvread-1',
-  'kvread-32',
-  'mixed-32',
-  'tx-100',
-  'kvread-32-followers',
-  'mixed-32-followers',
-];
+// Every workload the command knows: a new one is covered here without a second list.
+const workloads = WORKLOAD_NAMES;
 
 interface Summary {
   readonly opsPerSecond: { readonly median: number };
