@@ -140,10 +140,7 @@ export class LeaderPool extends EventEmitter {
       const deadline = this.#deadline(options);
       const { columns, rows } = writesRows(sql)
         ? await this.#writeReturningRows(sql, params, options, deadline)
-        : ((await this.readFromReplica(sql, params, options, deadline)) ??
-          (await this.#runStatement('query', sql, options, deadline, (client) =>
-            client.query(sql, params),
-          )));
+        : await this.#readRows(sql, params, options, deadline);
       return { columns, rows: shapeRows(columns, rows, mode) };
     } catch (error) {
       throw withCallerStack(error, caller);
@@ -254,17 +251,33 @@ export class LeaderPool extends EventEmitter {
     return new ReservedConnection(access, lease);
   }
 
+  /** A statement that returns rows without writing: from a member when `reads` says so. */
+  async #readRows(
+    sql: string,
+    params: readonly Parameter[] | undefined,
+    options: QueryOptions,
+    deadline: Deadline,
+  ): Promise<QueryResult> {
+    const fromMember = this.readFromReplica(sql, params, options, deadline);
+    const served = fromMember === undefined ? undefined : await fromMember;
+    return (
+      served ??
+      this.#runStatement('query', sql, options, deadline, (client) => client.query(sql, params))
+    );
+  }
+
   /**
    * @internal A read-only statement served by a member as `options` (or the pool's `reads`)
    * chooses; undefined when it must go to the leader. Reserved connections use it outside
-   * transactions.
+   * transactions. Decided without a promise when the read goes to the leader (no `reads`, or not
+   * a read), so that path costs no extra turn of the event loop.
    */
-  async readFromReplica(
+  readFromReplica(
     sql: string,
     params: readonly Parameter[] | undefined,
     options: ReadOptions,
     deadline: Deadline,
-  ): Promise<QueryResult | undefined> {
+  ): Promise<QueryResult | undefined> | undefined {
     checkReadOptions(options, 'query options');
     const choice = replicaChoiceOf(options, this.#options.reads);
     if (choice === undefined || !isReadOnlySql(sql) || writesRows(sql)) return undefined;

@@ -29,7 +29,7 @@ export interface ReservedConnectionAccess extends TransactionCarrierAccess {
     sql: string,
     params: readonly Parameter[] | undefined,
     deadline: ReturnType<TransactionCarrierAccess['deadline']>,
-  ) => Promise<QueryResult | undefined>;
+  ) => Promise<QueryResult | undefined> | undefined;
 }
 
 /**
@@ -175,7 +175,8 @@ export class ReservedConnection {
     }
     const deadline = this.#access.deadline();
     if (kind === 'query') {
-      const served = await this.#access.readFromReplica(sql, params, deadline);
+      const asked = this.#access.readFromReplica(sql, params, deadline);
+      const served = asked === undefined ? undefined : await asked;
       if (served !== undefined) return served;
     }
     const statement = { operation: kind, sql };
