@@ -9,12 +9,21 @@ import {
   connectForReads,
   createPool,
   type DqliteClient,
+  type LeaderPool,
 } from '../../index.js';
 import { openConnection } from '../../drivers/client/connection.js';
 import { knex } from '../../adapters/knex/index.js';
 import { checkAndStop } from './node-content.js';
 
 const DATABASE = 'replicas';
+
+/** Writes row `id` through `pool`, then reads it `reads` times: each read must see it. */
+async function writeThenRead(pool: LeaderPool, id: number, v: string, reads: number) {
+  await pool.exec('INSERT INTO t (id, v) VALUES (?, ?)', [id, v]);
+  for (let read = 0; read < reads; read++) {
+    expect((await pool.query('SELECT v FROM t WHERE id = ?', [id])).rows).toEqual([{ v }]);
+  }
+}
 
 describe('reads served by followers', () => {
   let cluster: LocalCluster;
@@ -110,9 +119,7 @@ describe('reads served by followers', () => {
     try {
       for (let i = 0; i < 30; i++) {
         const id = 1000 + i;
-        await pool.exec('INSERT INTO t (id, v) VALUES (?, ?)', [id, 'pool']);
-        const { rows } = await pool.query('SELECT v FROM t WHERE id = ?', [id]);
-        expect(rows).toEqual([{ v: 'pool' }]);
+        await writeThenRead(pool, id, 'pool', 1);
       }
       // The first reads went to the leader while the members were asked; then they served.
       expect(pool.stats().readsServedByMembers).toBeGreaterThan(10);
@@ -135,12 +142,7 @@ describe('reads served by followers', () => {
       const pool = createPool({ cluster: cluster.addresses, database: DATABASE, reads });
       try {
         const id = 3000 + i;
-        await pool.exec('INSERT INTO t (id, v) VALUES (?, ?)', [id, 'short']);
-        for (let read = 0; read < 4; read++) {
-          expect((await pool.query('SELECT v FROM t WHERE id = ?', [id])).rows).toEqual([
-            { v: 'short' },
-          ]);
-        }
+        await writeThenRead(pool, id, 'short', 4);
       } finally {
         await pool.close();
       }
@@ -155,12 +157,7 @@ describe('reads served by followers', () => {
     try {
       for (let burst = 0; burst < 3; burst++) {
         const id = 3100 + burst;
-        await pool.exec('INSERT INTO t (id, v) VALUES (?, ?)', [id, 'idle']);
-        for (let read = 0; read < 6; read++) {
-          expect((await pool.query('SELECT v FROM t WHERE id = ?', [id])).rows).toEqual([
-            { v: 'idle' },
-          ]);
-        }
+        await writeThenRead(pool, id, 'idle', 6);
         await new Promise((resolve) => setTimeout(resolve, 500));
       }
       expect(pool.stats().readsServedByMembers).toBeGreaterThan(0);
