@@ -98,6 +98,9 @@ export class NodeListener {
     socket.on('error', () => socket.destroy()); // until the hand-over, nobody else listens
     let buffered = Buffer.alloc(0);
     const timer = setTimeout(() => socket.destroy(), this.#options.handshakeTimeoutMs ?? 10_000);
+    // A TCP health check connects and hangs up without a word: its timer must not outlive it, or
+    // it keeps the process alive after close().
+    socket.once('close', () => clearTimeout(timer));
     const onData = (chunk: Buffer): void => {
       buffered = Buffer.concat([buffered, chunk]);
       // Bounded: parsePeerHandshake decides within PEER_HANDSHAKE_BYTES_MAX bytes.
