@@ -7,7 +7,8 @@ export default defineConfig({
     // Interop suites start real C dqlite clusters; give their hooks room without hiding hangs.
     hookTimeout: 60_000,
     testTimeout: 30_000,
-    // Each interop file owns its cluster; running files in parallel on 2 cores only adds noise.
+    // One file at a time unless a run asks for more (test/run-passes.ts runs the in-process and
+    // interop files two at a time, the cluster and fault files alone).
     fileParallelism: false,
   },
 });

@@ -6,12 +6,16 @@ import { UsageError } from './usage-error.js';
 
 export const NODE_USAGE = `dqlite-ts node --address HOST:PORT --data DIR [--join HOST:PORT,...]
                 [--voters N] [--standbys N] [--listen HOST:PORT|PATH]
-                [--busy-timeout MS] [--snapshot-entries N] [--no-lease-reads]
+                [--busy-timeout MS] [--snapshot-entries N] [--snapshot-trailing N]
+                [--no-lease-reads]
                 [--limit NAME=VALUE ...] [--http HOST:PORT] [--log-level LEVEL] ${TLS_USAGE}
   Runs one node in the foreground. The first node of a new cluster starts without --join; the
   others join through any existing node. A restart with the same --data keeps the node's
   identity and data; given --join, it asks to be added again if it was removed meanwhile.
   SIGTERM or SIGINT hands leadership over and exits.
+  --snapshot-entries N snapshots the databases and compacts the log every N entries (default
+  8192); --snapshot-trailing N keeps the last N entries before a snapshot (default 1024), so a
+  follower less than N entries behind catches up from the log instead of a snapshot.
   --limit sets one of the node's limits (docs/limits.md), e.g. --limit connectionsMax=1000
   --limit idleTimeoutMs=0; names: ${Object.keys(NODE_LIMITS_DEFAULT).join(', ')}.
   --http serves Prometheus metrics (/metrics), probes (/healthz, /readyz) and a status page (/)
@@ -35,6 +39,7 @@ export async function runNode(argv: string[]): Promise<number> {
       listen: { type: 'string' },
       'busy-timeout': { type: 'string' },
       'snapshot-entries': { type: 'string' },
+      'snapshot-trailing': { type: 'string' },
       'no-lease-reads': { type: 'boolean', default: false },
       limit: { type: 'string', multiple: true },
       http: { type: 'string' },
@@ -58,6 +63,7 @@ export async function runNode(argv: string[]): Promise<number> {
     listen: values.listen,
     busyTimeoutMs: integerOption(values['busy-timeout'], '--busy-timeout'),
     snapshotThresholdEntries: integerOption(values['snapshot-entries'], '--snapshot-entries'),
+    raft: trailingOption(values['snapshot-trailing']),
     leaseReads: values['no-lease-reads'] !== true,
     limits: limitsOption(values.limit ?? []),
     tls,
@@ -94,6 +100,12 @@ function integerOption(text: string | undefined, name: string): number | undefin
   if (!Number.isSafeInteger(value))
     throw new UsageError(`${name} must be an integer, got "${text}"`);
   return value;
+}
+
+/** `--snapshot-trailing N`: entries kept in the log before each snapshot (Raft's default 1024). */
+function trailingOption(text: string | undefined): { snapshotTrailingEntries: number } | undefined {
+  const entries = integerOption(text, '--snapshot-trailing');
+  return entries === undefined ? undefined : { snapshotTrailingEntries: entries };
 }
 
 /** `--limit NAME=VALUE`, repeated: createNode checks the names and ranges and says what is wrong. */

@@ -72,8 +72,12 @@ describe('a 3-node dqlite-ts cluster of processes', () => {
   const acknowledged: number[] = [];
 
   beforeAll(async () => {
-    // Frequent snapshots, so compaction and snapshot installs happen within the test.
-    cluster = await LocalCluster.start({ nodes: 3, nodeArgs: ['--snapshot-entries', '200'] });
+    // Frequent snapshots that keep few entries before them, so compaction and snapshot installs
+    // happen within a few hundred writes.
+    cluster = await LocalCluster.start({
+      nodes: 3,
+      nodeArgs: ['--snapshot-entries', '200', '--snapshot-trailing', '50'],
+    });
     pool = createPool({ cluster: cluster.addresses, database: DATABASE, max: 4 });
     await pool.exec('CREATE TABLE t (seq INTEGER PRIMARY KEY, v BLOB)');
   }, 60_000);
@@ -109,10 +113,10 @@ describe('a 3-node dqlite-ts cluster of processes', () => {
   }, 60_000);
 
   it('catches a node up by snapshot when it joins after log compaction', async () => {
-    // More entries than the log keeps after a snapshot (1024 trailing entries by default).
-    // Rows of 12 KB fill log segments fast, so compaction can drop whole ones.
+    // More entries than a snapshot period and the entries kept before it (200 + 50): the
+    // leader's log no longer holds the entries before them when the new node joins.
     const writers = Array.from({ length: 4 }, (_, i) =>
-      startWriter(pool, 100_000 * (i + 1), 400, 12_000),
+      startWriter(pool, 100_000 * (i + 1), 100, 12_000),
     );
     for (const writer of writers) acknowledged.push(...(await writer.finished()));
     const leader = await leaderAddress(cluster);
