@@ -10,7 +10,10 @@ import type { EngineCall, EngineOutcome, EngineReply } from './sql/engine-messag
 /** What the write path needs of the node; each piece has its own owner (ReplicatedEngine). */
 export interface WritePathParts {
   readonly leadership: Leadership;
-  readonly link: Pick<EngineLink, 'tookWriter' | 'post' | 'writersStarted' | 'writersTaken'>;
+  readonly link: Pick<
+    EngineLink,
+    'tookWriter' | 'holdUntilNext' | 'writersStarted' | 'writersTaken'
+  >;
   /** Proposes a request's transactions as consecutive entries (RaftCore.proposeAll). */
   readonly propose: (data: readonly Uint8Array[]) => ProposeAllResult;
   readonly confirmations: Pick<LeadershipConfirmations, 'confirm'>;
@@ -110,7 +113,8 @@ export class WritePath {
     // All in one input: nothing may come between the entries of a transaction spanning several.
     const { appended, refusal } = this.#parts.propose(reply.proposals);
     for (const proposal of appended) {
-      link.post({ op: 'proposed', index: proposal.index, term: proposal.term });
+      // The engine needs the index only when that entry applies, which is posted after this.
+      link.holdUntilNext({ op: 'proposed', index: proposal.index, term: proposal.term });
       leadership.proposed(proposal.index);
     }
     if (refusal !== undefined) {

@@ -59,6 +59,8 @@ export class EngineLink {
   readonly #writers: Int32Array;
   readonly #leading: Int32Array;
   readonly #writerReplies = new WriterReplies();
+  /** Requests held by `holdUntilNext`, in order. */
+  #held: EngineRequest[] = [];
   #nextId = 1;
   #failed: Error | undefined;
 
@@ -124,17 +126,43 @@ export class EngineLink {
     const id = this.#nextId++;
     return new Promise((resolve) => {
       this.#waiting.set(id, resolve);
-      this.#worker.postMessage(...compact({ ...call, id } as EngineRequest));
+      this.#send({ ...call, id } as EngineRequest);
     });
   }
 
   /**
-   * Sends a request that needs no answer (an apply, a proposal's index): the engine replies only
-   * if it fails, as a fatal error, so the hot path costs one message instead of two.
+   * Sends a request that needs no answer (an apply, a step-down): the engine replies only if it
+   * fails, as a fatal error, so the hot path costs one message instead of two.
    */
   post(call: EngineCall): void {
     if (this.#failed !== undefined) return;
-    this.#worker.postMessage(...compact({ ...call, id: unansweredId } as EngineRequest));
+    this.#send({ ...call, id: unansweredId } as EngineRequest);
+  }
+
+  /**
+   * Queues a request that needs no answer and that the engine needs only before whatever it is
+   * sent next (a proposal's index, needed by that entry's apply): it goes out just ahead of the
+   * next `call` or `post`, in the order held. A message on its own wakes the engine's thread;
+   * riding with the next one it costs no wake-up.
+   */
+  holdUntilNext(call: EngineCall): void {
+    if (this.#failed !== undefined) return;
+    this.#held.push({ ...call, id: unansweredId } as EngineRequest);
+  }
+
+  /** Requests held by `holdUntilNext`, not sent yet. */
+  get heldCount(): number {
+    return this.#held.length;
+  }
+
+  #send(request: EngineRequest): void {
+    // Whatever was held goes first: requests reach the engine in the order they were made.
+    if (this.#held.length > 0) {
+      const held = this.#held;
+      this.#held = [];
+      for (const note of held) this.#worker.postMessage(...compact(note));
+    }
+    this.#worker.postMessage(...compact(request));
   }
 
   async close(): Promise<void> {
