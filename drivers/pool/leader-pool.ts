@@ -243,7 +243,7 @@ export class LeaderPool extends EventEmitter {
       statements: this.#statements,
       gate: this.#writeGate,
       deadline: () => this.#deadline({}),
-      readFromReplica: (sql, params, deadline) => this.readFromReplica(sql, params, {}, deadline),
+      readFromReplica: (sql, params, deadline) => this.#readFromReplica(sql, params, {}, deadline),
       ensureBookkeeping: (deadline, exec) => this.#transactions.ensureBookkeeping(deadline, exec),
       committed: (id, deadline) => this.#transactions.committed(id, deadline),
       pruneNow: () => this.#transactions.pruneNow(),
@@ -258,7 +258,7 @@ export class LeaderPool extends EventEmitter {
     options: QueryOptions,
     deadline: Deadline,
   ): Promise<QueryResult> {
-    const fromMember = this.readFromReplica(sql, params, options, deadline);
+    const fromMember = this.#readFromReplica(sql, params, options, deadline);
     const served = fromMember === undefined ? undefined : await fromMember;
     return (
       served ??
@@ -267,12 +267,12 @@ export class LeaderPool extends EventEmitter {
   }
 
   /**
-   * @internal A read-only statement served by a member as `options` (or the pool's `reads`)
-   * chooses; undefined when it must go to the leader. Reserved connections use it outside
-   * transactions. Decided without a promise when the read goes to the leader (no `reads`, or not
+   * A read-only statement served by a member as `options` (or the pool's `reads`) chooses;
+   * undefined when it must go to the leader. Reserved connections reach it through their access
+   * object, outside transactions. Decided without a promise when the read goes to the leader (no `reads`, or not
    * a read), so that path costs no extra turn of the event loop.
    */
-  readFromReplica(
+  #readFromReplica(
     sql: string,
     params: readonly Parameter[] | undefined,
     options: ReadOptions,
