@@ -1,5 +1,6 @@
 // Where one write's CPU goes, thread by thread: a 3-node cluster of processes and one client
-// writing 1 KiB rows one at a time (the kvwrite-1 shape), after a warm-up of as many writes.
+// writing 1 KiB rows one at a time (the kvwrite-1 shape) over ROWS keys (the bench's preload),
+// after a warm-up of as many writes.
 // For the leader and for a follower it reports, per write, the CPU time and the voluntary context
 // switches (a thread going to sleep: each costs a wake-up later) of the main thread, of the
 // busiest other thread (the SQL engine's worker), and of all the other threads together (libuv's
@@ -7,13 +8,15 @@
 // /proc/<pid>/task/*/stat and status before and after. Linux only.
 //
 // Run: npm run build && DQLITE_TS_CLI=dist/bin/dqlite-ts.js npm run bench:write-threads
-//      (options: WRITES=3000)
+//      (options: WRITES=3000 ROWS=1000; `dqlite-ts bench` loads 100000)
 
 import fs from 'node:fs';
 import { LocalCluster } from '../bin/local-cluster.js';
 import { connect } from '../drivers/client/index.js';
+import { DATABASE, keyOf, preload } from './compare/workloads.js';
 
 const WRITES = Number(process.env.WRITES ?? 3000);
+const ROWS = Number(process.env.ROWS ?? 1000);
 const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
 interface ThreadCounters {
@@ -72,8 +75,8 @@ function perWrite(
 
 const cluster = await LocalCluster.start({ nodes: 3 });
 try {
-  const client = await connect({ cluster: cluster.addresses, database: 'threads' });
-  await client.exec('CREATE TABLE kv (k INTEGER PRIMARY KEY, v BLOB NOT NULL)');
+  await preload(cluster.addresses, ROWS);
+  const client = await connect({ cluster: cluster.addresses, database: DATABASE });
   const insert = await client.prepare('INSERT OR REPLACE INTO kv (k, v) VALUES (?, ?)');
   const value = Buffer.alloc(1024, 7);
   const leader = cluster.nodes.find((node) => node.address === client.address);
@@ -87,7 +90,8 @@ try {
     const latencies: number[] = [];
     for (let i = 0; i < WRITES; i++) {
       const started = performance.now();
-      await insert.exec([i % 1000, value]);
+      // Keys in a fixed scattered order, as the bench's random ones: each write its own leaf.
+      await insert.exec([keyOf((i * 7919) % ROWS), value]);
       latencies.push(performance.now() - started);
     }
     return latencies.sort((a, b) => a - b);
