@@ -119,10 +119,17 @@ async function execute(
   }
 }
 
-/** The history as the checker takes it: failed operations out, unknown ones open-ended. */
+/**
+ * The history as the checker takes it: failed operations out, unknown ones open-ended. With
+ * `readStalenessMs`, each read is taken as called that much earlier: a bounded-staleness read
+ * (docs/reads.md) may miss what was acknowledged in the last `readStalenessMs` before it was
+ * asked, and nothing older. Linearizable with the shift is exactly that guarantee.
+ */
 export function checkerHistory(
   history: History<RegisterInput, RegisterOutput>,
+  options: { readonly readStalenessMs?: number } = {},
 ): (Operation<RegisterInput, RegisterOutput> & { key: number })[] {
+  const staleness = options.readStalenessMs ?? 0;
   return history.operations.flatMap((operation) => {
     if (operation.outcome === 'fail' || operation.outcome === undefined) return [];
     return [
@@ -131,7 +138,7 @@ export function checkerHistory(
         key: operation.key,
         input: operation.input,
         output: operation.output ?? { type: 'unknown' },
-        call: operation.call,
+        call: operation.input.type === 'read' ? operation.call - staleness : operation.call,
         return: operation.outcome === 'unknown' ? Infinity : (operation.return as number),
       },
     ];
