@@ -269,8 +269,8 @@ export class LeaderPool extends EventEmitter {
   /**
    * A read-only statement served by a member as `options` (or the pool's `reads`) chooses;
    * undefined when it must go to the leader. Reserved connections reach it through their access
-   * object, outside transactions. Decided without a promise when the read goes to the leader (no `reads`, or not
-   * a read), so that path costs no extra turn of the event loop.
+   * object, outside transactions. Decided without a promise when the read goes to the leader (no
+   * `reads`, or not a read), so that path costs no extra turn of the event loop.
    */
   #readFromReplica(
     sql: string,

@@ -150,11 +150,6 @@ export class EngineLink {
     this.#held.push({ ...call, id: unansweredId } as EngineRequest);
   }
 
-  /** Requests held by `holdUntilNext`, not sent yet. */
-  get heldCount(): number {
-    return this.#held.length;
-  }
-
   #send(request: EngineRequest): void {
     // Whatever was held goes first: requests reach the engine in the order they were made.
     if (this.#held.length > 0) {
