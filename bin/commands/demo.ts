@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { connect, createPool } from '../../index.js';
 import type { LeaderChange } from '../../index.js';
 import { LocalCluster } from '../local-cluster.js';
+import { formatNodeId } from './node-id.js';
 import { UsageError } from './usage-error.js';
 
 export const DEMO_USAGE = `dqlite-ts demo [--nodes N] [--seconds S]
@@ -36,7 +37,7 @@ export async function runDemo(argv: string[]): Promise<number> {
     const admin = await connect({ cluster: cluster.addresses, database: 'demo' });
     for (const node of await admin.cluster()) {
       const pid = cluster.node(node.address).pid;
-      say(`  node ${node.id.toString(16)} at ${node.address}: ${node.role} (pid ${pid})`);
+      say(`  node ${formatNodeId(node.id)} at ${node.address}: ${node.role} (pid ${pid})`);
     }
     const leader = await admin.leader();
     await admin.close();
@@ -71,7 +72,7 @@ export async function runDemo(argv: string[]): Promise<number> {
     const killedAt = Date.now();
     await cluster.kill(leader.address);
     say(
-      `killed the leader, node ${leader.id} at ${leader.address}, with SIGKILL (${before} rows acknowledged so far)`,
+      `killed the leader, node ${formatNodeId(leader.id)} at ${leader.address}, with SIGKILL (${before} rows acknowledged so far)`,
     );
     while (!latencies.some((write) => write.at > killedAt) && Date.now() - killedAt < 30_000) {
       await sleep(5);
@@ -97,8 +98,12 @@ export async function runDemo(argv: string[]): Promise<number> {
 
     console.log('');
     console.log('what happened');
-    console.log(`  old leader        node ${leader.id} at ${leader.address} (killed)`);
-    console.log(`  new leader        node ${newLeader?.id ?? '?'} at ${newLeader?.address ?? '?'}`);
+    console.log(
+      `  old leader        node ${formatNodeId(leader.id)} at ${leader.address} (killed)`,
+    );
+    console.log(
+      `  new leader        node ${newLeader ? formatNodeId(newLeader.id) : '?'} at ${newLeader?.address ?? '?'}`,
+    );
     console.log(
       `  time to recover   ${recoveryMs ?? 'did not recover'} ms (kill -> next acknowledged write)`,
     );

@@ -19,6 +19,12 @@ describe('dqlite-ts demo', () => {
     const acknowledged = Number(/rows acknowledged (\d+)/.exec(stdout)?.[1]);
     expect(acknowledged).toBeGreaterThan(0);
     expect(stdout).toContain(`rows in the table ${acknowledged}`);
+    // Node ids in hexadecimal, as every other command prints them: the killed leader is one of
+    // the nodes listed at the start.
+    const listed = [...stdout.matchAll(/ {2}node ([0-9a-f]+) at \S+: voter/g)].map((m) => m[1]);
+    const oldLeader = /old leader +node ([0-9a-f]+) at/.exec(stdout)?.[1];
+    expect(listed).toContain(oldLeader);
+    expect(listed).toContain(/new leader +node ([0-9a-f]+) at/.exec(stdout)?.[1]);
   }, 100_000);
 });
 
