@@ -115,10 +115,14 @@ describe.skipIf(!available)('a disk that fills up under every node', () => {
 
     // 3 copies of 20 KB rows, a WAL and a Raft log each: 32 MB runs out within 1,500 rows.
     const full = await insertAll(pool, range(1, 1500), 20_000, 20);
-    // Every failure is the reserve's SQLITE_FULL (in the first line of a failure, as CI shows it).
-    expect(JSON.stringify([...full.failures])).toMatch(
-      /^\[\["13: SQLITE_FULL: database or disk is full: [^"]*diskReserveBytes[^"]*",20\]\]$/,
-    );
+    // Every failure is the reserve's SQLITE_FULL. Its message names the space left, which moves by
+    // a tenth of a MiB between two refusals when a checkpoint or the log frees or takes some, so
+    // the failures may come under more than one message.
+    const kinds = [...full.failures.keys()];
+    expect(kinds.length).toBeGreaterThan(0);
+    for (const kind of kinds) {
+      expect(kind).toMatch(/^13: SQLITE_FULL: database or disk is full: .*diskReserveBytes/);
+    }
     expect(full.acknowledged.length).toBeGreaterThan(50);
     expect(cluster.nodes.map((node) => node.pid)).not.toContain(undefined);
     // Reads go on, and show exactly the acknowledged rows.
