@@ -13,31 +13,26 @@
 import fs from 'node:fs';
 import { LocalCluster } from '../bin/local-cluster.js';
 import { connect } from '../drivers/client/index.js';
+import { threadCpuSeconds, threadVoluntarySwitches } from './compare/process-stats.js';
+import { LatencyRecorder } from './compare/statistics.js';
 import { DATABASE, keyOf, preload } from './compare/workloads.js';
 
 const WRITES = Number(process.env.WRITES ?? 3000);
 const ROWS = Number(process.env.ROWS ?? 1000);
-const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux
-
 interface ThreadCounters {
   readonly cpuMs: number;
   readonly switches: number;
 }
 
-/** Every thread of `pid`: CPU (user + system) and voluntary context switches so far. */
+/** Every thread of `pid` still running: CPU (user + system) and voluntary context switches. */
 function threadsOf(pid: number): Map<number, ThreadCounters> {
   const threads = new Map<number, ThreadCounters>();
   for (const tid of fs.readdirSync(`/proc/${pid}/task`).map(Number)) {
-    try {
-      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const ticks = Number(fields[11]) + Number(fields[12]);
-      const status = fs.readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
-      const switches = Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
-      threads.set(tid, { cpuMs: (ticks * 1000) / CLOCK_TICKS_PER_SECOND, switches });
-    } catch {
-      // A thread that ended between the listing and the read.
-    }
+    const cpuSeconds = threadCpuSeconds(pid, tid);
+    const switches = threadVoluntarySwitches(pid, tid);
+    // A thread that ended between the listing and the reads is left out.
+    if (cpuSeconds === undefined || switches === undefined) continue;
+    threads.set(tid, { cpuMs: cpuSeconds * 1000, switches });
   }
   return threads;
 }
@@ -87,26 +82,25 @@ try {
     { role: 'follower', pid: follower.pid },
   ];
   const run = async () => {
-    const latencies: number[] = [];
+    const latencies = new LatencyRecorder();
     for (let i = 0; i < WRITES; i++) {
       const started = performance.now();
       // Keys in a fixed scattered order, as the bench's random ones: each write its own leaf.
       await insert.exec([keyOf((i * 7919) % ROWS), value]);
-      latencies.push(performance.now() - started);
+      latencies.record(performance.now() - started);
     }
-    return latencies.sort((a, b) => a - b);
+    return latencies.percentiles();
   };
   await run(); // warm-up: JIT, page cache, log segments
   const before = nodes.map((node) => threadsOf(node.pid));
   const started = performance.now();
-  const latencies = await run();
+  const { p50, p99 } = await run();
   const seconds = (performance.now() - started) / 1000;
   const after = nodes.map((node) => threadsOf(node.pid));
   await client.close();
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * WRITES))]!;
   console.log(
     `${WRITES} writes of 1 KiB, one at a time: ${Math.round(WRITES / seconds)} writes/s, ` +
-      `p50 ${at(0.5).toFixed(2)} ms, p99 ${at(0.99).toFixed(2)} ms\n`,
+      `p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms\n`,
   );
   console.log('| node | thread | CPU µs per write | voluntary context switches per write |');
   console.log('| --- | --- | --- | --- |');

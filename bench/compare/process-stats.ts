@@ -8,9 +8,30 @@ const TICKS_PER_SECOND = 100;
 
 /** User plus system CPU seconds the process has used so far; undefined once it is gone. */
 export function cpuSeconds(pid: number): number | undefined {
+  return cpuSecondsIn(`/proc/${pid}/stat`);
+}
+
+/** The same for one thread of the process (`tid` from /proc/<pid>/task). */
+export function threadCpuSeconds(pid: number, tid: number): number | undefined {
+  return cpuSecondsIn(`/proc/${pid}/task/${tid}/stat`);
+}
+
+/** Times one thread of the process went to sleep of its own accord; undefined once it is gone. */
+export function threadVoluntarySwitches(pid: number, tid: number): number | undefined {
   let text: string;
   try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    text = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const match = /^voluntary_ctxt_switches:\s+(\d+)$/m.exec(text);
+  return match === null ? undefined : Number(match[1]);
+}
+
+function cpuSecondsIn(statPath: string): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(statPath, 'utf8');
   } catch {
     return undefined;
   }

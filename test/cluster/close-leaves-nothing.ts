@@ -4,9 +4,12 @@
 import { once } from 'node:events';
 import net from 'node:net';
 import { connect, createNode } from '../../index.js';
+import { parsePeerAddress } from '../../src/transport/index.js';
 
 const [dataDir, address] = process.argv.slice(2) as [string, string];
-const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.split(':').pop())];
+const endpoint = parsePeerAddress(address);
+if (!('port' in endpoint)) throw new Error(`a TCP address, not ${address}`);
+const { host, port } = endpoint;
 
 const node = await createNode({ address, dataDir });
 const hungUp = net.connect(port, host);
