@@ -1,4 +1,5 @@
 import { assert } from '../raft/assert.js';
+import { sharedBuffer, sharedBytesMin } from '../wire/shared-bytes.js';
 
 /**
  * The pages one committed write transaction changed, as Raft replicates them: the page images
@@ -29,7 +30,7 @@ export function encodePageSet(set: PageSet): Buffer {
   const name = Buffer.from(set.database, 'utf8');
   assert(name.length <= databaseNameBytesMax, `database name of ${name.length} bytes`);
   const size = 2 + name.length + 12 + set.pages.length * (4 + set.pageSize);
-  const buffer = Buffer.alloc(size);
+  const buffer = entryBuffer(size);
   let offset = buffer.writeUInt8(pageSetVersion, 0);
   offset = buffer.writeUInt8(name.length, offset);
   offset += name.copy(buffer, offset);
@@ -39,6 +40,14 @@ export function encodePageSet(set: PageSet): Buffer {
   offset = writePages(buffer, offset, set, set.pages);
   assert(offset === size, `page set encoded into ${offset} of ${size} bytes`);
   return buffer;
+}
+
+/**
+ * An entry's buffer. A large one is shared (shared-bytes.ts): the SQL worker that encodes it, the
+ * main thread that logs and sends it, and the worker again when it applies, all read one copy.
+ */
+function entryBuffer(byteLength: number): Buffer {
+  return byteLength >= sharedBytesMin ? sharedBuffer(byteLength) : Buffer.alloc(byteLength);
 }
 
 /** Decodes `encodePageSet`'s output; a RangeError names anything else. */
@@ -135,7 +144,7 @@ export function encodePageSetEntries(set: PageSet, entryBytesMax: number): Buffe
   for (let first = 0; first < set.pages.length; first += pagesPerPart) {
     const pages = set.pages.slice(first, first + pagesPerPart);
     const last = first + pagesPerPart >= set.pages.length;
-    const buffer = Buffer.alloc(header + pages.length * (4 + set.pageSize));
+    const buffer = entryBuffer(header + pages.length * (4 + set.pageSize));
     let offset = buffer.writeUInt8(pageSetPartVersion, 0);
     offset = buffer.writeUInt8(name.length, offset);
     offset += name.copy(buffer, offset);

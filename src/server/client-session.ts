@@ -19,6 +19,7 @@ import {
   failureResponse,
   type GatewayContext,
 } from './session-gateway.js';
+import { sharedBytesMin } from '../wire/shared-bytes.js';
 import type { RequestObserver } from './request-observer.js';
 import type { EngineOutcome, RowsValue } from './sql/engine-messages.js';
 
@@ -65,6 +66,7 @@ export class ClientSession {
     this.#decoder = new FrameDecoder({
       expectHandshake: true,
       messageBytesMax: context.messageBytesMax,
+      sharedFrameBytes: sharedBytesMin,
     });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.#received(chunk));

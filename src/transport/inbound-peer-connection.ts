@@ -3,6 +3,7 @@ import type { Message, NodeId } from '../raft/types.js';
 import type { PeerCounters } from './peer-stats.js';
 import type { ResolvedPeerTransportOptions } from './peer-transport-options.js';
 import { RaftFrameDecoder } from './raft-frame-decoder.js';
+import { sharedBytesMin } from '../wire/shared-bytes.js';
 import { RaftTransportError } from './raft-transport-error.js';
 
 /**
@@ -29,7 +30,10 @@ export class InboundPeerConnection {
     this.#socket = socket;
     this.#options = options;
     this.#counters = counters;
-    this.#decoder = new RaftFrameDecoder({ frameBytesMax: options.frameBytesMax });
+    this.#decoder = new RaftFrameDecoder({
+      frameBytesMax: options.frameBytesMax,
+      sharedFrameBytes: sharedBytesMin,
+    });
     socket.setNoDelay(true);
     socket.setKeepAlive(true, options.keepAliveDelayMilliseconds);
     socket.on('data', (chunk: Buffer) => this.#receive(chunk));

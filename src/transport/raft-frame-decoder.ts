@@ -23,6 +23,8 @@ export const RAFT_FRAME_BYTES_MAX_MAX = Math.min(0xffffffff, bufferConstants.MAX
 export interface RaftFrameDecoderOptions {
   /** Largest frame accepted, length prefix included; default RAFT_FRAME_BYTES_MAX_DEFAULT. */
   readonly frameBytesMax?: number;
+  /** FrameReassemblerOptions.sharedFrameBytes: for a node, which posts entries to its SQL worker. */
+  readonly sharedFrameBytes?: number;
 }
 
 /** Throws a RangeError unless `frameBytesMax` is an integer in the accepted range. */
@@ -56,13 +58,17 @@ export class RaftFrameDecoder {
 
   constructor(options: RaftFrameDecoderOptions = {}) {
     for (const key of Object.keys(options)) {
-      if (key !== 'frameBytesMax') throw new TypeError(`RaftFrameDecoder: unknown option "${key}"`);
+      if (key !== 'frameBytesMax' && key !== 'sharedFrameBytes') {
+        throw new TypeError(`RaftFrameDecoder: unknown option "${key}"`);
+      }
     }
     const frameBytesMax = options.frameBytesMax ?? RAFT_FRAME_BYTES_MAX_DEFAULT;
     checkFrameBytesMax(frameBytesMax, 'frameBytesMax');
     this.#frameBytesMax = frameBytesMax;
-    this.#frames = new FrameReassembler(RAFT_FRAME_HEADER_BYTES, (header) =>
-      this.#readHeader(header),
+    this.#frames = new FrameReassembler(
+      RAFT_FRAME_HEADER_BYTES,
+      (header) => this.#readHeader(header),
+      { sharedFrameBytes: options.sharedFrameBytes },
     );
   }
 

@@ -9,6 +9,8 @@
  * @internal Not part of the `dqlite-ts/wire` entry point.
  */
 
+import { sharedBuffer } from './shared-bytes.js';
+
 /**
  * Reads one frame header (the first `headerBytes` of the frame; the buffer is a copy) and returns
  * the size of the whole frame, header included. Throws the framing's own error for a header it
@@ -23,6 +25,16 @@ export type FrameBytesOf = (header: Buffer) => number;
  * (and every heartbeat and request behind it) for hundreds of milliseconds.
  */
 const largeFrameBytes = 1024 * 1024;
+
+/** Options of `new FrameReassembler(...)`. */
+export interface FrameReassemblerOptions {
+  /**
+   * A frame at least this large that is copied together is copied into a SharedArrayBuffer, so a
+   * worker thread it is posted to shares its bytes instead of copying them (shared-bytes.ts; a
+   * node passes `sharedBytesMin`). Default: never, for frames handed to an application.
+   */
+  readonly sharedFrameBytes?: number;
+}
 
 /**
  * Chunks in, whole frames out. Bytes are buffered only as they arrive. A frame inside one chunk
@@ -39,6 +51,7 @@ const largeFrameBytes = 1024 * 1024;
 export class FrameReassembler {
   readonly #headerBytes: number;
   readonly #frameBytesOf: FrameBytesOf;
+  readonly #sharedFrameBytes: number;
   #chunks: Buffer[] = [];
   /** Invariant: the sum of the lengths of `#chunks`, plus `#largeFilled`. */
   #bufferedBytes = 0;
@@ -54,12 +67,21 @@ export class FrameReassembler {
    */
   #pendingFrameBytes: number | undefined;
 
-  constructor(headerBytes: number, frameBytesOf: FrameBytesOf) {
+  constructor(
+    headerBytes: number,
+    frameBytesOf: FrameBytesOf,
+    options: FrameReassemblerOptions = {},
+  ) {
     if (!Number.isSafeInteger(headerBytes) || headerBytes < 1) {
       throw new RangeError(`headerBytes must be a positive integer, got ${headerBytes}`);
     }
+    const sharedFrameBytes = options.sharedFrameBytes ?? Infinity;
+    if (!(sharedFrameBytes === Infinity || Number.isSafeInteger(sharedFrameBytes))) {
+      throw new RangeError(`sharedFrameBytes must be an integer, got ${sharedFrameBytes}`);
+    }
     this.#headerBytes = headerBytes;
     this.#frameBytesOf = frameBytesOf;
+    this.#sharedFrameBytes = sharedFrameBytes;
   }
 
   /** Bytes received but not yet handed out, the header of a frame still arriving included. */
@@ -118,7 +140,7 @@ export class FrameReassembler {
       // Every buffered byte belongs to this frame (it has not all arrived): move them into its
       // own buffer, where the rest goes as it arrives (`push`).
       const buffered = this.#bufferedBytes;
-      this.#large = this.#take(buffered, Buffer.allocUnsafe(this.#pendingFrameBytes));
+      this.#large = this.#take(buffered, this.#allocate(this.#pendingFrameBytes));
       this.#largeFilled = buffered;
       this.#bufferedBytes = buffered;
     }
@@ -155,7 +177,7 @@ export class FrameReassembler {
       this.#bufferedBytes -= byteLength;
       return taken;
     }
-    const taken = into ?? Buffer.allocUnsafe(byteLength);
+    const taken = into ?? this.#allocate(byteLength);
     let filled = 0;
     while (filled < byteLength) {
       const chunk = this.#chunks[0];
@@ -168,5 +190,11 @@ export class FrameReassembler {
     }
     this.#bufferedBytes -= byteLength;
     return taken;
+  }
+
+  /** A buffer for a frame's copy: shared from `sharedFrameBytes` up. */
+  #allocate(byteLength: number): Buffer {
+    if (byteLength < this.#sharedFrameBytes) return Buffer.allocUnsafe(byteLength);
+    return sharedBuffer(byteLength);
   }
 }

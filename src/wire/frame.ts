@@ -44,9 +44,11 @@ export interface FrameDecoderOptions {
   readonly messageBytesMax?: number;
   /** The stream starts with the 8-byte protocol version word (a server reading a client). */
   readonly expectHandshake?: boolean;
+  /** FrameReassemblerOptions.sharedFrameBytes: for a node, whose requests go to its SQL worker. */
+  readonly sharedFrameBytes?: number;
 }
 
-const FRAME_DECODER_OPTIONS = new Set(['messageBytesMax', 'expectHandshake']);
+const FRAME_DECODER_OPTIONS = new Set(['messageBytesMax', 'expectHandshake', 'sharedFrameBytes']);
 
 /** Receives what a FrameDecoder finds, in stream order. */
 export interface FrameSink {
@@ -84,7 +86,9 @@ export class FrameDecoder {
       );
     }
     this.#messageBytesMax = messageBytesMax;
-    this.#frames = new FrameReassembler(HEADER_BYTES, (header) => this.#readHeader(header));
+    this.#frames = new FrameReassembler(HEADER_BYTES, (header) => this.#readHeader(header), {
+      sharedFrameBytes: options.sharedFrameBytes,
+    });
     this.#awaitingHandshake = options.expectHandshake ?? false;
   }
 

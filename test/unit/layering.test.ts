@@ -24,7 +24,7 @@ const importsAllowed: Readonly<Record<string, readonly string[]>> = {
   'src/retry/': [],
   'src/storage/': ['src/raft/', 'src/retry/'],
   'src/transport/': ['src/raft/', 'src/wire/', 'src/retry/'],
-  'src/fsm/': ['src/raft/', 'src/storage/', 'src/retry/'],
+  'src/fsm/': ['src/raft/', 'src/storage/', 'src/wire/', 'src/retry/'],
   'src/server/': [
     'src/sql/',
     'src/wire/',

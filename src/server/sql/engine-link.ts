@@ -9,6 +9,7 @@ import {
   type EngineValue,
 } from './engine-messages.js';
 import type { SqlEngineOptions } from './sql-engine.js';
+import type { WireValue } from '../../wire/index.js';
 import { WriterReplies } from './writer-replies.js';
 
 /**
@@ -201,16 +202,47 @@ function startWorker(options: SqlEngineOptions): Worker {
 }
 
 /**
- * The message and what to move with it. An entry's data is often a view into a much larger
- * buffer (a log segment read at start, a network frame carrying many entries), and the structured
- * clone of a view copies its whole buffer: megabytes per entry. So the bytes are copied out once
- * and the copy is moved, never the log's own buffer, which replication still reads.
+ * The message and what to move or share with it. Bytes often sit in a view into a much larger
+ * buffer (an entry in a log segment read at start or in a network frame carrying many entries, a
+ * BLOB parameter in its request's frame or in Node's 8 KiB pool), and the structured clone of a
+ * view serializes its whole buffer, then copies it again on the other side: 235 ms of the main
+ * thread for one 64 MB parameter, most of an election timeout. So:
+ * - bytes in a SharedArrayBuffer (a large frame the node received: nodeSharedFrameBytes) go as
+ *   they are, and the engine reads the same memory; nothing writes a received frame again;
+ * - other bytes are copied out once, into a buffer of their own, and that copy is moved; never
+ *   the original buffer, which replication or the rest of the frame still reads.
  */
 function compact(request: EngineRequest): [EngineRequest, TransferListItem[]] {
-  if (request.op !== 'apply' && request.op !== 'restore-chunk') return [request, []];
-  // A copy of the bytes, never a view: Buffer's slice() would be a view of the log's buffer.
-  // Allocated, then set: `new Uint8Array(buffer)` copies element by element, five times slower.
-  const data = new Uint8Array(request.data.byteLength);
-  data.set(request.data);
-  return [{ ...request, data }, [data.buffer]];
+  const moved: ArrayBuffer[] = [];
+  const passable = (view: Uint8Array): Uint8Array => {
+    if (view.buffer instanceof SharedArrayBuffer) return view;
+    const copy = ownCopy(view);
+    moved.push(copy.buffer);
+    return copy;
+  };
+  if (request.op === 'apply' || request.op === 'restore-chunk') {
+    return [{ ...request, data: passable(request.data) }, moved];
+  }
+  if ('parameters' in request && request.parameters.some(isBlob)) {
+    const parameters = request.parameters.map((parameter): WireValue =>
+      isBlob(parameter) ? { type: parameter.type, value: passable(parameter.value) } : parameter,
+    );
+    return [{ ...request, parameters }, moved];
+  }
+  return [request, moved];
+}
+
+function isBlob(value: WireValue): value is Extract<WireValue, { value: Uint8Array }> {
+  return value.value instanceof Uint8Array;
+}
+
+/**
+ * The bytes of `view` in an ArrayBuffer of their own. Never Buffer's slice(), which is a view of
+ * the same buffer. Allocated, then set: `new Uint8Array(view)` copies element by element, five
+ * times slower.
+ */
+function ownCopy(view: Uint8Array): Uint8Array<ArrayBuffer> {
+  const copy = new Uint8Array(view.byteLength);
+  copy.set(view);
+  return copy;
 }

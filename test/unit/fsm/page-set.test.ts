@@ -9,6 +9,7 @@ import {
   type PageSet,
 } from '../../../src/fsm/page-set.js';
 import { UnfinishedTransaction } from '../../../src/fsm/unfinished-transaction.js';
+import { sharedBytesMin } from '../../../src/wire/shared-bytes.js';
 
 const pageSet = fc
   .record({
@@ -100,6 +101,28 @@ describe('page set entries: a set too large for one entry spans several', () => 
         expect(unfinished.open).toBe(false);
       }),
       { seed: 7, numRuns: 300 },
+    );
+  });
+
+  it('puts entries of sharedBytesMin and more in shared memory, which the SQL worker reads in place', () => {
+    const pages = (count: number): PageSet => ({
+      database: 'app',
+      pageSize: 4096,
+      databasePages: count,
+      pages: Array.from({ length: count }, (_, i) => ({
+        pageNumber: i + 1,
+        data: Buffer.alloc(4096, i + 1),
+      })),
+    });
+    const isShared = (entry: Buffer) => entry.buffer instanceof SharedArrayBuffer;
+    expect(isShared(encodePageSet(pages(1)))).toBe(false);
+    expect(encodePageSet(pages(16)).length).toBeGreaterThanOrEqual(sharedBytesMin);
+    expect(isShared(encodePageSet(pages(16)))).toBe(true);
+    const parts = encodePageSetEntries(pages(100), 128 * 1024);
+    expect(parts.length).toBeGreaterThan(2);
+    expect(parts.map((part) => part.length >= sharedBytesMin)).toEqual(parts.map(isShared));
+    expect(decodePageSet(encodePageSet(pages(16))).pages.map((page) => page.data[0])).toEqual(
+      Array.from({ length: 16 }, (_, i) => i + 1),
     );
   });
 

@@ -117,4 +117,36 @@ describe('FrameReassembler', () => {
       { seed: 11, numRuns: 40 },
     );
   });
+
+  it('copies frames from sharedFrameBytes up into SharedArrayBuffers, and no smaller one', () => {
+    // A node posts what it receives to its SQL worker: a frame in a SharedArrayBuffer is shared
+    // with it instead of copied. Both ways a frame gets copied: whole once it has all arrived,
+    // and piece by piece once a megabyte of it has.
+    const shared = new FrameReassembler(4, (header) => header.readUInt32LE(0), {
+      sharedFrameBytes: 1000,
+    });
+    const frameOf = (bytes: number) => {
+      const frame = Buffer.alloc(bytes, bytes % 251);
+      frame.writeUInt32LE(bytes, 0);
+      return frame;
+    };
+    const sizes = [999, 1000, 3 * 1024 * 1024, 20];
+    const received: Buffer[] = [];
+    for (const sent of sizes.map(frameOf)) {
+      for (let offset = 0; offset < sent.length; offset += 600) {
+        shared.push(sent.subarray(offset, offset + 600));
+        for (let frame = shared.nextFrame(); frame !== undefined; frame = shared.nextFrame()) {
+          received.push(frame);
+        }
+      }
+    }
+    expect(received.map((frame) => frame.length)).toEqual(sizes);
+    expect(received.map((frame) => frame.buffer instanceof SharedArrayBuffer)).toEqual([
+      false,
+      true,
+      true,
+      false, // inside one chunk: a view of it
+    ]);
+    expect(received.every((frame, position) => frame.equals(frameOf(sizes[position]!)))).toBe(true);
+  });
 });
