@@ -13,7 +13,7 @@ import {
   type Refusal,
 } from './leader.js';
 import { expireForwardedReads, forwardRead, handleReadIndexResult } from './forwarded-reads.js';
-import { confirmReads, handleReadIndex, requestRead } from './read-index.js';
+import { confirmReads, handleReadIndex, readIndexNow, requestRead } from './read-index.js';
 import { RaftState } from './raft-state.js';
 import { acceptTerm, followLeaderOf } from './term-rules.js';
 import type { RaftInitialState } from './raft-storage.js';
@@ -275,6 +275,15 @@ export class RaftCore {
     }
     this.#afterInput();
     return { ok: true };
+  }
+
+  /**
+   * The index a `readIndex` of this leader would be served at at once (single voter or lease), or
+   * undefined when it would need a heartbeat round or cannot be served. Changes nothing: a host
+   * may ask before every read, and start a round only when this says no.
+   */
+  readIndexNow(): number | undefined {
+    return readIndexNow(this.#state);
   }
 
   #notLeader(): Refusal {

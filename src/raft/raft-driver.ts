@@ -130,6 +130,16 @@ export class RaftDriver {
     return this.#input(() => this.core.readIndex(requestId, options));
   }
 
+  /**
+   * Whether a read this leader ran may be answered now with no round: what `readIndex` would
+   * serve at once, already applied here (the same two conditions its readState waits for).
+   */
+  readConfirmedNow(): boolean {
+    if (this.#stopped) return false;
+    const index = this.core.readIndexNow();
+    return index !== undefined && index <= this.#appliedIndex;
+  }
+
   /** Stops processing; callbacks that complete later are ignored (a crash in the simulator). */
   stop(): void {
     this.#stopped = true;

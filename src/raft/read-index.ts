@@ -20,12 +20,28 @@ export function requestRead(state: RaftState, read: ReadOrigin): void {
     return;
   }
   const index = state.log.commitIndex;
-  if ((state.voters().length === 1 && state.isVoter()) || leased(state)) {
+  if (confirmedWithoutRound(state)) {
     releaseRead(state, read, index);
     return;
   }
   sendHeartbeatRound(state);
   state.pendingReads.push({ ...read, index, sequence: state.heartbeatSequence });
+}
+
+/**
+ * The index a read on this leader may be served at right now, with no heartbeat round: what
+ * `requestRead` would release at once for the leader's own read. Undefined when it would wait (not
+ * leader, its term's first entry not committed, no lease). A query: it changes nothing.
+ */
+export function readIndexNow(state: RaftState): number | undefined {
+  if (state.role !== 'leader') return undefined;
+  if (state.log.term(state.log.commitIndex) !== state.term) return undefined;
+  return confirmedWithoutRound(state) ? state.log.commitIndex : undefined;
+}
+
+/** A lone voter is its own majority; otherwise only a lease spares the round. */
+function confirmedWithoutRound(state: RaftState): boolean {
+  return (state.voters().length === 1 && state.isVoter()) || leased(state);
 }
 
 /** A confirmed read: the host's own waits for `index` to apply; a follower's gets the answer. */

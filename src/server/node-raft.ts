@@ -175,6 +175,11 @@ export class NodeRaft {
     return this.#driver.readIndex(requestId, options);
   }
 
+  /** RaftDriver.readConfirmedNow: a leader's read needs no round now. */
+  readConfirmedNow(): boolean {
+    return this.#driver.readConfirmedNow();
+  }
+
   /** What the waits in raft-waits.ts watch. */
   readonly #observer: RaftObserver = {
     id: () => this.#options.id,

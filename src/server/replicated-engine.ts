@@ -148,10 +148,14 @@ export class ReplicatedEngine {
     // One space of read request ids for Raft: a leader's confirmations and a follower's reads.
     let readRequests = 0;
     const nextReadRequestId = () => ++readRequests;
-    this.#confirmations = new LeadershipConfirmations((requestId) => {
-      const started = this.#raft.readIndex(requestId);
-      return started.ok ? undefined : new LeadershipLost(started.message);
-    }, nextReadRequestId);
+    this.#confirmations = new LeadershipConfirmations(
+      (requestId) => {
+        const started = this.#raft.readIndex(requestId);
+        return started.ok ? undefined : new LeadershipLost(started.message);
+      },
+      nextReadRequestId,
+      () => this.#raft.readConfirmedNow(),
+    );
     this.#followerReads = new FollowerReadIndex({
       start: (requestId) => {
         const started = this.#raft.readIndex(requestId, { follower: true });

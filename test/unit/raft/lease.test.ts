@@ -20,13 +20,22 @@ function leasedCluster() {
   const cluster = new TestCluster({ voters: 3, config: { leaseReads: true } });
   cluster.elect(1);
   let nextRead = 1;
-  /** Asks node 1 for a read: 'now' when served at once, 'round' when it sent a round first. */
+  /**
+   * Asks node 1 for a read: 'now' when served at once, 'round' when it sent a round first. The
+   * driver's query (readConfirmedNow, which lets the node skip the request) must have said
+   * beforehand which it would be.
+   */
   const read = (): 'now' | 'round' | 'refused' => {
     const requestId = nextRead++;
     const sentBefore = cluster.queue.length;
+    const confirmedNow = cluster.node(1).driver.readConfirmedNow();
     const started = cluster.node(1).driver.readIndex(requestId);
-    if (!started.ok) return 'refused';
+    if (!started.ok) {
+      expect(confirmedNow).toBe(false);
+      return 'refused';
+    }
     const served = cluster.node(1).reads.some((state) => state.requestId === requestId);
+    expect(confirmedNow).toBe(served);
     if (served) return 'now';
     expect(cluster.queue.length).toBeGreaterThan(sentBefore);
     cluster.deliverAll();

@@ -35,4 +35,25 @@ describe('LeadershipConfirmations', () => {
     refuse = true;
     await expect(confirmations.confirm()).rejects.toThrow('not leader');
   });
+
+  it('starts no round while Raft would serve one at once, and rounds again when it would not', async () => {
+    const rounds: number[] = [];
+    let leased = true;
+    const confirmations = new LeadershipConfirmations(
+      (requestId) => {
+        rounds.push(requestId);
+        return undefined;
+      },
+      undefined,
+      () => leased,
+    );
+    await confirmations.confirm();
+    await confirmations.confirm();
+    expect(rounds).toEqual([]);
+    leased = false;
+    const waiting = confirmations.confirm();
+    expect(rounds).toEqual([1]);
+    confirmations.confirmed(1);
+    await waiting;
+  });
 });
