@@ -1,8 +1,22 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { crc32c } from '../../../src/storage/crc32c.js';
+import {
+  crc32c as crc32cInUse,
+  crc32cImplementation,
+  crc32cPortable,
+} from '../../../src/storage/crc32c.js';
 
-describe('crc32c', () => {
+it('runs the native CRC-32C where @node-rs/crc32 ships a binding', () => {
+  // A missing binding falls back to the portable code silently; on the platforms it is built for,
+  // that would be a lost dependency, not a choice.
+  const built = ['linux', 'darwin', 'win32'].includes(process.platform);
+  if (built && ['x64', 'arm64'].includes(process.arch)) expect(crc32cImplementation).toBe('native');
+});
+
+describe.each([
+  ['in use', crc32cInUse],
+  ['portable', crc32cPortable],
+])('crc32c (%s)', (_, crc32c) => {
   it('matches the published check values', () => {
     // RFC 3720 appendix B.4 and the usual "123456789" check value of CRC-32C.
     expect(crc32c(Buffer.from('123456789'))).toBe(0xe3069283);
@@ -43,5 +57,14 @@ describe('crc32c', () => {
       }),
       { seed: 11, numRuns: 500 },
     );
+  });
+
+  it('reads views of any buffer, a SharedArrayBuffer included', () => {
+    const shared = Buffer.from(new SharedArrayBuffer(70_000));
+    for (let i = 0; i < shared.length; i++) shared[i] = (i * 31) % 251;
+    const copy = Buffer.from(shared);
+    expect(crc32c(shared)).toBe(crc32cPortable(copy));
+    expect(crc32c(shared, 5, 100, 65_000)).toBe(crc32cPortable(copy, 5, 100, 65_000));
+    expect(crc32c(new Uint8Array(shared.buffer, 3, 1000))).toBe(crc32cPortable(copy, 0, 3, 1003));
   });
 });
