@@ -30,30 +30,67 @@ export function entryEncodedBytes(entry: Entry): number {
   return entryHeaderBytes + entry.data.byteLength;
 }
 
-/** Encodes contiguous entries (checked by the caller) as one record. */
+/**
+ * Entry data of at least this many bytes is written from where it lies (a part of its own in
+ * `encodeBatchParts`); smaller data is copied in among the headers, where one more part would
+ * cost more than the copy.
+ */
+const referencedDataBytesMin = 4096;
+
+/** Encodes contiguous entries (checked by the caller) as one record, in one buffer. */
 export function encodeBatch(entries: readonly Entry[]): Buffer {
+  return Buffer.concat(encodeBatchParts(entries));
+}
+
+/**
+ * Encodes contiguous entries as one record, as the pieces to write one after another (a
+ * vectored write): headers and small data copied into one buffer, larger data referenced as it
+ * is, never copied. A record of megabytes was copied whole for each write before, on every
+ * node's main thread. The caller must not change the entries' data until the parts are written.
+ */
+export function encodeBatchParts(entries: readonly Entry[]): Uint8Array[] {
   const first = entries[0];
   assert(first !== undefined, 'a record holds at least one entry');
-  const bodyBytes = entries.reduce((total, entry) => total + entryEncodedBytes(entry), 0);
-  const record = Buffer.alloc(batchHeaderBytes + bodyBytes);
-  let position = batchHeaderBytes;
+  let bodyBytes = 0;
+  let copiedBytes = batchHeaderBytes;
   for (const entry of entries) {
-    writeUint64(record, entry.index, position);
-    writeUint64(record, entry.term, position + 8);
-    record.writeUInt8(entry.type, position + 16);
-    record.writeUInt32LE(entry.data.byteLength, position + 17);
-    record.set(entry.data, position + entryHeaderBytes);
-    position += entryEncodedBytes(entry);
+    bodyBytes += entryEncodedBytes(entry);
+    copiedBytes += entryHeaderBytes;
+    if (entry.data.byteLength < referencedDataBytesMin) copiedBytes += entry.data.byteLength;
   }
-  assert(position === record.length, `record body filled ${position} of ${record.length} bytes`);
-  record.writeUInt32LE(batchMagic, 0);
-  record.writeUInt32LE(batchFormatVersion, 4);
-  writeUint64(record, first.index, 8);
-  record.writeUInt32LE(entries.length, 16);
-  record.writeUInt32LE(bodyBytes, 20);
-  record.writeUInt32LE(crc32c(record, 0, batchHeaderBytes, record.length), 24);
-  record.writeUInt32LE(crc32c(record, 0, 0, headerChecksumOffset), headerChecksumOffset);
-  return record;
+  // Every byte of it is written below (the asserts count them), so it need not be zeroed first.
+  const copied = Buffer.allocUnsafe(copiedBytes);
+  const parts: Uint8Array[] = [];
+  let position = batchHeaderBytes;
+  let cut = 0;
+  for (const entry of entries) {
+    writeUint64(copied, entry.index, position);
+    writeUint64(copied, entry.term, position + 8);
+    copied.writeUInt8(entry.type, position + 16);
+    copied.writeUInt32LE(entry.data.byteLength, position + 17);
+    position += entryHeaderBytes;
+    if (entry.data.byteLength < referencedDataBytesMin) {
+      copied.set(entry.data, position);
+      position += entry.data.byteLength;
+    } else {
+      parts.push(copied.subarray(cut, position), entry.data);
+      cut = position;
+    }
+  }
+  assert(position === copied.length, `record headers filled ${position} of ${copied.length} bytes`);
+  if (cut < position) parts.push(copied.subarray(cut, position));
+  let bodyChecksum = crc32c(copied, 0, batchHeaderBytes, parts[0]?.byteLength ?? 0);
+  for (const part of parts.slice(1)) bodyChecksum = crc32c(part, bodyChecksum);
+  copied.writeUInt32LE(batchMagic, 0);
+  copied.writeUInt32LE(batchFormatVersion, 4);
+  writeUint64(copied, first.index, 8);
+  copied.writeUInt32LE(entries.length, 16);
+  copied.writeUInt32LE(bodyBytes, 20);
+  copied.writeUInt32LE(bodyChecksum, 24);
+  copied.writeUInt32LE(crc32c(copied, 0, 0, headerChecksumOffset), headerChecksumOffset);
+  const recordBytes = parts.reduce((total, part) => total + part.byteLength, 0);
+  assert(recordBytes === batchHeaderBytes + bodyBytes, `record of ${recordBytes} bytes`);
+  return parts;
 }
 
 /**

@@ -39,6 +39,38 @@ export async function writeFully(
   }
 }
 
+/**
+ * Writes `parts` one after another from `position`, with as few vectored writes as the system
+ * takes (it may take fewer bytes than asked at a time).
+ */
+export async function writeAllParts(
+  handle: FileHandle,
+  parts: readonly Uint8Array[],
+  position: number,
+): Promise<void> {
+  let remaining = parts.filter((part) => part.byteLength > 0);
+  let at = position;
+  while (remaining.length > 0) {
+    const { bytesWritten } = await handle.writev(remaining, at);
+    if (bytesWritten === 0) throw new Error(`write stalled at byte ${at}`);
+    at += bytesWritten;
+    remaining = partsAfter(remaining, bytesWritten);
+  }
+}
+
+/** What is left of `parts` once their first `bytes` bytes are written. */
+export function partsAfter(parts: readonly Uint8Array[], bytes: number): Uint8Array[] {
+  let skipped = bytes;
+  let first = 0;
+  while (first < parts.length && (parts[first] as Uint8Array).byteLength <= skipped) {
+    skipped -= (parts[first] as Uint8Array).byteLength;
+    first += 1;
+  }
+  const rest = parts.slice(first);
+  if (skipped > 0 && rest[0] !== undefined) rest[0] = rest[0].subarray(skipped);
+  return rest;
+}
+
 /** Creates or replaces `path` with `data` and fsyncs it; the caller fsyncs the directory. */
 export async function writeFileDurably(path: string, data: Uint8Array): Promise<void> {
   const handle = await fs.promises.open(path, 'w');

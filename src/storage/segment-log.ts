@@ -3,8 +3,8 @@ import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { assert } from '../raft/assert.js';
 import type { Entry } from '../raft/types.js';
-import { batchHeaderBytes, encodeBatch, entryEncodedBytes } from './batch-record.js';
-import { syncDirectory, writeFully } from './durable-file.js';
+import { batchHeaderBytes, encodeBatchParts, entryEncodedBytes } from './batch-record.js';
+import { syncDirectory, writeAllParts, writeFully } from './durable-file.js';
 import type { Step } from './operation-queue.js';
 import { isWaitableStorageError } from './space-errors.js';
 import { segmentFileName } from './storage-file.js';
@@ -295,9 +295,10 @@ export class SegmentLog {
     record: { readonly entries: readonly Entry[]; readonly bytes: number },
     offset: number,
   ): Promise<void> {
-    const encoded = encodeBatch(record.entries);
-    assert(encoded.length === record.bytes, `record of ${encoded.length} bytes as planned`);
-    await writeFully(await this.#handleOf(segment), encoded, offset);
+    const parts = encodeBatchParts(record.entries);
+    const bytes = parts.reduce((total, part) => total + part.byteLength, 0);
+    assert(bytes === record.bytes, `record of ${bytes} bytes as planned`);
+    await writeAllParts(await this.#handleOf(segment), parts, offset);
   }
 
   async #delete(segment: Segment): Promise<void> {
@@ -328,7 +329,7 @@ export function groupIntoRecords(entries: readonly Entry[], recordBytesMax: numb
   return groups;
 }
 
-/** The bytes `encodeBatch(entries)` takes. */
+/** The bytes `encodeBatchParts(entries)` take. */
 function recordBytes(entries: readonly Entry[]): number {
   let bytes = batchHeaderBytes;
   for (const entry of entries) bytes += entryEncodedBytes(entry);

@@ -3,6 +3,7 @@ import type { NodeId } from '../raft/types.js';
 import { parsePeerAddress } from './peer-address.js';
 import type { PeerCounters } from './peer-stats.js';
 import type { ResolvedPeerTransportOptions } from './peer-transport-options.js';
+import type { RaftFrame } from './raft-message-codec.js';
 import { RaftTransportError } from './raft-transport-error.js';
 import { reconnectDelayMilliseconds } from './reconnect-backoff.js';
 import { SendQueue } from './send-queue.js';
@@ -33,8 +34,8 @@ export class PeerLink {
   readonly #options: ResolvedPeerTransportOptions;
   readonly #handshake: Buffer;
   readonly #counters: PeerCounters;
-  readonly #normalLane: SendQueue;
-  readonly #snapshotLane: SendQueue;
+  readonly #normalLane: SendQueue<RaftFrame>;
+  readonly #snapshotLane: SendQueue<RaftFrame>;
   #state: LinkState = 'idle';
   #socket: net.Socket | undefined;
   /** `write` returned false and no 'drain' came since. Invariant: only while connected. */
@@ -70,11 +71,11 @@ export class PeerLink {
     return this.#state === 'connected';
   }
 
-  get normalLane(): Pick<SendQueue, 'messageCount' | 'bytes'> {
+  get normalLane(): Pick<SendQueue<RaftFrame>, 'messageCount' | 'bytes'> {
     return this.#normalLane;
   }
 
-  get snapshotLane(): Pick<SendQueue, 'messageCount' | 'bytes'> {
+  get snapshotLane(): Pick<SendQueue<RaftFrame>, 'messageCount' | 'bytes'> {
     return this.#snapshotLane;
   }
 
@@ -83,7 +84,7 @@ export class PeerLink {
   }
 
   /** Queues one encoded frame, or counts a drop when its lane is full; dials if idle. */
-  send(frame: Buffer, lane: Lane): void {
+  send(frame: RaftFrame, lane: Lane): void {
     if (this.#state === 'closed') return;
     const queue = lane === 'snapshot' ? this.#snapshotLane : this.#normalLane;
     if (!queue.offer(frame)) {
@@ -154,7 +155,7 @@ export class PeerLink {
       if (frame === undefined) return;
       this.#counters.bytesSent += frame.length;
       this.#counters.messagesSent += 1;
-      if (!socket.write(frame)) this.#startStallTimer(socket);
+      if (!writeFrame(socket, frame)) this.#startStallTimer(socket);
     }
   }
 
@@ -201,4 +202,19 @@ export class PeerLink {
       if (this.#normalLane.messageCount + this.#snapshotLane.messageCount > 0) this.#dial();
     }, delay);
   }
+}
+
+/**
+ * Writes a frame's parts as one vectored write (corked: the socket hands them to the system
+ * together on uncork). Returns what the last write returned: false once the socket's buffer is
+ * over its mark, so the caller waits for 'drain'.
+ */
+function writeFrame(socket: net.Socket, frame: RaftFrame): boolean {
+  const [only] = frame.parts;
+  if (frame.parts.length === 1 && only !== undefined) return socket.write(only);
+  socket.cork();
+  let room = true;
+  for (const part of frame.parts) room = socket.write(part);
+  socket.uncork();
+  return room;
 }

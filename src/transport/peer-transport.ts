@@ -11,7 +11,7 @@ import type {
   PeerTransportOptions,
   ResolvedPeerTransportOptions,
 } from './peer-transport-options.js';
-import { encodeRaftMessage } from './raft-message-codec.js';
+import { encodeRaftFrame } from './raft-message-codec.js';
 import type { RaftTransport } from '../raft/raft-transport.js';
 import { RaftTransportError } from './raft-transport-error.js';
 
@@ -103,7 +103,7 @@ export class PeerTransport implements RaftTransport {
       this.#unroutable += 1;
       return;
     }
-    const frame = encodeRaftMessage(message);
+    const frame = encodeRaftFrame(message);
     if (frame.length > this.#options.frameBytesMax) {
       this.#countersOf(link.id).dropped += 1;
       const error = new RaftTransportError(

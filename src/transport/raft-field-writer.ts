@@ -8,7 +8,7 @@ const SCRATCH_BYTES = 256;
  * through a growing buffer.
  */
 export class RaftFieldWriter {
-  readonly #parts: Uint8Array[] = [];
+  readonly #parts: Buffer[] = [];
   #scratch = Buffer.alloc(SCRATCH_BYTES);
   #scratchUsed = 0;
   #length = 0;
@@ -41,7 +41,7 @@ export class RaftFieldWriter {
   /** Keeps `value` by reference: the caller must not change it before `finish`. */
   bytes(value: Uint8Array): void {
     this.#flush();
-    if (value.byteLength > 0) this.#parts.push(value);
+    if (value.byteLength > 0) this.#parts.push(bufferView(value));
     this.#length += value.byteLength;
   }
 
@@ -49,6 +49,16 @@ export class RaftFieldWriter {
   finish(): Buffer {
     this.#flush();
     return Buffer.concat(this.#parts, this.#length);
+  }
+
+  /**
+   * The frame so far as its parts, in order, none copied: scalars in the writer's own blocks
+   * (the first one holds the first scalars written), data fields as they were given. The writer
+   * must not be used afterwards.
+   */
+  finishParts(): Buffer[] {
+    this.#flush();
+    return this.#parts;
   }
 
   #reserve(byteLength: number): void {
@@ -62,4 +72,11 @@ export class RaftFieldWriter {
     this.#scratch = Buffer.alloc(SCRATCH_BYTES);
     this.#scratchUsed = 0;
   }
+}
+
+/** `value`'s bytes as a Buffer, without a copy. */
+function bufferView(value: Uint8Array): Buffer {
+  return Buffer.isBuffer(value)
+    ? value
+    : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
 }

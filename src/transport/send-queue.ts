@@ -7,10 +7,10 @@
  * frame. An empty queue takes one frame of any size, so a message larger than bytesMax (one large
  * entry) can still be sent, alone; frame size itself is capped by frameBytesMax before this.
  */
-export class SendQueue {
+export class SendQueue<Frame extends { readonly length: number } = Buffer> {
   readonly messagesMax: number;
   readonly bytesMax: number;
-  #frames: Buffer[] = [];
+  #frames: Frame[] = [];
   /** Position of the oldest frame in #frames: shifting a long array is linear, this is not. */
   #head = 0;
   #bytes = 0;
@@ -29,7 +29,7 @@ export class SendQueue {
   }
 
   /** Appends `frame` if the limits allow; returns whether it was taken. */
-  offer(frame: Buffer): boolean {
+  offer(frame: Frame): boolean {
     const empty = this.messageCount === 0;
     if (!empty && this.messageCount >= this.messagesMax) return false;
     if (!empty && this.#bytes + frame.length > this.bytesMax) return false;
@@ -39,7 +39,7 @@ export class SendQueue {
   }
 
   /** Removes and returns the oldest frame. */
-  shift(): Buffer | undefined {
+  shift(): Frame | undefined {
     const frame = this.#frames[this.#head];
     if (frame === undefined) return undefined;
     this.#head += 1;

@@ -6,6 +6,7 @@ import {
   encodeRaftMessage,
 } from '../../../src/transport/index.js';
 import { EntryType, type Message } from '../../../src/raft/types.js';
+import { encodeRaftFrame } from '../../../src/transport/raft-message-codec.js';
 import { message, sampleMessages } from './message-arbitraries.js';
 
 /**
@@ -117,5 +118,51 @@ describe('Raft message codec', () => {
     const smallData = dataOf(decodeRaftMessage(chunk.subarray(0, small.length)));
     expect(smallData.buffer).not.toBe(chunk.buffer);
     expect(smallData.buffer.byteLength).toBe(100);
+  });
+
+  it('writes a large frame as parts that reference its large entries and join the small ones', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.nat(50), fc.integer({ min: 4090, max: 4100 }), fc.nat(40_000)), {
+          minLength: 1,
+          maxLength: 60,
+        }),
+        (sizes) => {
+          const entries = sizes.map((bytes, i) => ({
+            index: 10 + i,
+            term: 5,
+            type: EntryType.command,
+            data: new Uint8Array(bytes).fill(i + 1),
+          }));
+          const original: Message = {
+            type: 'AppendEntries',
+            from: 1,
+            to: 2,
+            term: 5,
+            prevLogIndex: 9,
+            prevLogTerm: 4,
+            entries,
+            leaderCommit: 9,
+            heartbeatSequence: 3,
+          };
+          const { parts, length } = encodeRaftFrame(original);
+          const joined = Buffer.concat(parts);
+          expect(joined.length).toBe(length);
+          expect(joined.readUInt32LE(0)).toBe(length - 4);
+          expect(joined.equals(encodeRaftMessage(original))).toBe(true);
+          expect(decodeRaftMessage(joined)).toEqual(original);
+          if (length < 64 * 1024) {
+            expect(parts).toHaveLength(1);
+            return;
+          }
+          const large = entries.filter((entry) => entry.data.byteLength >= 4096);
+          expect(parts.length).toBeLessThanOrEqual(2 * large.length + 1);
+          for (const entry of large) {
+            expect(parts.some((part) => part.buffer === entry.data.buffer)).toBe(true);
+          }
+        },
+      ),
+      { seed, numRuns: 200 },
+    );
   });
 });
