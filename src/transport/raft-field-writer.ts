@@ -4,8 +4,9 @@ const SCRATCH_BYTES = 256;
 
 /**
  * Builds one frame from fields. Scalars go into small scratch blocks and data fields are kept by
- * reference, so a 4 MiB snapshot chunk is copied once, into the finished frame, and never
- * through a growing buffer.
+ * reference: a 4 MiB snapshot chunk is copied at most once, into the finished frame (`finish`),
+ * never through a growing buffer, and not at all when the frame is written as its parts
+ * (`finishParts`).
  */
 export class RaftFieldWriter {
   readonly #parts: Buffer[] = [];
