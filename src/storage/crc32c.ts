@@ -5,10 +5,10 @@
  *
  * Every log record is checksummed on every node as it is written, so this is on the write path
  * of every node's main thread: with rows of tens of megabytes it was a fifth of each node's busy
- * time (V8's profiler, `npm run bench:big-rows`). `@node-rs/crc32` computes it with the CPU's
- * CRC32 instruction, six times faster than the portable code below on 1 MiB here (5.8 against
- * 0.93 GiB/s) and faster on 200 bytes too (0.16 against 0.26 µs). Where its prebuilt binding
- * does not load, the portable code runs: both give the same checksums (crc32c.test.ts).
+ * time (docs/benchmarks.md, "Big rows"). `@node-rs/crc32` computes it with the CPU's CRC32
+ * instruction, seven times faster than the portable code below on 1 MiB here and faster on 200
+ * bytes too (`npm run bench:crc32c`). Where its prebuilt binding does not load, the portable code
+ * runs: both give the same checksums (crc32c.test.ts).
  */
 
 import { createRequire } from 'node:module';
